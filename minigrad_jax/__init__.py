@@ -1,0 +1,22 @@
+"""minigrad_jax: a small, readable reimplementation of JAX's transform core."""
+
+from minigrad_jax._src import tracer_ops as _tracer_ops  # noqa: F401  (installs operators)
+from minigrad_jax._src.api import (
+    eval_shape,
+    grad,
+    hessian,
+    jacfwd,
+    jacrev,
+    jvp,
+    linearize,
+    make_jaxpr,
+    value_and_grad,
+    vjp,
+    vmap,
+)
+from minigrad_jax import numpy  # noqa: F401
+
+__all__ = [
+    "eval_shape", "grad", "hessian", "jacfwd", "jacrev", "jvp", "linearize", "make_jaxpr",
+    "value_and_grad", "vjp", "vmap", "numpy",
+]  # fmt: skip

@@ -1,0 +1,398 @@
+"""Abstract values, primitives, tracers and the trace context.
+
+The design is JAX's "stackless" one: there is always exactly one *current*
+trace (thread-local). ``Primitive.bind`` hands the primitive to it; a
+transform's rule runs with the transform's *parent* trace made current, so the
+rule's own binds are processed one level down. Every trace has a ``level``
+(its depth in the chain of parents) and an ``active`` flag; a tracer belongs to
+the trace that made it, which is how perturbation confusion is avoided and how
+escaped tracers are caught.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+import jax
+import numpy as np
+
+from minigrad_jax._src import errors
+
+# ---------------------------------------------------------------------------
+# dtypes and abstract values
+
+_SHORT_DTYPE = {
+    "float16": "f16", "bfloat16": "bf16", "float32": "f32", "float64": "f64",
+    "int8": "i8", "int16": "i16", "int32": "i32", "int64": "i64",
+    "uint8": "u8", "uint16": "u16", "uint32": "u32", "uint64": "u64",
+    "bool": "bool", "complex64": "c64", "complex128": "c128",
+}  # fmt: skip
+
+float0 = jax.dtypes.float0
+
+
+def short_dtype(dtype) -> str:
+    if dtype == float0:
+        return "float0"
+    return _SHORT_DTYPE.get(np.dtype(dtype).name, np.dtype(dtype).name)
+
+
+class ShapedArray:
+    """The abstract value of an array: shape, dtype and JAX's weak-type flag."""
+
+    __slots__ = ("shape", "dtype", "weak_type")
+
+    def __init__(self, shape, dtype, weak_type=False):
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+        self.weak_type = bool(weak_type)
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def size(self):
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def update(self, shape=None, dtype=None, weak_type=None):
+        return ShapedArray(
+            self.shape if shape is None else shape,
+            self.dtype if dtype is None else dtype,
+            self.weak_type if weak_type is None else weak_type,
+        )
+
+    def strip_weak_type(self):
+        return self if not self.weak_type else ShapedArray(self.shape, self.dtype, False)
+
+    def str_short(self):
+        return f"{short_dtype(self.dtype)}[{','.join(map(str, self.shape))}]"
+
+    def __eq__(self, other):
+        return (
+            type(other) is ShapedArray
+            and self.shape == other.shape
+            and self.dtype == other.dtype
+            and self.weak_type == other.weak_type
+        )
+
+    def __hash__(self):
+        return hash((self.shape, self.dtype, self.weak_type))
+
+    def __repr__(self):
+        return f"ShapedArray({self.str_short()}{', weak_type=True' if self.weak_type else ''})"
+
+    __str__ = str_short
+
+
+def is_float(dtype) -> bool:
+    return jax.numpy.issubdtype(dtype, np.inexact)
+
+
+def is_integer_or_bool(dtype) -> bool:
+    return dtype == np.bool_ or jax.numpy.issubdtype(dtype, np.integer)
+
+
+def canonical_dtype(dtype):
+    """The dtype JAX would use for ``dtype`` under the current x64 setting."""
+    return jax.dtypes.canonicalize_dtype(dtype)
+
+
+_PY_SCALAR_DTYPE = {bool: np.bool_, int: np.int64, float: np.float64, complex: np.complex128}
+
+
+class WeakArray(np.ndarray):
+    """A 0-d numpy constant that carries JAX's weak type (a converted Python scalar)."""
+
+
+def weak_scalar(value, dtype):
+    return np.asarray(value, dtype=dtype).view(WeakArray)
+
+
+def get_aval(x) -> ShapedArray:
+    """The abstract value of a concrete value, a JAX tracer or one of our tracers."""
+    if isinstance(x, Tracer):
+        return x.aval
+    t = type(x)
+    if t is WeakArray:
+        return ShapedArray(x.shape, x.dtype, True)
+    if t in _PY_SCALAR_DTYPE:
+        return ShapedArray((), canonical_dtype(_PY_SCALAR_DTYPE[t]), t is not bool)
+    aval = getattr(x, "aval", None)  # jax.Array and JAX tracers
+    if aval is not None and hasattr(aval, "dtype"):
+        return ShapedArray(aval.shape, aval.dtype, getattr(aval, "weak_type", False))
+    if isinstance(x, (np.ndarray, np.generic)):
+        return ShapedArray(np.shape(x), canonical_dtype(x.dtype), False)
+    raise TypeError(f"Value {x!r} of type {type(x).__name__} is not a valid minigrad_jax type")
+
+
+def is_python_scalar(x) -> bool:
+    return type(x) in _PY_SCALAR_DTYPE
+
+
+# ---------------------------------------------------------------------------
+# source info: the user's file:line, found by a short frame walk
+
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_SKIP_PREFIXES = (_PKG_DIR, os.path.dirname(jax.__file__), "<frozen")
+
+
+class SourceInfo:
+    __slots__ = ("file", "line", "function")
+
+    def __init__(self, file, line, function):
+        self.file, self.line, self.function = file, line, function
+
+    def __str__(self):
+        return f"{os.path.basename(self.file)}:{self.line} ({self.function})"
+
+
+def user_frame_info() -> SourceInfo | None:
+    """The first frame outside minigrad_jax and jax; never inspect.stack()."""
+    f = sys._getframe(1)
+    for _ in range(64):
+        if f is None:
+            return None
+        code = f.f_code
+        if not code.co_filename.startswith(_SKIP_PREFIXES):
+            return SourceInfo(code.co_filename, f.f_lineno, code.co_name)
+        f = f.f_back
+    return None
+
+
+# ---------------------------------------------------------------------------
+# primitives and rule tables (one table per interpreter, keyed by primitive)
+
+abstract_eval_rules: dict = {}
+impl_rules: dict = {}  # eager evaluation; the lowering rule unless overridden
+
+
+class Primitive:
+    """A named operation; ``bind`` hands it to the current trace."""
+
+    __slots__ = ("name", "multiple_results")
+
+    def __init__(self, name: str, multiple_results: bool = False):
+        self.name = name
+        self.multiple_results = multiple_results
+
+    def bind(self, *args, **params):
+        return _state.trace.process_primitive(self, args, params)
+
+    def __repr__(self):
+        return self.name
+
+    __str__ = __repr__
+
+
+def abstract_eval(prim: Primitive, avals, params):
+    """Run the primitive's shape/dtype rule, turning failures into clear TypeErrors."""
+    rule = abstract_eval_rules.get(prim)
+    if rule is None:
+        raise NotImplementedError(f"primitive '{prim.name}' has no abstract evaluation rule")
+    try:
+        return rule(*avals, **params)
+    except errors.MinigradError:
+        raise
+    except (TypeError, ValueError) as e:
+        raise errors.shape_error(prim, avals, str(e)) from None
+
+
+# ---------------------------------------------------------------------------
+# tracers
+
+
+class Tracer:
+    """An array-like stand-in for a value while a transform is running."""
+
+    __slots__ = ("_trace",)
+    __array_priority__ = 1000
+
+    @property
+    def aval(self) -> ShapedArray:
+        raise NotImplementedError
+
+    @property
+    def shape(self):
+        return self.aval.shape
+
+    @property
+    def dtype(self):
+        return self.aval.dtype
+
+    @property
+    def ndim(self):
+        return len(self.aval.shape)
+
+    @property
+    def size(self):
+        return self.aval.size
+
+    @property
+    def weak_type(self):
+        return self.aval.weak_type
+
+    def __len__(self):
+        if not self.aval.shape:
+            raise TypeError("len() of unsized object (a scalar tracer)")
+        return self.aval.shape[0]
+
+    def concrete_value(self):
+        """The concrete value behind this tracer, or None when it is abstract."""
+        return None
+
+    def _concretize(self, what):
+        val = self.concrete_value()
+        if val is None:
+            raise errors.ConcretizationError(self, what)
+        return val
+
+    def __bool__(self):
+        return bool(self._concretize("bool()"))
+
+    def __int__(self):
+        return int(self._concretize("int()"))
+
+    def __float__(self):
+        return float(self._concretize("float()"))
+
+    def __complex__(self):
+        return complex(self._concretize("complex()"))
+
+    def __index__(self):
+        return self._concretize("__index__").__index__()
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self._concretize("numpy.asarray()"), dtype=dtype)
+
+    def __iter__(self):
+        if not self.aval.shape:
+            raise TypeError("iteration over a 0-d tracer")
+        return (self[i] for i in range(self.aval.shape[0]))
+
+    def __hash__(self):
+        raise TypeError(
+            f"unhashable type: a minigrad_jax tracer ({self.aval.str_short()}); "
+            "pass hashable values as static arguments instead"
+        )
+
+    def __repr__(self):
+        return f"{type(self).__name__}<{self.aval.str_short()}>"
+
+    # Array methods and operators are installed by minigrad_jax._src.numpy
+    # (numpy depends on lax, which depends on this module).
+
+
+def full_lower(x):
+    return x
+
+
+# ---------------------------------------------------------------------------
+# traces
+
+
+class Trace:
+    """A transform in progress; ``process_primitive`` is its interpreter step."""
+
+    __slots__ = ("parent", "level", "active", "source_info", "transform_name", "__weakref__")
+
+    def __init__(self, parent: Trace | None, transform_name: str = "eval", source_info=None):
+        self.parent = parent
+        self.level = 0 if parent is None else parent.level + 1
+        self.active = True
+        self.transform_name = transform_name
+        self.source_info = source_info
+
+    def process_primitive(self, prim, args, params):
+        raise NotImplementedError
+
+    def check_foreign(self, t: Tracer):
+        """A tracer of another trace may only come from an active enclosing trace."""
+        tr = t._trace
+        if not tr.active or tr.level >= self.level:
+            raise errors.UnexpectedTracerError(t)
+
+    def __repr__(self):
+        return f"{type(self).__name__}(level={self.level})"
+
+
+class EvalTrace(Trace):
+    """The bottom trace: runs each primitive's jax.lax rule on concrete values."""
+
+    __slots__ = ()
+
+    def process_primitive(self, prim, args, params):
+        for a in args:
+            if isinstance(a, Tracer):
+                raise errors.UnexpectedTracerError(a)
+        try:
+            return impl_rules[prim](*args, **params)
+        except KeyError:
+            if prim not in impl_rules:
+                raise NotImplementedError(f"primitive '{prim.name}' cannot be evaluated") from None
+            raise
+        except (TypeError, ValueError):
+            # Re-derive the error from our own shape rule so it names the
+            # primitive, the shapes and the user's line; else keep JAX's.
+            abstract_eval(prim, [get_aval(a) for a in args], params)
+            raise
+
+
+EVAL_TRACE = EvalTrace(None)
+
+
+class _State(threading.local):
+    def __init__(self):
+        self.trace = EVAL_TRACE
+
+
+_state = _State()
+
+
+def current_trace() -> Trace:
+    return _state.trace
+
+
+class new_trace:
+    """Context manager: make ``trace`` current; deactivate it on exit."""
+
+    __slots__ = ("trace", "prev", "deactivate")
+
+    def __init__(self, trace: Trace, deactivate: bool = True):
+        self.trace, self.deactivate = trace, deactivate
+
+    def __enter__(self):
+        self.prev = _state.trace
+        _state.trace = self.trace
+        return self.trace
+
+    def __exit__(self, *exc):
+        _state.trace = self.prev
+        if self.deactivate:
+            self.trace.active = False
+
+
+def bind_in(trace: Trace, prim: Primitive, args, params):
+    """Process ``prim`` in ``trace`` with ``trace`` current (for forwarding)."""
+    prev = _state.trace
+    _state.trace = trace
+    try:
+        return trace.process_primitive(prim, args, params)
+    finally:
+        _state.trace = prev
+
+
+def call_in(trace: Trace, fn, *args, **kwargs):
+    """Run a rule with ``trace`` current: the rule's binds land one level down."""
+    prev = _state.trace
+    _state.trace = trace
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _state.trace = prev
+
+
+def is_top_level() -> bool:
+    return _state.trace is EVAL_TRACE

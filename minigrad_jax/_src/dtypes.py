@@ -1,0 +1,65 @@
+"""JAX's dtype promotion, taken from jax.dtypes rather than re-derived."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+
+from minigrad_jax._src import core
+
+_WEAK_PROXY = {"b": bool, "i": int, "u": int, "f": float, "c": complex, "V": float}
+_cache: dict = {}
+
+
+def _key(x):
+    if core.is_python_scalar(x):
+        return (type(x), None)
+    a = core.get_aval(x)
+    return (a.dtype, a.weak_type)
+
+
+def _proxy(key):
+    kind, weak = key
+    if weak is None:
+        return kind  # a Python scalar type
+    return _WEAK_PROXY[kind.kind] if weak else kind
+
+
+def result_type(*args):
+    """(dtype, weak_type) of JAX's promotion of ``args`` (values, tracers or avals)."""
+    keys = tuple(_key(a) for a in args)
+    x64 = jax.config.jax_enable_x64
+    hit = _cache.get((keys, x64))
+    if hit is None:
+        dtype, weak = jax.dtypes.result_type(*map(_proxy, keys), return_weak_type_flag=True)
+        hit = _cache[(keys, x64)] = (core.canonical_dtype(dtype), weak)
+    return hit
+
+
+def promote(*args):
+    """Convert ``args`` to their common dtype, as jax.numpy does before a lax op."""
+    from minigrad_jax._src.lax.structural import convert_element_type
+
+    dtype, weak = result_type(*args)
+    out = []
+    for a in args:
+        if core.is_python_scalar(a):
+            out.append(core.weak_scalar(a, dtype) if weak else np.asarray(a, dtype))
+            continue
+        aval = core.get_aval(a)
+        if aval.dtype != dtype or aval.weak_type != weak:
+            a = convert_element_type(a, dtype, weak)
+        out.append(a)
+    return out
+
+
+def to_inexact(x):
+    """Integers and bools become the default float, as jax.numpy's float functions do."""
+    from minigrad_jax._src.lax.structural import convert_element_type
+
+    aval = core.get_aval(x) if not core.is_python_scalar(x) else None
+    if aval is None:
+        return promote(x, 1.0)[0] if not isinstance(x, float) else x
+    if core.is_float(aval.dtype):
+        return x
+    return convert_element_type(x, core.canonical_dtype(np.float64), aval.weak_type)

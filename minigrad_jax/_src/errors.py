@@ -1,0 +1,68 @@
+"""The documented error types of minigrad_jax.
+
+Every error a user can trigger with bad input is one of these or a plain
+TypeError / ValueError / NotImplementedError with a message that names the
+primitive or function, the shapes and dtypes involved and, where known, the
+user's source line.
+"""
+
+from __future__ import annotations
+
+
+class MinigradError(Exception):
+    """Marker base for errors minigrad_jax raises on purpose (never internal)."""
+
+
+class MinigradTypeError(MinigradError, TypeError):
+    """A shape or dtype error found while checking a primitive's inputs."""
+
+
+class ConcretizationError(MinigradError, TypeError):
+    """A traced (abstract) value was used where a concrete Python value is needed.
+
+    JAX calls this ConcretizationTypeError.
+    """
+
+    def __init__(self, tracer, what: str):
+        trace = tracer._trace
+        transform = getattr(trace, "transform_name", type(trace).__name__)
+        where = _where(trace)
+        super().__init__(
+            f"Abstract tracer value encountered where a concrete value is expected: "
+            f"{what} was called on a traced value of type {tracer.aval.str_short()}.\n"
+            f"The value is abstract because it depends on an argument of `{transform}`"
+            f"{where}.\n"
+            "Use lax.cond / lax.switch / lax.while_loop / lax.fori_loop instead of Python "
+            "control flow on traced values, or mark the argument static "
+            "(static_argnums / static_argnames) so it stays a concrete Python value."
+        )
+
+
+class UnexpectedTracerError(MinigradError, TypeError):
+    """A tracer escaped the transform that created it and was used afterwards."""
+
+    def __init__(self, tracer):
+        trace = tracer._trace
+        transform = getattr(trace, "transform_name", type(trace).__name__)
+        created = getattr(tracer, "source_info", None) or getattr(trace, "source_info", None)
+        at = f" It was created at {created}." if created is not None else ""
+        super().__init__(
+            f"Encountered an unexpected tracer of type {tracer.aval.str_short()} made by "
+            f"`{transform}`{_where(trace)}, used after that transform returned (or outside "
+            f"it).{at} A function transformed by minigrad_jax must not leak traced values "
+            "into globals or closures that outlive the call; return them instead."
+        )
+
+
+def _where(trace) -> str:
+    src = getattr(trace, "source_info", None)
+    return f" (entered at {src})" if src is not None else ""
+
+
+def shape_error(prim, avals, detail: str) -> MinigradTypeError:
+    from minigrad_jax._src.core import user_frame_info
+
+    shapes = ", ".join(a.str_short() for a in avals)
+    src = user_frame_info()
+    at = f"\n  at {src}" if src is not None else ""
+    return MinigradTypeError(f"{prim.name}: {detail} (operands: {shapes}){at}")

@@ -1,0 +1,312 @@
+"""Forward mode (JVP) and transposition, the two halves of reverse mode.
+
+``jvp_rules[prim](primals, tangents, **params) -> (primal_out, tangent_out)``
+runs with the JVP trace's parent current. Tangents may be symbolic ``Zero``s,
+which cost nothing. ``transpose_rules[prim](ct, *args, **params)`` gets the
+output cotangent and the inputs, with the linear ones replaced by
+``UndefinedPrimal`` markers, and returns one cotangent (or None) per input.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minigrad_jax._src import core
+from minigrad_jax._src.core import Primitive, ShapedArray, Tracer
+from minigrad_jax._src.ir import Literal, Var
+
+jvp_rules: dict = {}
+transpose_rules: dict = {}
+
+# Primitives with integer/boolean outputs or piecewise-constant values: their
+# tangent is zero everywhere, so they need no JVP rule of their own.
+non_differentiable: set = set()
+
+
+class Zero:
+    """A symbolic zero tangent or cotangent of the given abstract value."""
+
+    __slots__ = ("aval",)
+
+    def __init__(self, aval):
+        self.aval = aval
+
+    def __repr__(self):
+        return f"Zero({self.aval.str_short()})"
+
+
+class UndefinedPrimal:
+    """Marks a linear input of an equation being transposed."""
+
+    __slots__ = ("aval",)
+
+    def __init__(self, aval):
+        self.aval = aval
+
+    def __repr__(self):
+        return f"UndefinedPrimal({self.aval.str_short()})"
+
+
+def is_undefined(x) -> bool:
+    return type(x) is UndefinedPrimal
+
+
+def tangent_aval(aval: ShapedArray) -> ShapedArray:
+    """JAX's tangent space: floats keep their dtype, ints and bools get float0."""
+    if core.is_float(aval.dtype):
+        return aval
+    return ShapedArray(aval.shape, core.float0, False)
+
+
+def zeros_like_aval(aval: ShapedArray):
+    from minigrad_jax._src.lax import structural
+
+    if aval.dtype == core.float0:
+        return np.zeros(aval.shape, core.float0)
+    return structural.full(aval.shape, 0, aval.dtype)
+
+
+def instantiate(t):
+    return zeros_like_aval(t.aval) if type(t) is Zero else t
+
+
+add_any_p = Primitive("add_any")  # JAX calls this add_jaxvals_p; it prints as add_any
+
+
+def add_tangents(x, y):
+    if type(x) is Zero:
+        return y
+    if type(y) is Zero:
+        return x
+    return add_any_p.bind(x, y)
+
+
+copy_p = Primitive("copy")
+
+
+# ---------------------------------------------------------------------------
+# the JVP trace
+
+
+class JVPTracer(Tracer):
+    __slots__ = ("primal", "tangent")
+
+    def __init__(self, trace, primal, tangent):
+        self._trace = trace
+        self.primal = primal
+        self.tangent = tangent
+
+    @property
+    def aval(self):
+        return core.get_aval(self.primal)
+
+    def concrete_value(self):
+        p = self.primal
+        return p.concrete_value() if isinstance(p, Tracer) else p
+
+
+class JVPTrace(core.Trace):
+    __slots__ = ()
+
+    def process_primitive(self, prim, args, params):
+        primals, tangents, nonzero = [], [], False
+        for a in args:
+            if isinstance(a, JVPTracer) and a._trace is self:
+                primals.append(a.primal)
+                tangents.append(a.tangent)
+                nonzero = nonzero or type(a.tangent) is not Zero
+            else:
+                if isinstance(a, Tracer):
+                    self.check_foreign(a)
+                primals.append(a)
+                tangents.append(None)
+        if not nonzero:
+            return core.bind_in(self.parent, prim, primals, params)
+        tangents = [Zero(tangent_aval(core.get_aval(p))) if t is None else t
+                    for p, t in zip(primals, tangents)]  # fmt: skip
+        rule = jvp_rules.get(prim)
+        if rule is None:
+            raise NotImplementedError(f"Differentiation rule for '{prim.name}' not implemented")
+        primal_out, tangent_out = core.call_in(self.parent, rule, primals, tangents, **params)
+        if prim.multiple_results:
+            return [self.wrap(p, t) for p, t in zip(primal_out, tangent_out)]
+        return self.wrap(primal_out, tangent_out)
+
+    def wrap(self, primal, tangent):
+        return primal if type(tangent) is Zero else JVPTracer(self, primal, tangent)
+
+
+def make_zero_jvp(prim):
+    def rule(primals, tangents, **params):
+        out = prim.bind(*primals, **params)
+        outs = out if prim.multiple_results else [out]
+        zeros = [Zero(tangent_aval(core.get_aval(o))) for o in outs]
+        return out, (zeros if prim.multiple_results else zeros[0])
+
+    return rule
+
+
+def defnondiff(prim):
+    non_differentiable.add(prim)
+    jvp_rules[prim] = make_zero_jvp(prim)
+
+
+def jvp_flat(fun, primals, tangents, source_info=None):
+    """Run ``fun`` (flat -> flat list) under a new JVP trace."""
+    trace = JVPTrace(core.current_trace(), "jvp", source_info)
+    args = [JVPTracer(trace, p, t) if type(t) is not Zero else p for p, t in zip(primals, tangents)]
+    with core.new_trace(trace):
+        outs = fun(*args)
+    out_p, out_t = [], []
+    for o in outs:
+        if isinstance(o, JVPTracer) and o._trace is trace:
+            out_p.append(o.primal)
+            out_t.append(o.tangent)
+        else:
+            out_p.append(o)
+            out_t.append(Zero(tangent_aval(core.get_aval(o))))
+    return out_p, out_t
+
+
+# ---------------------------------------------------------------------------
+# rule combinators
+
+
+def defjvp(prim, *jvp_fns):
+    """One function per input: ``fn(g, *primals, **params)`` -> its tangent term."""
+
+    def rule(primals, tangents, **params):
+        out = prim.bind(*primals, **params)
+        t_out = Zero(tangent_aval(core.get_aval(out)))
+        for fn, t in zip(jvp_fns, tangents):
+            if fn is not None and type(t) is not Zero:
+                t_out = add_tangents(t_out, fn(t, *primals, **params))
+        return out, t_out
+
+    jvp_rules[prim] = rule
+
+
+def defjvp2(prim, *jvp_fns):
+    """Like defjvp, but each function also gets the output: ``fn(g, ans, *primals)``."""
+
+    def rule(primals, tangents, **params):
+        out = prim.bind(*primals, **params)
+        t_out = Zero(tangent_aval(core.get_aval(out)))
+        for fn, t in zip(jvp_fns, tangents):
+            if fn is not None and type(t) is not Zero:
+                t_out = add_tangents(t_out, fn(t, out, *primals, **params))
+        return out, t_out
+
+    jvp_rules[prim] = rule
+
+
+def deflinear(prim, transpose_rule):
+    """A primitive linear in all its inputs: its JVP is itself on the tangents."""
+
+    def rule(primals, tangents, **params):
+        out = prim.bind(*primals, **params)
+        if all(type(t) is Zero for t in tangents):
+            return out, Zero(tangent_aval(core.get_aval(out)))
+        return out, prim.bind(*map(instantiate, tangents), **params)
+
+    jvp_rules[prim] = rule
+    transpose_rules[prim] = transpose_rule
+
+
+# ---------------------------------------------------------------------------
+# transposition: the backward pass over a linear jaxpr
+
+
+def backward_pass(jaxpr, consts, args, cts_out):
+    """Transpose ``jaxpr`` with respect to the ``UndefinedPrimal`` entries of ``args``.
+
+    Non-linear equations (those reading no linear variable) are evaluated
+    forward first; the linear ones are then walked in reverse, each rule
+    turning output cotangents into input cotangents, summed with add_any
+    where a variable has several uses. Returns one cotangent per input
+    (``Zero`` where nothing flowed, None for non-linear inputs).
+    """
+    primal_env = dict(zip(jaxpr.constvars, consts))
+    for v, a in zip(jaxpr.invars, args):
+        if not is_undefined(a):
+            primal_env[v] = a
+
+    def is_known(a):
+        return type(a) is Literal or a in primal_env
+
+    def read(a):
+        return a.val if type(a) is Literal else primal_env.get(a, None)
+
+    linear_eqns = []
+    for eqn in jaxpr.eqns:
+        if all(map(is_known, eqn.invars)):
+            outs = eqn.primitive.bind(*map(read, eqn.invars), **eqn.params)
+            outs = outs if eqn.primitive.multiple_results else [outs]
+            primal_env.update(zip(eqn.outvars, outs))
+        else:
+            linear_eqns.append(eqn)
+
+    ct_env = {}
+
+    def write_ct(v, ct):
+        if type(v) is Var and v not in primal_env and ct is not None and type(ct) is not Zero:
+            ct_env[v] = add_tangents(ct_env[v], ct) if v in ct_env else ct
+
+    for v, ct in zip(jaxpr.outvars, cts_out):
+        write_ct(v, ct)
+    for eqn in reversed(linear_eqns):
+        cts = [_or_zero(ct_env.pop(v, None), v.aval) for v in eqn.outvars]
+        if all(type(c) is Zero for c in cts):
+            continue
+        invals = [read(a) if is_known(a) else UndefinedPrimal(a.aval) for a in eqn.invars]
+        rule = transpose_rules.get(eqn.primitive)
+        if rule is None:
+            raise NotImplementedError(f"Transpose rule (for reverse-mode differentiation) "
+                                      f"for '{eqn.primitive.name}' not implemented")  # fmt: skip
+        ct_arg = cts if eqn.primitive.multiple_results else cts[0]
+        cts_in = rule(ct_arg, *invals, **eqn.params)
+        for v, ct in zip(eqn.invars, cts_in):
+            write_ct(v, ct)
+    return [
+        _or_zero(ct_env.get(v), v.aval) if is_undefined(a) else None
+        for v, a in zip(jaxpr.invars, args)
+    ]
+
+
+def _or_zero(ct, aval):
+    return Zero(aval) if ct is None else ct
+
+
+# add_any and copy: the accumulation primitive and the identity.
+
+
+def _add_any_transpose(ct, x, y):
+    return [ct, ct]
+
+
+def _copy_transpose(ct, x):
+    return [ct]
+
+
+def _binary_same_aval(x, y):
+    return x
+
+
+core.abstract_eval_rules[add_any_p] = _binary_same_aval
+core.abstract_eval_rules[copy_p] = lambda x: x
+deflinear(add_any_p, _add_any_transpose)
+deflinear(copy_p, _copy_transpose)
+
+
+def _register_lowerings():
+    import jax
+
+    from minigrad_jax._src.interpreters import batching, lowering
+
+    lowering.register(add_any_p, jax.lax.add)
+    lowering.register(copy_p, lambda x: jax.numpy.array(x, copy=True))
+    batching.defbroadcasting(add_any_p)
+    batching.defvectorized(copy_p)
+
+
+_register_lowerings()

@@ -1,0 +1,166 @@
+"""Batching (vmap): each primitive's rule for one extra mapped axis.
+
+``batch_rules[prim](axis_size, args, dims, **params) -> (out, out_dim)`` where
+each ``dims`` entry is the mapped axis of that argument or ``None`` (not
+mapped). Unmapped operands stay unmapped wherever the rule allows, so vmap
+does not materialize broadcasts it does not need.
+"""
+
+from __future__ import annotations
+
+from minigrad_jax._src import core
+from minigrad_jax._src.core import Tracer
+
+batch_rules: dict = {}
+not_mapped = None
+
+
+class BatchTracer(Tracer):
+    __slots__ = ("val", "bdim")
+
+    def __init__(self, trace, val, bdim):
+        self._trace = trace
+        self.val = val
+        self.bdim = bdim
+
+    @property
+    def aval(self):
+        a = core.get_aval(self.val)
+        shape = a.shape[: self.bdim] + a.shape[self.bdim + 1 :]
+        return core.ShapedArray(shape, a.dtype, a.weak_type)
+
+
+class BatchTrace(core.Trace):
+    __slots__ = ("axis_size",)
+
+    def __init__(self, parent, axis_size, source_info=None):
+        super().__init__(parent, "vmap", source_info)
+        self.axis_size = axis_size
+
+    def process_primitive(self, prim, args, params):
+        vals, dims, mapped = [], [], False
+        for a in args:
+            if isinstance(a, BatchTracer) and a._trace is self:
+                vals.append(a.val)
+                dims.append(a.bdim)
+                mapped = True
+            else:
+                if isinstance(a, Tracer):
+                    self.check_foreign(a)
+                vals.append(a)
+                dims.append(None)
+        if not mapped:
+            return core.bind_in(self.parent, prim, vals, params)
+        rule = batch_rules.get(prim)
+        if rule is None:
+            raise NotImplementedError(f"Batching rule for '{prim.name}' not implemented")
+        out, out_dim = core.call_in(self.parent, rule, self.axis_size, vals, dims, **params)
+        if prim.multiple_results:
+            return [self.wrap(o, d) for o, d in zip(out, out_dim)]
+        return self.wrap(out, out_dim)
+
+    def wrap(self, val, bdim):
+        return val if bdim is None else BatchTracer(self, val, bdim)
+
+
+# ---------------------------------------------------------------------------
+# helpers every rule uses
+
+
+def moveaxis(x, src, dst):
+    from minigrad_jax._src.lax import structural
+
+    nd = core.get_aval(x).ndim
+    src, dst = src % nd, dst % nd
+    if src == dst:
+        return x
+    perm = [i for i in range(nd) if i != src]
+    perm.insert(dst, src)
+    return structural.transpose(x, tuple(perm))
+
+
+def bdim_at_front(x, bdim, axis_size):
+    """Put the mapped axis first, broadcasting an unmapped value to ``axis_size``."""
+    from minigrad_jax._src.lax import structural
+
+    if bdim is None:
+        aval = core.get_aval(x)
+        return structural.broadcast_in_dim(
+            x, (axis_size, *aval.shape), tuple(range(1, aval.ndim + 1))
+        )
+    return moveaxis(x, bdim, 0)
+
+
+def matchaxis(x, src, dst, axis_size):
+    """Move (or create by broadcasting) the mapped axis of ``x`` from src to dst."""
+    if src is None:
+        return bdim_at_front(x, None, axis_size) if dst == 0 else moveaxis(
+            bdim_at_front(x, None, axis_size), 0, dst)  # fmt: skip
+    return moveaxis(x, src, dst)
+
+
+def vectorized_rule(prim):
+    def rule(axis_size, args, dims, **params):
+        return prim.bind(*args, **params), dims[0]
+
+    return rule
+
+
+def defvectorized(prim):
+    """Unary elementwise: apply as is; the mapped axis stays where it is."""
+    batch_rules[prim] = vectorized_rule(prim)
+
+
+def broadcasting_rule(prim):
+    def rule(axis_size, args, dims, **params):
+        avals = [core.get_aval(a) for a in args]
+        first = next(d for d in dims if d is not None)
+        mapped_ranks = {a.ndim for a, d in zip(avals, dims) if d is not None}
+        if (all(d in (first, None) for d in dims) and len(mapped_ranks) == 1
+                and all(a.ndim == 0 for a, d in zip(avals, dims) if d is None)):  # fmt: skip
+            return prim.bind(*args, **params), first
+        shapes = [a.shape[:d] + a.shape[d + 1 :] if d is not None else a.shape
+                  for a, d in zip(avals, dims)]  # fmt: skip
+        out_shape = max(shapes, key=len)
+        return prim.bind(*[_to_front(a, s, d, out_shape, axis_size)
+                           for a, s, d in zip(args, shapes, dims)], **params), 0  # fmt: skip
+
+    return rule
+
+
+def _to_front(x, shape, bdim, out_shape, axis_size):
+    """Mapped axis first and full rank; unmapped scalars stay scalars (lax broadcasts them)."""
+    from minigrad_jax._src.lax import structural
+
+    if bdim is None:
+        if not shape:
+            return x
+        return structural.broadcast_in_dim(
+            x, (axis_size, *out_shape), tuple(range(1, len(out_shape) + 1))
+        )
+    x = moveaxis(x, bdim, 0)
+    if len(shape) < len(out_shape):  # a mapped scalar beside mapped arrays
+        x = structural.broadcast_in_dim(x, (axis_size, *out_shape), (0,))
+    return x
+
+
+def defbroadcasting(prim):
+    """N-ary elementwise with lax's scalar broadcasting."""
+    batch_rules[prim] = broadcasting_rule(prim)
+
+
+def vmap_flat(fun, args, in_dims, axis_size, source_info=None):
+    """Run ``fun`` (flat -> flat list) with the given mapped axes; returns (outs, out_dims)."""
+    trace = BatchTrace(core.current_trace(), axis_size, source_info)
+    tracers = [a if d is None else BatchTracer(trace, a, d) for a, d in zip(args, in_dims)]
+    with core.new_trace(trace):
+        outs = fun(*tracers)
+    vals, dims = [], []
+    for o in outs:
+        if isinstance(o, BatchTracer) and o._trace is trace:
+            vals.append(o.val)
+            dims.append(o.bdim)
+        else:
+            vals.append(o)
+            dims.append(None)
+    return vals, dims

@@ -1,0 +1,202 @@
+"""Staging into jaxprs: make_jaxpr's trace and partial evaluation.
+
+One trace class does both jobs. With ``stage_all=True`` every primitive is
+recorded as an equation (make_jaxpr, jit). With ``stage_all=False`` a
+primitive whose inputs hold none of this trace's tracers is *known*: it is
+forwarded to the parent trace and computed there, and only the *unknown* part
+is recorded. That is partial evaluation, and it is how ``linearize`` splits a
+JVP into its primal computation and its linear tangent jaxpr: the tangent
+inputs are the unknowns, so the known values the recorded equations read are
+exactly the residuals, which become the jaxpr's constvars.
+"""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+
+from minigrad_jax._src import core
+from minigrad_jax._src.core import Tracer, bind_in, get_aval
+from minigrad_jax._src.ir import ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var
+
+# Rules for higher-order primitives whose inputs are partly unknown.
+# rule(trace, args, params) -> outputs (known values and/or trace tracers).
+partial_eval_rules: dict = {}
+
+
+class JaxprTracer(Tracer):
+    __slots__ = ("_aval", "var", "source_info")
+
+    def __init__(self, trace, aval, var, source_info=None):
+        self._trace = trace
+        self._aval = aval
+        self.var = var
+        self.source_info = source_info
+
+    @property
+    def aval(self):
+        return self._aval
+
+
+def _is_literalable(x, jax_arrays: bool) -> bool:
+    if core.is_python_scalar(x):
+        return True
+    if isinstance(x, (np.ndarray, np.generic)):
+        return np.shape(x) == ()
+    # make_jaxpr inlines concrete scalar arrays as JAX does; partial evaluation
+    # keeps them as constvars, since those are the residuals.
+    return (jax_arrays and isinstance(x, jax.Array) and not isinstance(x, jax.core.Tracer)
+            and x.shape == ())  # fmt: skip
+
+
+class JaxprTrace(core.Trace):
+    __slots__ = ("eqns", "invars", "const_vars", "const_vals", "stage_all")
+
+    def __init__(self, parent, stage_all=True, transform_name="make_jaxpr", source_info=None):
+        super().__init__(parent, transform_name, source_info)
+        self.eqns = []
+        self.invars = []
+        self.const_vars = {}  # id(value) -> Var
+        self.const_vals = []  # keeps the values alive and ordered
+        self.stage_all = stage_all
+
+    def new_arg(self, aval) -> JaxprTracer:
+        var = Var(aval)
+        self.invars.append(var)
+        return JaxprTracer(self, aval, var)
+
+    def to_atom(self, x):
+        if isinstance(x, JaxprTracer) and x._trace is self:
+            return x.var
+        if _is_literalable(x, self.stage_all):
+            aval = get_aval(x)
+            return Literal(x if core.is_python_scalar(x) else np.asarray(x), aval)
+        var = self.const_vars.get(id(x))
+        if var is None:
+            var = self.const_vars[id(x)] = Var(get_aval(x))
+            self.const_vals.append((var, x))
+        return var
+
+    def process_primitive(self, prim, args, params):
+        own = False
+        for a in args:
+            if isinstance(a, Tracer):
+                if a._trace is self:
+                    own = True
+                else:
+                    self.check_foreign(a)
+        if not self.stage_all:
+            if not own:
+                return bind_in(self.parent, prim, args, params)
+            rule = partial_eval_rules.get(prim)
+            if rule is not None:
+                return rule(self, args, params)
+        return self.stage(prim, args, params)
+
+    def stage(self, prim, args, params, out_avals=None):
+        """Record one equation and return tracers for its outputs."""
+        if out_avals is None:
+            out_avals = core.abstract_eval(prim, [get_aval(a) for a in args], params)
+        src = core.user_frame_info()
+        invars = [self.to_atom(a) for a in args]
+        if prim.multiple_results:
+            outvars = [Var(a) for a in out_avals]
+            self.eqns.append(JaxprEqn(invars, outvars, prim, params, src))
+            return [JaxprTracer(self, v.aval, v, src) for v in outvars]
+        var = Var(out_avals)
+        self.eqns.append(JaxprEqn(invars, [var], prim, params, src))
+        return JaxprTracer(self, out_avals, var, src)
+
+    def to_jaxpr(self, outs, dce=False) -> ClosedJaxpr:
+        outvars = [self.to_atom(x) for x in outs]
+        constvars = [v for v, _ in self.const_vals]
+        consts = [x for _, x in self.const_vals]
+        jaxpr = Jaxpr(constvars, self.invars, outvars, self.eqns)
+        if dce:
+            jaxpr = dce_jaxpr(jaxpr)
+            keep = set(jaxpr.constvars)
+            consts = [c for v, c in zip(constvars, consts) if v in keep]
+        return ClosedJaxpr(jaxpr, consts)
+
+
+def trace_to_jaxpr(fun, in_avals, transform_name="make_jaxpr", dce=False):
+    """Trace ``fun`` (flat args -> flat list of outputs) to a ClosedJaxpr."""
+    trace = JaxprTrace(core.current_trace(), True, transform_name, core.user_frame_info())
+    args = [trace.new_arg(a) for a in in_avals]
+    with core.new_trace(trace):
+        outs = fun(*args)
+    return trace.to_jaxpr(outs, dce=dce)
+
+
+# ---------------------------------------------------------------------------
+# dead-code elimination
+
+
+def dce_jaxpr(jaxpr: Jaxpr, used_outputs=None, prune_invars=False):
+    """Drop equations whose outputs are unused (our primitives have no effects).
+
+    With ``prune_invars`` also drop unused invars; then returns (jaxpr, used_invars).
+    """
+    outvars = jaxpr.outvars
+    if used_outputs is not None:
+        outvars = [v for v, u in zip(outvars, used_outputs) if u]
+    live = {v for v in outvars if type(v) is Var}
+    kept = []
+    for eqn in reversed(jaxpr.eqns):
+        if any(v in live for v in eqn.outvars):
+            kept.append(eqn)
+            live.update(v for v in eqn.invars if type(v) is Var)
+    constvars = [v for v in jaxpr.constvars if v in live]
+    if not prune_invars:
+        return Jaxpr(constvars, jaxpr.invars, outvars, kept[::-1])
+    used_in = [v in live for v in jaxpr.invars]
+    invars = [v for v in jaxpr.invars if v in live]
+    return Jaxpr(constvars, invars, outvars, kept[::-1]), used_in
+
+
+# ---------------------------------------------------------------------------
+# partial evaluation of a whole jaxpr (for higher-order primitives)
+
+
+def partial_eval_jaxpr(closed: ClosedJaxpr, in_unknowns, instantiate=False):
+    """Split ``closed`` into a known jaxpr and an unknown (staged) jaxpr.
+
+    Returns (known, unknown, out_unknowns, num_res): ``known`` maps the known
+    inputs to the known outputs followed by the residuals; ``unknown`` maps
+    the residuals followed by the unknown inputs to the unknown outputs.
+    ``instantiate`` (bool or list) forces outputs to be unknown.
+    """
+    in_avals = closed.in_avals
+    known_trace = JaxprTrace(core.current_trace(), True, "partial_eval")
+    pe = JaxprTrace(known_trace, False, "partial_eval")
+    args = [pe.new_arg(a) if u else known_trace.new_arg(a) for a, u in zip(in_avals, in_unknowns)]
+    with core.new_trace(known_trace, deactivate=False):
+        with core.new_trace(pe):
+            outs = core.call_in(pe, _eval_for_pe, closed, args)
+    if isinstance(instantiate, bool):
+        instantiate = [instantiate] * len(outs)
+    outs = [_force_unknown(pe, x) if inst else x for x, inst in zip(outs, instantiate)]
+    out_unknowns = [isinstance(x, JaxprTracer) and x._trace is pe for x in outs]
+    unknown = pe.to_jaxpr([x for x, u in zip(outs, out_unknowns) if u], dce=True)
+    residuals = unknown.consts
+    # The unknown jaxpr's constvars become its leading invars (the residuals).
+    uj = unknown.jaxpr
+    unknown_jaxpr = Jaxpr([], uj.constvars + uj.invars, uj.outvars, uj.eqns)
+    known_outs = [x for x, u in zip(outs, out_unknowns) if not u] + residuals
+    known = known_trace.to_jaxpr(known_outs)
+    known_trace.active = False
+    return known, ClosedJaxpr(unknown_jaxpr, []), out_unknowns, len(residuals)
+
+
+def _eval_for_pe(closed, args):
+    from minigrad_jax._src.ir import eval_jaxpr
+
+    return eval_jaxpr(closed.jaxpr, closed.consts, *args)
+
+
+def _force_unknown(pe: JaxprTrace, x):
+    if isinstance(x, JaxprTracer) and x._trace is pe:
+        return x
+    from minigrad_jax._src.interpreters.ad import copy_p
+
+    return pe.stage(copy_p, [x], {})

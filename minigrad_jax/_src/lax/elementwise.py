@@ -1,0 +1,786 @@
+"""Elementwise primitives: one stanza per primitive registering all its rules."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+from jax import lax as jlax
+
+from minigrad_jax._src import core
+from minigrad_jax._src.core import Primitive, ShapedArray
+from minigrad_jax._src.interpreters import ad, batching, lowering
+from minigrad_jax._src.interpreters.ad import Zero, defjvp, defjvp2, defnondiff, is_undefined
+
+# ---------------------------------------------------------------------------
+# the family's shape and dtype rules
+
+_KIND_CHECKS = {
+    "float": (core.is_float, "a floating-point"),
+    "number": (lambda d: d != np.bool_, "a numeric"),
+    "int": (lambda d: jax.numpy.issubdtype(d, np.integer), "an integer"),
+    "int_or_bool": (core.is_integer_or_bool, "an integer or boolean"),
+    "any": (lambda d: True, "any"),
+}
+
+
+def _check_kind(name, dtype, kind):
+    ok, want = _KIND_CHECKS[kind]
+    if not ok(dtype):
+        raise TypeError(f"{name} requires {want} dtype, got {np.dtype(dtype).name}")
+
+
+def broadcast_shapes_lax(name, *avals):
+    """lax's rule: all shapes equal, except that rank-0 operands broadcast."""
+    shapes = {a.shape for a in avals if a.ndim}
+    if len(shapes) > 1:
+        raise TypeError(f"{name} got incompatible shapes for broadcasting: "
+                        + ", ".join(str(a.shape) for a in avals))  # fmt: skip
+    return shapes.pop() if shapes else ()
+
+
+def _same_dtypes(name, avals):
+    if len({a.dtype for a in avals}) > 1:
+        raise TypeError(f"{name} requires arguments to have the same dtypes, got "
+                        + ", ".join(a.dtype.name for a in avals))  # fmt: skip
+
+
+def unop(name, kind, lower):
+    """A unary elementwise primitive: same shape and dtype out."""
+    prim = Primitive(name)
+
+    def abstract(x, **params):
+        _check_kind(name, x.dtype, kind)
+        return x
+
+    core.abstract_eval_rules[prim] = abstract
+    batching.defvectorized(prim)
+    lowering.register(prim, lower)
+    return prim
+
+
+def naryop(name, kind, lower, out_dtype=None):
+    """An n-ary elementwise primitive with lax's dtype and scalar-broadcast rules."""
+    prim = Primitive(name)
+
+    def abstract(*avals, **params):
+        for a in avals:
+            _check_kind(name, a.dtype, kind)
+        _same_dtypes(name, avals)
+        shape = broadcast_shapes_lax(name, *avals)
+        if out_dtype is not None:
+            return ShapedArray(shape, out_dtype, False)
+        return ShapedArray(shape, avals[0].dtype, all(a.weak_type for a in avals))
+
+    core.abstract_eval_rules[prim] = abstract
+    batching.defbroadcasting(prim)
+    lowering.register(prim, lower)
+    return prim
+
+
+def _acc(fn):
+    """Lowering for the ops JAX gives an ``accuracy`` param."""
+    return lambda x, accuracy=None: fn(x, accuracy=accuracy)
+
+
+def _plain(fn):
+    return lambda *args, **params: fn(*args)
+
+
+# ---------------------------------------------------------------------------
+# unary, non-differentiable (piecewise constant or integer)
+
+sign_p = unop("sign", "number", _plain(jlax.sign))
+floor_p = unop("floor", "float", _plain(jlax.floor))
+ceil_p = unop("ceil", "float", _plain(jlax.ceil))
+round_p = unop("round", "float", lambda x, rounding_method=0: jlax.round(x, rounding_method))
+not_p = unop("not", "int_or_bool", _plain(jlax.bitwise_not))
+is_finite_p = unop("is_finite", "float", _plain(jlax.is_finite))
+core.abstract_eval_rules[is_finite_p] = lambda x: x.update(dtype=np.bool_, weak_type=False)
+for _p in (sign_p, floor_p, ceil_p, round_p, not_p, is_finite_p):
+    defnondiff(_p)
+
+
+def sign(x):
+    return sign_p.bind(x)
+
+
+def floor(x):
+    return floor_p.bind(x)
+
+
+def ceil(x):
+    return ceil_p.bind(x)
+
+
+def round(x, rounding_method=jlax.RoundingMethod.AWAY_FROM_ZERO):  # noqa: A001
+    return round_p.bind(x, rounding_method=jlax.RoundingMethod(rounding_method))
+
+
+def bitwise_not(x):
+    return not_p.bind(x)
+
+
+def is_finite(x):
+    return is_finite_p.bind(x)
+
+
+# ---------------------------------------------------------------------------
+# unary, differentiable
+
+neg_p = unop("neg", "number", _plain(jlax.neg))
+ad.deflinear(neg_p, lambda ct, x: [neg(ct)])
+
+
+def neg(x):
+    return neg_p.bind(x)
+
+
+abs_p = unop("abs", "number", _plain(jlax.abs))
+defjvp(abs_p, lambda g, x: mul(g, sign(x)))
+
+
+def abs(x):  # noqa: A001
+    return abs_p.bind(x)
+
+
+exp_p = unop("exp", "float", _acc(jlax.exp))
+defjvp2(exp_p, lambda g, ans, x, **p: mul(g, ans))
+
+
+def exp(x):
+    return exp_p.bind(x, accuracy=None)
+
+
+exp2_p = unop("exp2", "float", _acc(jlax.exp2))
+defjvp2(exp2_p, lambda g, ans, x, **p: mul(g, mul(_const(x, np.log(2.0)), ans)))
+
+
+def exp2(x):
+    return exp2_p.bind(x, accuracy=None)
+
+
+log_p = unop("log", "float", _acc(jlax.log))
+defjvp(log_p, lambda g, x, **p: div(g, x))
+
+
+def log(x):
+    return log_p.bind(x, accuracy=None)
+
+
+log1p_p = unop("log1p", "float", _acc(jlax.log1p))
+defjvp(log1p_p, lambda g, x, **p: div(g, add(x, _const(x, 1))))
+
+
+def log1p(x):
+    return log1p_p.bind(x, accuracy=None)
+
+
+expm1_p = unop("expm1", "float", _acc(jlax.expm1))
+defjvp2(expm1_p, lambda g, ans, x, **p: mul(g, add(ans, _const(ans, 1))))
+
+
+def expm1(x):
+    return expm1_p.bind(x, accuracy=None)
+
+
+sqrt_p = unop("sqrt", "float", _acc(jlax.sqrt))
+defjvp2(sqrt_p, lambda g, ans, x, **p: div(g, mul(_const(x, 2), ans)))
+
+
+def sqrt(x):
+    return sqrt_p.bind(x, accuracy=None)
+
+
+rsqrt_p = unop("rsqrt", "float", _acc(jlax.rsqrt))
+defjvp2(rsqrt_p, lambda g, ans, x, **p: mul(g, mul(_const(x, -0.5), div(ans, x))))
+
+
+def rsqrt(x):
+    return rsqrt_p.bind(x, accuracy=None)
+
+
+cbrt_p = unop("cbrt", "float", _acc(jlax.cbrt))
+defjvp2(cbrt_p, lambda g, ans, x, **p: mul(g, mul(_const(x, 1 / 3), integer_pow(ans, -2))))
+
+
+def cbrt(x):
+    return cbrt_p.bind(x, accuracy=None)
+
+
+sin_p = unop("sin", "float", _acc(jlax.sin))
+defjvp(sin_p, lambda g, x, **p: mul(g, cos(x)))
+
+
+def sin(x):
+    return sin_p.bind(x, accuracy=None)
+
+
+cos_p = unop("cos", "float", _acc(jlax.cos))
+defjvp(cos_p, lambda g, x, **p: neg(mul(g, sin(x))))
+
+
+def cos(x):
+    return cos_p.bind(x, accuracy=None)
+
+
+tan_p = unop("tan", "float", _acc(jlax.tan))
+defjvp2(tan_p, lambda g, ans, x, **p: mul(g, add(_const(x, 1), integer_pow(ans, 2))))
+
+
+def tan(x):
+    return tan_p.bind(x, accuracy=None)
+
+
+asin_p = unop("asin", "float", _plain(jlax.asin))
+defjvp(asin_p, lambda g, x: mul(g, rsqrt(sub(_const(x, 1), integer_pow(x, 2)))))
+
+
+def asin(x):
+    return asin_p.bind(x)
+
+
+acos_p = unop("acos", "float", _plain(jlax.acos))
+defjvp(acos_p, lambda g, x: mul(g, neg(rsqrt(sub(_const(x, 1), integer_pow(x, 2))))))
+
+
+def acos(x):
+    return acos_p.bind(x)
+
+
+atan_p = unop("atan", "float", _plain(jlax.atan))
+defjvp(atan_p, lambda g, x: div(g, add(_const(x, 1), integer_pow(x, 2))))
+
+
+def atan(x):
+    return atan_p.bind(x)
+
+
+sinh_p = unop("sinh", "float", _plain(jlax.sinh))
+defjvp(sinh_p, lambda g, x: mul(g, cosh(x)))
+
+
+def sinh(x):
+    return sinh_p.bind(x)
+
+
+cosh_p = unop("cosh", "float", _plain(jlax.cosh))
+defjvp(cosh_p, lambda g, x: mul(g, sinh(x)))
+
+
+def cosh(x):
+    return cosh_p.bind(x)
+
+
+tanh_p = unop("tanh", "float", _acc(jlax.tanh))
+defjvp2(tanh_p, lambda g, ans, x, **p: mul(g, sub(_const(x, 1), integer_pow(ans, 2))))
+
+
+def tanh(x):
+    return tanh_p.bind(x, accuracy=None)
+
+
+asinh_p = unop("asinh", "float", _plain(jlax.asinh))
+defjvp(asinh_p, lambda g, x: mul(g, rsqrt(add(integer_pow(x, 2), _const(x, 1)))))
+
+
+def asinh(x):
+    return asinh_p.bind(x)
+
+
+acosh_p = unop("acosh", "float", _plain(jlax.acosh))
+defjvp(acosh_p, lambda g, x: mul(g, rsqrt(sub(integer_pow(x, 2), _const(x, 1)))))
+
+
+def acosh(x):
+    return acosh_p.bind(x)
+
+
+atanh_p = unop("atanh", "float", _plain(jlax.atanh))
+defjvp(atanh_p, lambda g, x: div(g, sub(_const(x, 1), integer_pow(x, 2))))
+
+
+def atanh(x):
+    return atanh_p.bind(x)
+
+
+logistic_p = unop("logistic", "float", _acc(jlax.logistic))
+defjvp2(logistic_p, lambda g, ans, x, **p: mul(g, mul(ans, sub(_const(ans, 1), ans))))
+
+
+def logistic(x):
+    return logistic_p.bind(x, accuracy=None)
+
+
+erf_p = unop("erf", "float", _plain(jlax.erf))
+defjvp(erf_p, lambda g, x: mul(g, mul(_const(x, 2 / np.sqrt(np.pi)), exp(neg(square(x))))))
+
+
+def erf(x):
+    return erf_p.bind(x)
+
+
+erf_inv_p = unop("erf_inv", "float", _plain(jlax.erf_inv))
+defjvp2(erf_inv_p, lambda g, ans, x: mul(g, mul(_const(x, np.sqrt(np.pi) / 2),
+                                                exp(square(ans)))))  # fmt: skip
+
+
+def erf_inv(x):
+    return erf_inv_p.bind(x)
+
+
+digamma_p = unop("digamma", "float", _plain(jlax.digamma))
+lgamma_p = unop("lgamma", "float", _plain(jlax.lgamma))
+defjvp(lgamma_p, lambda g, x: mul(g, digamma(x)))
+
+
+def lgamma(x):
+    return lgamma_p.bind(x)
+
+
+def digamma(x):
+    return digamma_p.bind(x)
+
+
+def _polygamma1(x):
+    # The trigamma function has no primitive of ours; it is taken from JAX as
+    # a constant of the derivative, so digamma is differentiable once.
+    return jax.scipy.special.polygamma(1, x)
+
+
+polygamma1_p = unop("polygamma1", "float", _plain(_polygamma1))
+defnondiff(polygamma1_p)
+defjvp(digamma_p, lambda g, x: mul(g, polygamma1_p.bind(x)))
+
+square_p = unop("square", "number", _plain(jlax.square))
+defjvp(square_p, lambda g, x: mul(g, mul(_const(x, 2), x)))
+
+
+def square(x):
+    return square_p.bind(x)
+
+
+integer_pow_p = unop("integer_pow", "number", lambda x, y: jlax.integer_pow(x, y))
+
+
+def _integer_pow_jvp(g, x, *, y):
+    if y == 0:
+        return mul(g, _const(x, 0))
+    if y == 1:
+        return mul(g, _const(x, 1))
+    d = mul(_const(x, y), x if y == 2 else integer_pow(x, y - 1))
+    return mul(g, d)
+
+
+defjvp(integer_pow_p, _integer_pow_jvp)
+
+
+def integer_pow(x, y):
+    return integer_pow_p.bind(x, y=int(y))
+
+
+# ---------------------------------------------------------------------------
+# binary
+
+
+add_p = naryop("add", "number", _plain(jlax.add))
+sub_p = naryop("sub", "number", _plain(jlax.sub))
+mul_p = naryop("mul", "number", _plain(jlax.mul))
+div_p = naryop("div", "number", _plain(jlax.div))
+rem_p = naryop("rem", "number", _plain(jlax.rem))
+pow_p = naryop("pow", "float", _plain(jlax.pow))
+max_p = naryop("max", "any", _plain(jlax.max))
+min_p = naryop("min", "any", _plain(jlax.min))
+atan2_p = naryop("atan2", "float", _plain(jlax.atan2))
+nextafter_p = naryop("nextafter", "float", _plain(jlax.nextafter))
+defnondiff(nextafter_p)
+
+
+def unbroadcast(aval, ct):
+    """Sum a cotangent down to a rank-0 operand that lax broadcast."""
+    from minigrad_jax._src.lax import reductions
+
+    if type(ct) is Zero:
+        return ct
+    ct_aval = core.get_aval(ct)
+    if aval.ndim == 0 and ct_aval.ndim:
+        ct = reductions.reduce_sum(ct, tuple(range(ct_aval.ndim)))
+    return ct
+
+
+def _bcast_tangent(g, other):
+    """A scalar tangent beside a full-shape operand must take that shape."""
+    from minigrad_jax._src.lax import structural
+
+    g_aval, o_aval = core.get_aval(g), core.get_aval(other)
+    if g_aval.ndim == 0 and o_aval.ndim:
+        return structural.broadcast_in_dim(g, o_aval.shape, ())
+    return g
+
+
+def _add_jvp(primals, tangents):
+    x, y = primals
+    tx, ty = tangents
+    out = add(x, y)
+    if type(tx) is Zero:
+        return out, _bcast_tangent(ty, x)
+    if type(ty) is Zero:
+        return out, _bcast_tangent(tx, y)
+    return out, ad.add_tangents(_bcast_tangent(tx, y), _bcast_tangent(ty, x))
+
+
+def _add_transpose(ct, x, y):
+    return [unbroadcast(x.aval, ct) if is_undefined(x) else None,
+            unbroadcast(y.aval, ct) if is_undefined(y) else None]  # fmt: skip
+
+
+ad.jvp_rules[add_p] = _add_jvp
+ad.transpose_rules[add_p] = _add_transpose
+
+
+def _sub_jvp(primals, tangents):
+    x, y = primals
+    tx, ty = tangents
+    out = sub(x, y)
+    if type(ty) is Zero:
+        return out, _bcast_tangent(tx, y)
+    nty = neg(_bcast_tangent(ty, x))
+    if type(tx) is Zero:
+        return out, nty
+    return out, sub(_bcast_tangent(tx, y), _bcast_tangent(ty, x))
+
+
+def _sub_transpose(ct, x, y):
+    if type(ct) is Zero:
+        return [None, None]
+    return [unbroadcast(x.aval, ct) if is_undefined(x) else None,
+            unbroadcast(y.aval, neg(ct)) if is_undefined(y) else None]  # fmt: skip
+
+
+ad.jvp_rules[sub_p] = _sub_jvp
+ad.transpose_rules[sub_p] = _sub_transpose
+
+defjvp(mul_p, lambda g, x, y: mul(g, y), lambda g, x, y: mul(x, g))
+
+
+def _mul_transpose(ct, x, y):
+    if is_undefined(x) and is_undefined(y):
+        raise NotImplementedError("mul is not linear in both operands; cannot transpose")
+    if is_undefined(x):
+        return [unbroadcast(x.aval, mul(ct, y)), None]
+    return [None, unbroadcast(y.aval, mul(x, ct))]
+
+
+ad.transpose_rules[mul_p] = _mul_transpose
+
+defjvp(div_p, lambda g, x, y: div(g, y),
+       lambda g, x, y: mul(mul(neg(g), x), integer_pow(y, -2)))  # fmt: skip
+
+
+def _div_transpose(ct, x, y):
+    if is_undefined(y):
+        raise NotImplementedError("div is not linear in its divisor; cannot transpose")
+    return [unbroadcast(x.aval, div(ct, y)), None]
+
+
+ad.transpose_rules[div_p] = _div_transpose
+
+defjvp(rem_p, lambda g, x, y: _bcast_tangent(g, y),
+       lambda g, x, y: mul(neg(g), mul(sign(div(x, y)), floor(abs(div(x, y))))))  # fmt: skip
+
+
+def _pow_jvp_x(g, x, y):
+    return mul(g, mul(y, pow(x, sub(y, _const(y, 1)))))
+
+
+def _pow_jvp_y(g, x, y):
+    # JAX's convention: d/dy x**y = log(x) * x**y, taken as 0 where x == 0.
+    safe_log = select_n(eq(x, _const(x, 0)), log(x), _zeros_like(x))
+    return mul(g, mul(safe_log, pow(x, y)))
+
+
+defjvp(pow_p, _pow_jvp_x, _pow_jvp_y)
+
+
+def _minmax_jvp(pick_x):
+    # Ties split the tangent evenly, as JAX does.
+    def jvp_x(g, x, y):
+        return mul(_bcast_tangent(g, y), _balanced(x, y, pick_x))
+
+    def jvp_y(g, x, y):
+        return mul(_bcast_tangent(g, x), _balanced(y, x, pick_x))
+
+    return jvp_x, jvp_y
+
+
+def _balanced(x, y, cmp):
+    from minigrad_jax._src.lax.structural import convert_element_type
+
+    dt = core.get_aval(x).dtype
+    win = convert_element_type(cmp(x, y), dt)
+    tie = convert_element_type(eq(x, y), dt)
+    return add(win, mul(_const(x, 0.5), tie))
+
+
+defjvp(max_p, *_minmax_jvp(lambda a, b: gt(a, b)))
+defjvp(min_p, *_minmax_jvp(lambda a, b: lt(a, b)))
+
+
+def _atan2_jvp_x(g, x, y):
+    return mul(g, div(y, add(square(x), square(y))))
+
+
+def _atan2_jvp_y(g, x, y):
+    return mul(g, div(neg(x), add(square(x), square(y))))
+
+
+defjvp(atan2_p, _atan2_jvp_x, _atan2_jvp_y)
+
+
+def add(x, y):
+    return add_p.bind(*_scalars(x, y))
+
+
+def sub(x, y):
+    return sub_p.bind(*_scalars(x, y))
+
+
+def mul(x, y):
+    return mul_p.bind(*_scalars(x, y))
+
+
+def div(x, y):
+    return div_p.bind(*_scalars(x, y))
+
+
+def rem(x, y):
+    return rem_p.bind(*_scalars(x, y))
+
+
+def pow(x, y):  # noqa: A001
+    return pow_p.bind(*_scalars(x, y))
+
+
+def max(x, y):  # noqa: A001
+    return max_p.bind(*_scalars(x, y))
+
+
+def min(x, y):  # noqa: A001
+    return min_p.bind(*_scalars(x, y))
+
+
+def atan2(x, y):
+    return atan2_p.bind(*_scalars(x, y))
+
+
+def nextafter(x, y):
+    return nextafter_p.bind(*_scalars(x, y))
+
+
+# ---------------------------------------------------------------------------
+# comparisons and logic (boolean or integer results: not differentiable)
+
+eq_p = naryop("eq", "any", _plain(jlax.eq), np.bool_)
+ne_p = naryop("ne", "any", _plain(jlax.ne), np.bool_)
+lt_p = naryop("lt", "any", _plain(jlax.lt), np.bool_)
+le_p = naryop("le", "any", _plain(jlax.le), np.bool_)
+gt_p = naryop("gt", "any", _plain(jlax.gt), np.bool_)
+ge_p = naryop("ge", "any", _plain(jlax.ge), np.bool_)
+and_p = naryop("and", "int_or_bool", _plain(jlax.bitwise_and))
+or_p = naryop("or", "int_or_bool", _plain(jlax.bitwise_or))
+xor_p = naryop("xor", "int_or_bool", _plain(jlax.bitwise_xor))
+for _p in (eq_p, ne_p, lt_p, le_p, gt_p, ge_p, and_p, or_p, xor_p):
+    defnondiff(_p)
+
+
+def eq(x, y):
+    return eq_p.bind(*_scalars(x, y))
+
+
+def ne(x, y):
+    return ne_p.bind(*_scalars(x, y))
+
+
+def lt(x, y):
+    return lt_p.bind(*_scalars(x, y))
+
+
+def le(x, y):
+    return le_p.bind(*_scalars(x, y))
+
+
+def gt(x, y):
+    return gt_p.bind(*_scalars(x, y))
+
+
+def ge(x, y):
+    return ge_p.bind(*_scalars(x, y))
+
+
+def bitwise_and(x, y):
+    return and_p.bind(*_scalars(x, y))
+
+
+def bitwise_or(x, y):
+    return or_p.bind(*_scalars(x, y))
+
+
+def bitwise_xor(x, y):
+    return xor_p.bind(*_scalars(x, y))
+
+
+# ---------------------------------------------------------------------------
+# select_n and clamp
+
+select_n_p = Primitive("select_n")
+
+
+def _select_n_abstract(which, *cases):
+    if not cases:
+        raise TypeError("select_n requires at least one case")
+    if which.dtype != np.bool_ and which.dtype != np.int32:
+        raise TypeError(f"select_n's selector must be bool or int32, got {which.dtype.name}")
+    if len(cases) > 2 and which.dtype == np.bool_:
+        raise TypeError("select_n with a bool selector takes exactly two cases")
+    _same_dtypes("select_n", cases)
+    if len({c.shape for c in cases}) > 1:
+        raise TypeError("select_n cases must have the same shapes, got "
+                        + ", ".join(str(c.shape) for c in cases))  # fmt: skip
+    if which.ndim and which.shape != cases[0].shape:
+        raise TypeError(f"select_n selector shape {which.shape} must be scalar or equal "
+                        f"to the case shape {cases[0].shape}")  # fmt: skip
+    return ShapedArray(cases[0].shape, cases[0].dtype, all(c.weak_type for c in cases))
+
+
+def _select_n_jvp(primals, tangents):
+    which, *cases = primals
+    out = select_n(which, *cases)
+    case_t = tangents[1:]
+    if all(type(t) is Zero for t in case_t):
+        return out, Zero(ad.tangent_aval(core.get_aval(out)))
+    return out, select_n(which, *map(ad.instantiate, case_t))
+
+
+def _select_n_transpose(ct, which, *cases):
+    if is_undefined(which):
+        raise NotImplementedError("select_n is not linear in its selector")
+    if type(ct) is Zero:
+        return [None] * (1 + len(cases))
+    zeros = _zeros_like(ct)
+    out = [None]
+    for i, c in enumerate(cases):
+        if is_undefined(c):
+            picks = [zeros] * len(cases)
+            picks[i] = ct
+            out.append(select_n(which, *picks))
+        else:
+            out.append(None)
+    return out
+
+
+def _select_n_batch(axis_size, args, dims):
+    which, *cases = args
+    wdim, *cdims = dims
+    waval = core.get_aval(which)
+    if wdim is None and waval.ndim == 0:
+        first = next(d for d in cdims if d is not None)
+        cases = [batching.matchaxis(c, d, first, axis_size) for c, d in zip(cases, cdims)]
+        return select_n(which, *cases), first
+    cases = [batching.bdim_at_front(c, d, axis_size) for c, d in zip(cases, cdims)]
+    shape = core.get_aval(cases[0]).shape
+    which = batching.bdim_at_front(which, wdim, axis_size) if wdim is not None else which
+    from minigrad_jax._src.lax import structural
+
+    wa = core.get_aval(which)
+    if wdim is None or wa.ndim < len(shape):
+        dims_ = (tuple(range(1, wa.ndim + 1)) if wdim is None else tuple(range(wa.ndim)))
+        which = structural.broadcast_in_dim(which, shape, dims_)
+    return select_n(which, *cases), 0
+
+
+core.abstract_eval_rules[select_n_p] = _select_n_abstract
+ad.jvp_rules[select_n_p] = _select_n_jvp
+ad.transpose_rules[select_n_p] = _select_n_transpose
+batching.batch_rules[select_n_p] = _select_n_batch
+lowering.register(select_n_p, lambda which, *cases: jlax.select_n(which, *cases))
+
+
+def select_n(which, *cases):
+    return select_n_p.bind(which, *cases)
+
+
+clamp_p = Primitive("clamp")
+
+
+def _clamp_abstract(lo, x, hi):
+    _same_dtypes("clamp", [lo, x, hi])
+    for b in (lo, hi):
+        if b.ndim and b.shape != x.shape:
+            raise TypeError(f"clamp bounds must be scalars or shaped like the operand "
+                            f"{x.shape}, got {b.shape}")  # fmt: skip
+    return x
+
+
+def _clamp_jvp_x(g, lo, x, hi):
+    inside = bitwise_and(ge(x, lo), le(x, hi))
+    return select_n(_bcast_sel(inside, g), _zeros_like(g), g)
+
+
+def _bcast_sel(pred, like):
+    from minigrad_jax._src.lax import structural
+
+    pa, la = core.get_aval(pred), core.get_aval(like)
+    return structural.broadcast_in_dim(pred, la.shape, ()) if pa.ndim < la.ndim else pred
+
+
+core.abstract_eval_rules[clamp_p] = _clamp_abstract
+defjvp(clamp_p,
+       lambda g, lo, x, hi: select_n(_bcast_sel(lt(x, lo), x), _bz(g, x), _bt(g, x)),
+       _clamp_jvp_x,
+       lambda g, lo, x, hi: select_n(_bcast_sel(gt(x, hi), x), _bz(g, x), _bt(g, x)))  # fmt: skip
+batching.batch_rules[clamp_p] = batching.broadcasting_rule(clamp_p)
+lowering.register(clamp_p, lambda lo, x, hi: jlax.clamp(lo, x, hi))
+
+
+def _bt(g, like):
+    return _bcast_tangent(g, like)
+
+
+def _bz(g, like):
+    return _zeros_like(_bcast_tangent(g, like))
+
+
+def clamp(lo, x, hi):
+    x_dtype = core.get_aval(x).dtype
+    lo, hi = (_scalar_as(v, x_dtype) for v in (lo, hi))
+    return clamp_p.bind(lo, x, hi)
+
+
+# ---------------------------------------------------------------------------
+# helpers
+
+
+def _scalar_as(v, dtype):
+    if core.is_python_scalar(v):
+        return core.weak_scalar(v, dtype)
+    return v
+
+
+def _scalars(x, y):
+    """lax accepts Python scalars beside arrays: they take the array's dtype."""
+    if core.is_python_scalar(x) and not core.is_python_scalar(y):
+        return core.weak_scalar(x, core.get_aval(y).dtype), y
+    if core.is_python_scalar(y) and not core.is_python_scalar(x):
+        return x, core.weak_scalar(y, core.get_aval(x).dtype)
+    return x, y
+
+
+def _const(like, value):
+    """A weakly typed scalar constant of ``like``'s dtype (a literal in jaxprs)."""
+    return core.weak_scalar(value, core.get_aval(like).dtype)
+
+
+def _zeros_like(x):
+    from minigrad_jax._src.lax import structural
+
+    a = core.get_aval(x)
+    return structural.full(a.shape, 0, a.dtype)

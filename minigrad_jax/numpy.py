@@ -1,0 +1,3 @@
+"""jax.numpy-like namespace: ``import minigrad_jax.numpy as mnp``."""
+
+from minigrad_jax._src.numpy import *  # noqa: F401,F403
