@@ -14,9 +14,10 @@ from minigrad_jax._src.api import (
     vjp,
     vmap,
 )
+from minigrad_jax._src.jit import config, jit
 from minigrad_jax import numpy  # noqa: F401
 
 __all__ = [
     "eval_shape", "grad", "hessian", "jacfwd", "jacrev", "jvp", "linearize", "make_jaxpr",
-    "value_and_grad", "vjp", "vmap", "numpy",
+    "value_and_grad", "vjp", "vmap", "numpy", "jit", "config",
 ]  # fmt: skip

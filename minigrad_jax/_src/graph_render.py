@@ -16,6 +16,7 @@ import subprocess
 from bisect import bisect_right, insort
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from types import SimpleNamespace
 from xml.sax.saxutils import escape as _sax_escape
@@ -81,7 +82,9 @@ class Node:
 
     def __post_init__(self):
         if self.kind not in NODE_KINDS:
-            raise ValueError(f"Node {self.id!r}: kind must be one of {NODE_KINDS}, got {self.kind!r}")
+            raise ValueError(
+                f"Node {self.id!r}: kind must be one of {NODE_KINDS}, got {self.kind!r}"
+            )
 
 
 @dataclass(slots=True)
@@ -210,7 +213,11 @@ def _dot_node(node: Node) -> str:
     style = _STYLES[node.kind]
     shape = "box" if style.shape == "box" else "ellipse"
     looks = ["rounded", "filled"] if style.shape == "box" else ["filled"]
-    attrs = {"label": node.label, "shape": shape, "style": ",".join(looks + ["dashed"] * style.dashed)}
+    attrs = {
+        "label": node.label,
+        "shape": shape,
+        "style": ",".join(looks + ["dashed"] * style.dashed),
+    }
     attrs |= {"fillcolor": style.fill, "color": style.stroke}
     if style.shape == "double":
         attrs["peripheries"] = "2"
@@ -421,7 +428,7 @@ def _split_long_edges(w: _Work) -> None:
             dummy = ("dummy", i, r)
             w.rank[dummy], w.paths[dummy], w.size[dummy] = r, scope, (_DUMMY_W, 0.0)
             chain.insert(-1, dummy)
-        for a, b in zip(chain, chain[1:]):
+        for a, b in pairwise(chain):
             w.down[a].append(b)
             w.up[b].append(a)
 
@@ -457,7 +464,7 @@ def _order_rows(w: _Work) -> None:
         rows[r].append(v)
     keys = [{v: i for i, v in enumerate(row)} for row in rows]
     ckeys = _cluster_keys(w, rows)
-    rows = [_group_sort(w, row, key, ckeys) for row, key in zip(rows, keys)]
+    rows = [_group_sort(w, row, key, ckeys) for row, key in zip(rows, keys, strict=True)]
     best, best_cost = rows, _crossings(w, rows)
     for _ in range(_SWEEPS):
         for downward in (True, False):
@@ -509,7 +516,7 @@ def _group_sort(w: _Work, items: list, key: dict, ckeys: dict, depth: int = 0) -
     order = sorted(groups, key=lambda g: sum(key[v] for v in groups[g]) / len(groups[g]))
     slots = [i for i, g in enumerate(order) if g[0] == "c"]
     by_cluster = sorted((order[i] for i in slots), key=lambda g: ckeys[g[1]])
-    for i, g in zip(slots, by_cluster):
+    for i, g in zip(slots, by_cluster, strict=True):
         order[i] = g
     out = []
     for g in order:
@@ -519,7 +526,7 @@ def _group_sort(w: _Work, items: list, key: dict, ckeys: dict, depth: int = 0) -
 
 def _crossings(w: _Work, rows: list[list]) -> int:
     total = 0
-    for top, bottom in zip(rows, rows[1:]):
+    for top, bottom in pairwise(rows):
         pos = {v: i for i, v in enumerate(bottom)}
         pairs = sorted((i, pos[d]) for i, v in enumerate(top) for d in w.down.get(v, ()))
         seen: list[int] = []
@@ -566,7 +573,7 @@ def _gap(w: _Work, a, b) -> float:
 def _separations(w: _Work, clusters: bool) -> list[tuple]:
     cons = []
     for row in w.rows:
-        for a, b in zip(row, row[1:]):
+        for a, b in pairwise(row):
             pa, pb = w.paths[a], w.paths[b]
             k = len(_common_prefix(pa, pb)) if clusters else max(len(pa), len(pb))
             # Beyond the shared clusters, a and b are separated as whole groups.
@@ -587,7 +594,10 @@ def _containment(w: _Work) -> list[tuple]:
         for v in row:
             if w.paths[v]:
                 inner, half = w.paths[v][-1], w.size[v][0] / 2
-                cons += [(("L", inner), v, _CLUSTER_PAD + half), (v, ("R", inner), _CLUSTER_PAD + half)]
+                cons += [
+                    (("L", inner), v, _CLUSTER_PAD + half),
+                    (v, ("R", inner), _CLUSTER_PAD + half),
+                ]
     for cid in w.span:
         path = w.info.cpath[cid]
         if len(path) > 1:
@@ -694,7 +704,12 @@ def _place_y(w: _Work) -> None:
         y += height
     for cid, (lo, hi) in w.span.items():
         top = w.row_top[lo] - head[cid] * (_CLUSTER_PAD + _CLUSTER_LABEL_H)
-        w.box[cid] = (w.x[("L", cid)], top, w.x[("R", cid)], w.row_bottom[hi] + foot[cid] * _CLUSTER_PAD)
+        w.box[cid] = (
+            w.x[("L", cid)],
+            top,
+            w.x[("R", cid)],
+            w.row_bottom[hi] + foot[cid] * _CLUSTER_PAD,
+        )
 
 
 # -- edge routing
@@ -732,7 +747,7 @@ def _ports(w: _Work) -> tuple[dict, dict]:
 def _vertical_spline(points: list[tuple]) -> list[tuple]:
     # One cubic per hop with vertical tangents at both ends: smooth S-shaped links.
     path = [points[0]]
-    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+    for (x0, y0), (x1, y1) in pairwise(points):
         half = (y1 - y0) / 2
         path += [(x0, y0 + half), (x1, y1 - half), (x1, y1)]
     return path
@@ -822,3 +837,336 @@ def _extent(nodes: dict, clusters: dict, edges: list[dict], title: str) -> dict:
     width = max(max(xs) + _MARGIN, title_w, 2 * _MARGIN)
     height = max(ys) + _MARGIN if nodes else 2 * _MARGIN + (_TITLE_H if title else 0.0)
     return {"width": width, "height": height, "title": title}
+
+
+# --------------------------------------------------------------------------- SVG (pure Python)
+
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_FONT = "DejaVu Sans Mono, Menlo, Consolas, monospace"
+
+
+def _xml(text) -> str:
+    # Characters XML 1.0 forbids outright are replaced rather than producing a broken file.
+    return _XML_INVALID.sub("\ufffd", _sax_escape(str(text), {'"': "&quot;"}))
+
+
+def _f(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def _svg_text(x: float, y: float, text: str, size: float, anchor: str, extra: str = "") -> str:
+    lines = _lines(text)
+    step = size * _LINE_H / 12
+    first = y - (len(lines) - 1) * step / 2
+    spans = "".join(
+        f'<tspan x="{_f(x)}" y="{_f(first + i * step)}">{_xml(line)}</tspan>'
+        for i, line in enumerate(lines)
+    )
+    head = f'<text text-anchor="{anchor}" dominant-baseline="central" font-size="{size:g}"'
+    return f"{head}{extra}>{spans}</text>"
+
+
+def _svg_markers() -> str:
+    markers = []
+    for kind, color in (("forward", _FORWARD_COLOR), ("backward", _BACKWARD_COLOR)):
+        markers.append(
+            f'<marker id="mg-arrow-{kind}" viewBox="0 0 10 10" refX="9" refY="5" '
+            'markerWidth="9" markerHeight="9" markerUnits="userSpaceOnUse" orient="auto">'
+            f'<path d="M0,1 L10,5 L0,9 z" fill="{color}"/></marker>'
+        )
+    return "<defs>" + "".join(markers) + "</defs>"
+
+
+def _svg_cluster(cid: str, c: dict) -> str:
+    fill = _CLUSTER_FILLS[c["depth"] % len(_CLUSTER_FILLS)]
+    rect = (
+        f'<rect x="{_f(c["x0"])}" y="{_f(c["y0"])}" width="{_f(c["x1"] - c["x0"])}" '
+        f'height="{_f(c["y1"] - c["y0"])}" rx="8" fill="{fill}" stroke="{_CLUSTER_STROKE}"/>'
+    )
+    label_y = c["y0"] + _CLUSTER_PAD / 2 + _CLUSTER_LABEL_H / 2
+    label = _svg_text(
+        c["x0"] + _CLUSTER_PAD, label_y, c["label"], 12, "start", ' font-weight="bold"'
+    )
+    return f'<g class="cluster" data-id="{_xml(cid)}">{rect}{label}</g>'
+
+
+def _svg_path_d(path: list[tuple]) -> str:
+    d = [f"M{_f(path[0][0])},{_f(path[0][1])}"]
+    for k in range(1, len(path), 3):
+        d.append("C" + " ".join(f"{_f(px)},{_f(py)}" for px, py in path[k : k + 3]))
+    return " ".join(d)
+
+
+def _svg_edge_label(e: dict, color: str) -> str:
+    # A white plate behind the text keeps it legible over lines; sized from the monospace
+    # metrics (10 px font) rather than paint-order halos, which not every renderer supports.
+    lines = _lines(e["label"])
+    x, y = e["label_pos"][0] + 4, e["label_pos"][1]
+    w, h = _label_width(e["label"]) * 10 / 12 + 4, len(lines) * _LINE_H * 10 / 12 + 2
+    plate = (
+        f'<rect x="{_f(x - 2)}" y="{_f(y - h / 2)}" width="{_f(w)}" height="{_f(h)}" '
+        'fill="white" fill-opacity="0.85"/>'
+    )
+    return plate + _svg_text(x, y, e["label"], 10, "start", f' fill="{color}"')
+
+
+def _svg_edge(e: dict) -> str:
+    color = _BACKWARD_COLOR if e["kind"] == "backward" else _FORWARD_COLOR
+    dash = ' stroke-dasharray="6,4"' if e["kind"] == "backward" else ""
+    line = (
+        f'<path d="{_svg_path_d(e["path"])}" fill="none" stroke="{color}" stroke-width="1.2"'
+        f'{dash} marker-end="url(#mg-arrow-{e["kind"]})"/>'
+    )
+    label = _svg_edge_label(e, color) if e["label"] else ""
+    ends = f'data-src="{_xml(e["src"])}" data-dst="{_xml(e["dst"])}" data-kind="{e["kind"]}"'
+    return f'<g class="edge" {ends}>{line}{label}</g>'
+
+
+def _svg_shape(style: _Style, n: dict) -> str:
+    paint = f'fill="{style.fill}" stroke="{style.stroke}" stroke-width="1.2"'
+    paint += ' stroke-dasharray="4,3"' if style.dashed else ""
+    cx, cy, rx, ry = n["x"], n["y"], n["w"] / 2, n["h"] / 2
+    if style.shape == "box":
+        corner = f'x="{_f(cx - rx)}" y="{_f(cy - ry)}" width="{_f(n["w"])}" height="{_f(n["h"])}"'
+        return f'<rect {corner} rx="6" {paint}/>'
+    outer = f'<ellipse cx="{_f(cx)}" cy="{_f(cy)}" rx="{_f(rx)}" ry="{_f(ry)}" {paint}/>'
+    if style.shape == "ellipse":
+        return outer
+    inner = f'cx="{_f(cx)}" cy="{_f(cy)}" rx="{_f(rx - 4)}" ry="{_f(ry - 4)}"'
+    return outer + f'<ellipse {inner} fill="none" stroke="{style.stroke}" stroke-width="1.2"/>'
+
+
+def _svg_node(node: Node, n: dict) -> str:
+    shape = _svg_shape(_STYLES[node.kind], n)
+    text = _svg_text(n["x"], n["y"], node.label, 12, "middle", ' fill="#212529"')
+    tip = f"<title>{_xml(node.tooltip or node.label)}</title>"
+    return (
+        f'<g class="node" data-id="{_xml(node.id)}" data-kind="{node.kind}">{tip}{shape}{text}</g>'
+    )
+
+
+def _python_svg(graph: Graph) -> str:
+    lay = layout(graph)
+    width, height = _f(lay["width"]), _f(lay["height"])
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="{_FONT}">',
+        _svg_markers(),
+        '<rect class="background" width="100%" height="100%" fill="white"/>',
+    ]
+    if graph.title:
+        title_y = _MARGIN + _TITLE_H / 2 - 4
+        bold = ' font-weight="bold" class="title"'
+        parts.append(_svg_text(lay["width"] / 2, title_y, graph.title, 14, "middle", bold))
+    parts += [_svg_cluster(cid, c) for cid, c in lay["clusters"].items()]  # parents first
+    parts += [_svg_edge(e) for e in lay["edges"]]
+    parts += [_svg_node(node, lay["nodes"][node.id]) for node in graph.nodes]
+    return "\n".join(parts + ["</svg>"]) + "\n"
+
+
+# --------------------------------------------------------------------------- Graphviz
+
+
+class _DotFailed(Exception):
+    pass
+
+
+def _check_engine(engine: str) -> None:
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+
+
+def _run_dot(exe: str, dot_text: str, fmt: str) -> bytes:
+    try:
+        proc = subprocess.run(
+            [exe, f"-T{fmt}"],
+            input=dot_text.encode("utf-8"),
+            capture_output=True,
+            timeout=_DOT_TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise _DotFailed(str(exc)) from exc
+    if proc.returncode != 0 or not proc.stdout:
+        err = proc.stderr.decode("utf-8", "replace").strip()
+        raise _DotFailed(f"exit status {proc.returncode}: {err or 'no output'}")
+    return proc.stdout
+
+
+def _with_dot(graph: Graph, fmt: str, engine: str) -> bytes | None:
+    """Output of ``dot -T<fmt>``, or None when the pure-Python path should be used instead."""
+    _check_engine(engine)
+    dot_text = to_dot(graph)  # validates the graph whichever engine draws it
+    exe = shutil.which("dot") if engine != "python" else None
+    if exe is None:
+        if engine == "dot":
+            raise RuntimeError(
+                "engine='dot' was requested but the Graphviz 'dot' executable is not on PATH; "
+                "install Graphviz or use engine='python'"
+            )
+        return None
+    try:
+        return _run_dot(exe, dot_text, fmt)
+    except _DotFailed as exc:
+        if engine == "dot":
+            raise RuntimeError(f"Graphviz 'dot -T{fmt}' failed: {exc}") from exc
+        return None
+
+
+def to_svg(graph: Graph, *, engine: str = "auto") -> str:
+    """SVG text for ``graph``.
+
+    ``engine="auto"`` uses Graphviz ``dot`` when it is on PATH and works, else the pure-Python
+    layout; ``"python"`` always uses the latter; ``"dot"`` requires Graphviz (RuntimeError).
+    """
+    out = _with_dot(graph, "svg", engine)
+    return _python_svg(graph) if out is None else out.decode("utf-8")
+
+
+# --------------------------------------------------------------------------- PNG (matplotlib)
+
+_PT = 0.72  # points per layout pixel: figures are laid out at 100 layout pixels per inch
+
+
+def _import_matplotlib() -> SimpleNamespace:
+    try:
+        from matplotlib import patches
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        from matplotlib.path import Path as MplPath
+    except ImportError as exc:
+        raise ImportError(_NO_PNG_HINT) from exc
+    return SimpleNamespace(patches=patches, Canvas=FigureCanvasAgg, Figure=Figure, Path=MplPath)
+
+
+def _mpl_text(ax, x: float, y: float, text: str, size: float, **kw) -> None:
+    ax.text(x, y, text, fontsize=size * _PT, family="monospace", linespacing=1.33, **kw)
+
+
+def _mpl_cluster(ax, mpl, c: dict) -> None:
+    fill = _CLUSTER_FILLS[c["depth"] % len(_CLUSTER_FILLS)]
+    size = (c["x1"] - c["x0"], c["y1"] - c["y0"])
+    style = "round,pad=0,rounding_size=8"
+    box = mpl.patches.FancyBboxPatch((c["x0"], c["y0"]), *size, boxstyle=style, zorder=1)
+    box.set(facecolor=fill, edgecolor=_CLUSTER_STROKE, linewidth=1.0)
+    ax.add_patch(box)
+    label_y = c["y0"] + _CLUSTER_PAD / 2 + _CLUSTER_LABEL_H / 2
+    _mpl_text(
+        ax,
+        c["x0"] + _CLUSTER_PAD,
+        label_y,
+        c["label"],
+        12,
+        ha="left",
+        va="center",
+        weight="bold",
+        zorder=1.5,
+    )
+
+
+def _mpl_edge(ax, mpl, e: dict) -> None:
+    color = _BACKWARD_COLOR if e["kind"] == "backward" else _FORWARD_COLOR
+    codes = [mpl.Path.MOVETO] + [mpl.Path.CURVE4] * (len(e["path"]) - 1)
+    arrow = mpl.patches.FancyArrowPatch(
+        path=mpl.Path(e["path"], codes),
+        arrowstyle="-|>",
+        mutation_scale=10,
+        zorder=2,
+        color=color,
+        linewidth=1.2,
+        linestyle=(0, (5, 3)) if e["kind"] == "backward" else "-",
+    )
+    ax.add_patch(arrow)
+    if e["label"]:
+        halo = {"facecolor": "white", "edgecolor": "none", "pad": 0.5}
+        _mpl_text(
+            ax,
+            e["label_pos"][0] + 4,
+            e["label_pos"][1],
+            e["label"],
+            10,
+            color=color,
+            ha="left",
+            va="center",
+            bbox=halo,
+            zorder=3,
+        )
+
+
+def _mpl_node(ax, mpl, node: Node, n: dict) -> None:
+    style = _STYLES[node.kind]
+    paint = {"facecolor": style.fill, "edgecolor": style.stroke, "linewidth": 1.2, "zorder": 4}
+    paint["linestyle"] = (0, (4, 3)) if style.dashed else "-"
+    corner = (n["x"] - n["w"] / 2, n["y"] - n["h"] / 2)
+    if style.shape == "box":
+        rounded = "round,pad=0,rounding_size=6"
+        ax.add_patch(mpl.patches.FancyBboxPatch(corner, n["w"], n["h"], boxstyle=rounded, **paint))
+    else:
+        ax.add_patch(mpl.patches.Ellipse((n["x"], n["y"]), n["w"], n["h"], **paint))
+    if style.shape == "double":
+        inner = mpl.patches.Ellipse((n["x"], n["y"]), n["w"] - 8, n["h"] - 8, fill=False, zorder=4)
+        inner.set(edgecolor=style.stroke, linewidth=1.2)
+        ax.add_patch(inner)
+    _mpl_text(ax, n["x"], n["y"], node.label, 12, ha="center", va="center", zorder=5)
+
+
+def _matplotlib_png(graph: Graph, path: Path, dpi: float) -> None:
+    mpl = _import_matplotlib()
+    lay = layout(graph)
+    width, height = lay["width"], lay["height"]
+    dpi = min(dpi, 30000 * 100 / max(width, height))  # Agg refuses images over 2**16 pixels
+    fig = mpl.Figure(figsize=(width / 100, height / 100), dpi=dpi)
+    mpl.Canvas(fig)  # Agg canvas attached directly: pyplot's global backend stays untouched
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, width)
+    ax.set_ylim(height, 0)  # SVG-style coordinates: y grows downwards
+    ax.set_axis_off()
+    for c in lay["clusters"].values():
+        _mpl_cluster(ax, mpl, c)
+    for e in lay["edges"]:
+        _mpl_edge(ax, mpl, e)
+    for node in graph.nodes:
+        _mpl_node(ax, mpl, node, lay["nodes"][node.id])
+    if graph.title:
+        _mpl_text(
+            ax,
+            width / 2,
+            _MARGIN + _TITLE_H / 2 - 4,
+            graph.title,
+            14,
+            ha="center",
+            va="center",
+            weight="bold",
+        )
+    fig.savefig(path, format="png", dpi=dpi, facecolor="white")
+
+
+# --------------------------------------------------------------------------- files
+
+
+def to_png(graph: Graph, path, *, engine: str = "auto", dpi: float = 100) -> Path:
+    """Write ``graph`` as PNG to ``path``: Graphviz when available (unless engine="python"),
+    else matplotlib; ImportError when neither can be used."""
+    path = Path(path)
+    out = _with_dot(graph, "png", engine)
+    if out is None:
+        _matplotlib_png(graph, path, dpi)
+    else:
+        path.write_bytes(out)
+    return path
+
+
+def save(graph: Graph, path, *, engine: str = "auto") -> Path:
+    """Write ``graph`` to ``path``; the suffix picks the format (.svg, .png, .dot or .gv)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise ValueError(
+            f"cannot save a graph as {path.suffix or '(no suffix)'!r}; "
+            f"supported suffixes: {', '.join(SUFFIXES)}"
+        )
+    if suffix == ".png":
+        return to_png(graph, path, engine=engine)
+    text = to_svg(graph, engine=engine) if suffix == ".svg" else to_dot(graph)
+    path.write_text(text, encoding="utf-8")
+    return path
