@@ -485,6 +485,9 @@ def _sweep(w: _Work, rows: list[list], downward: bool) -> list[list]:
     ckeys = _cluster_keys(w, rows)
     neighbours, step = (w.up, -1) if downward else (w.down, 1)
     order = range(1, len(rows)) if downward else range(len(rows) - 2, -1, -1)
+    # The row the sweep starts from is re-sorted too, by its own order: every row must use
+    # this sweep's cluster keys or sibling clusters could swap sides between ranks.
+    first = 0 if downward else len(rows) - 1
     for r in order:
         ref, own = _positions(rows[r + step]), _positions(rows[r])
         key = {}

@@ -275,8 +275,8 @@ def pp_jaxpr(jaxpr: Jaxpr, indent: int = 0) -> str:
     outs = ", ".join(name(v) for v in jaxpr.outvars)
     outs = f"({outs},)" if len(jaxpr.outvars) == 1 else f"({outs})"
     head = f"{{ lambda {consts}; {ins}. let"
-    one_line = f"{head} {' '.join(eqns)} in {outs} }}"
-    if len(eqns) <= 1 and "\n" not in one_line and len(one_line) + indent <= 80:
+    one_line = f"{head} {'; '.join(eqns)} in {outs} }}"
+    if "\n" not in one_line and len(one_line) + indent <= 80:
         return one_line
     pad = " " * (indent + 4)
     body = "".join(f"\n{pad}{e}" for e in eqns)
