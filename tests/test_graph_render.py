@@ -420,13 +420,31 @@ def check_geometry(g, lay):
         assert nested or not overlaps(cluster_box(ca), cluster_box(cb)), (a, b)
 
 
-def test_layout_random_graphs_keep_clusters_apart(monkeypatch):
-    # Regression: sweeps once left their start row sorted by stale cluster keys, so sibling
-    # clusters swapped sides between ranks and the placement constraints became cyclic.
+@pytest.fixture
+def strict_clusters(monkeypatch):
+    """Fail if cluster placement constraints turn out cyclic (the fitted-box fallback)."""
+
     def no_fallback(*args):
         raise AssertionError("cluster placement constraints were cyclic")
 
     monkeypatch.setattr(gr, "_fit_clusters", no_fallback)
+
+
+def test_layout_sibling_clusters_keep_their_order_on_every_rank(strict_clusters):
+    # Regression (found by fuzzing, then shrunk): each sweep left the row it starts from
+    # sorted by the previous sweep's cluster keys, so clusters C and S swapped sides between
+    # rank 0 and rank 1; the placement constraints became cyclic and the boxes overlapped.
+    order = [0, 1, 3, 6, 7, 9, 12, 13, 14, 15, 16, 22, 24, 26, 29, 30, 32, 39]
+    pairs = "0-1 1-3 0-3 3-6 3-9 1-13 14-16 16-22 12-26 26-29 15-30 7-32 13-32 22-39"
+    nodes = [Node(f"n{i}", f"n{i}") for i in order]
+    edges = [Edge(*(f"n{i}" for i in pair.split("-"))) for pair in pairs.split()]
+    inner = Cluster("C7", "inner", ["n7"])
+    clusters = [Cluster("C", "outer", ["n6", "n9"], [inner]), Cluster("S", "other", ["n15", "n16"])]
+    g = Graph(nodes, edges, clusters)
+    check_geometry(g, gr.layout(g))
+
+
+def test_layout_random_graphs(strict_clusters):
     rng = random.Random(1234)
     for _ in range(300):
         g = random_graph(rng, rng.randint(1, 40))

@@ -488,6 +488,7 @@ def _sweep(w: _Work, rows: list[list], downward: bool) -> list[list]:
     # The row the sweep starts from is re-sorted too, by its own order: every row must use
     # this sweep's cluster keys or sibling clusters could swap sides between ranks.
     first = 0 if downward else len(rows) - 1
+    rows[first] = _group_sort(w, rows[first], _positions(rows[first]), ckeys)
     for r in order:
         ref, own = _positions(rows[r + step]), _positions(rows[r])
         key = {}
@@ -551,7 +552,7 @@ def _place_x(w: _Work) -> None:
     enclosing their members), average the left- and right-packed solutions, then pull each
     vertex towards its neighbours.  Every step keeps all constraints satisfied."""
     try:
-        cons = _separations(w, True) + _containment(w)
+        cons = _separations(w, True)
         x = _balanced(_variables(w, True), cons)
     except _Cyclic:  # not expected; fall back to per-rank packing with fitted cluster boxes
         cons = _separations(w, False)

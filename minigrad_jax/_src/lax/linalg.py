@@ -88,15 +88,15 @@ def _dot_batch(axis_size, args, dims, *, dimension_numbers, **params):
         x, y = batching.moveaxis(x, xd, 0), batching.moveaxis(y, yd, 0)
         inc = lambda ds: tuple(d + 1 for d in ds)  # noqa: E731
         dn = ((inc(xc), inc(yc)), ((0,) + inc(xb), (0,) + inc(yb)))
-        return dot_general(x, y, dn, **params), 0
+        return dot_general_p.bind(x, y, dimension_numbers=dn, **params), 0
     if xd is not None:
         # Only lhs mapped: its mapped axis is a free lhs dimension; out axis follows.
         x = batching.moveaxis(x, xd, core.get_aval(x).ndim - 1)
-        out = dot_general(x, y, dimension_numbers, **params)
+        out = dot_general_p.bind(x, y, dimension_numbers=dimension_numbers, **params)
         nfree = core.get_aval(x).ndim - 1 - len(xc) - len(xb)
         return out, len(xb) + nfree
     y = batching.moveaxis(y, yd, core.get_aval(y).ndim - 1)
-    out = dot_general(x, y, dimension_numbers, **params)
+    out = dot_general_p.bind(x, y, dimension_numbers=dimension_numbers, **params)
     return out, core.get_aval(out).ndim - 1
 
 

@@ -1,0 +1,396 @@
+"""Interop with JAX: JAX functions as one minigrad_jax primitive, and back.
+
+``from_jax(jax_fn)`` wraps a function written with JAX (an Optax update,
+``jax.random``, ...) so that every minigrad_jax transform sees it as a single
+primitive, ``jax_call``, whose params are the flattened function and its
+pytree structure. Each rule asks JAX to transform the function and wraps the
+result as a new ``jax_call``, so the rules nest to any depth:
+
+- abstract eval: ``jax.eval_shape``;
+- eager impl and lowering: call the function on the JAX values;
+- JVP: a ``jax_call`` of ``jax.jvp``;
+- partial evaluation (linearize/grad): the primal outputs are computed now,
+  the tangent map is staged as a ``jax_call`` whose leading inputs are the
+  primal inputs (the residuals, passed explicitly);
+- transpose: ``jax.linear_transpose`` of the linear map;
+- batching: ``jax.vmap``.
+
+``to_jax(mg_fn)`` goes the other way: the returned function can be traced by
+``jax.jit`` / ``jax.grad`` / ``jax.vmap`` because our eager evaluation runs each
+primitive's jax.lax rule, and those accept JAX tracers.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import numpy as np
+from jax import tree_util
+
+from minigrad_jax._src import core
+from minigrad_jax._src.core import Primitive, ShapedArray
+from minigrad_jax._src.interpreters import ad, batching, lowering
+from minigrad_jax._src.interpreters import partial_eval as pe
+from minigrad_jax._src.interpreters.ad import Zero, is_undefined
+
+jax_call_p = Primitive("jax_call", multiple_results=True)
+
+
+# ---------------------------------------------------------------------------
+# the function a jax_call equation carries
+
+
+class JaxFun:
+    """A flat JAX function (list of arrays -> list of arrays), hashable by identity.
+
+    ``call`` is the only thing the rules need; ``name`` is what the printer
+    shows. Derived functions (jvp, tangent map, transpose, vmap) are memoized
+    on their parent so repeated traces produce equal params.
+    """
+
+    __slots__ = ("call", "name", "jvp_spec", "_out", "_derived", "__weakref__")
+
+    def __init__(self, call, name):
+        self.call = call
+        self.name = name
+        self.jvp_spec = None  # (base fun, in avals, nonzeros) for a jvp function
+        self._out = {}  # in avals -> (out avals, out ShapeDtypeStructs)
+        self._derived = {}
+
+    def __repr__(self):
+        return self.name
+
+    def out_avals(self, avals):
+        hit = self._out.get(avals)
+        if hit is None:
+            specs = [jax.ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type) for a in avals]
+            try:
+                outs = jax.eval_shape(lambda *xs: list(self.call(*xs)), *specs)
+            except Exception as e:  # report which wrapped function failed and on what
+                shapes = ", ".join(a.str_short() for a in avals)
+                raise type(e)(f"from_jax({self.name}) failed on inputs ({shapes}): {e}") from e
+            hit = [ShapedArray(o.shape, o.dtype, getattr(o, "weak_type", False)) for o in outs]
+            self._out[avals] = hit
+        return hit
+
+    def derived(self, key, make):
+        hit = self._derived.get(key)
+        if hit is None:
+            hit = self._derived[key] = make()
+        return hit
+
+
+def _jax_call_abstract_eval(*avals, fun, out_tree):
+    return fun.out_avals(tuple(avals))
+
+
+def _jax_call_impl(*args, fun, out_tree):
+    return list(fun.call(*args))
+
+
+def bind_jax_call(fun: JaxFun, args, out_tree=None):
+    return jax_call_p.bind(*args, fun=fun, out_tree=out_tree)
+
+
+# ---------------------------------------------------------------------------
+# JVP
+
+
+def _zero_tangent(aval):
+    if core.is_float(aval.dtype):
+        return jax.numpy.zeros(aval.shape, aval.dtype)
+    return np.zeros(aval.shape, jax.dtypes.float0)
+
+
+def _jvp_fun(fun: JaxFun, in_avals, nonzeros):
+    """(primals, nonzero tangents) -> (outputs, tangents of the float outputs)."""
+
+    def make():
+        n = len(in_avals)
+        out_avals = fun.out_avals(in_avals)
+        out_float = [core.is_float(a.dtype) for a in out_avals]
+
+        def call(*args):
+            primals, nz = args[:n], iter(args[n:])
+            tangents = [next(nz) if m else _zero_tangent(a) for a, m in zip(in_avals, nonzeros)]
+            outs, touts = jax.jvp(lambda *p: list(fun.call(*p)), list(primals), tangents)
+            return [*outs, *(t for t, fl in zip(touts, out_float) if fl)]
+
+        return JaxFun(call, f"jvp({fun.name})"), out_float
+
+    return fun.derived(("jvp", in_avals, tuple(nonzeros)), make)
+
+
+def _tangent_fun(fun: JaxFun, in_avals, nonzeros):
+    """(primals, nonzero tangents) -> tangents of the float outputs: linear in the tangents."""
+
+    def make():
+        jf, out_float = _jvp_fun(fun, in_avals, nonzeros)
+        n_out = len(out_float)
+
+        def call(*args):
+            return list(jf.call(*args))[n_out:]
+
+        return JaxFun(call, f"jvp_tangents({fun.name})"), out_float
+
+    return fun.derived(("tangent", in_avals, tuple(nonzeros)), make)
+
+
+def _jax_call_jvp(primals, tangents, *, fun, out_tree):
+    in_avals = tuple(core.get_aval(p) for p in primals)
+    nonzeros = [type(t) is not Zero for t in tangents]
+    jf, out_float = _jvp_fun(fun, in_avals, nonzeros)
+    nz = [t for t in tangents if type(t) is not Zero]
+    outs = bind_jax_call(jf, [*primals, *nz])
+    n = len(out_float)
+    ts = iter(outs[n:])
+    out_t = [next(ts) if fl else Zero(ad.tangent_aval(core.get_aval(o)))
+             for fl, o in zip(out_float, outs[:n])]  # fmt: skip
+    return outs[:n], out_t
+
+
+# ---------------------------------------------------------------------------
+# partial evaluation: primal part now, tangent map staged with the primals as residuals
+
+
+def _jax_call_partial_eval(trace, args, params):
+    fun = params["fun"]
+    unknown = [isinstance(a, pe.JaxprTracer) and a._trace is trace for a in args]
+    spec = fun.jvp_spec
+    if spec is not None:
+        base, in_avals, nonzeros = spec
+        n = len(in_avals)
+        if not any(unknown[:n]):
+            primals, tangents = args[:n], args[n:]
+            outs = core.bind_in(trace.parent, jax_call_p, primals, {"fun": base, "out_tree": None})
+            tf, out_float = _tangent_fun(base, in_avals, nonzeros)
+            touts = trace.stage(jax_call_p, [*primals, *tangents],
+                                {"fun": tf, "out_tree": None})  # fmt: skip
+            return [*outs, *touts]
+    return trace.stage(jax_call_p, args, params)
+
+
+# ---------------------------------------------------------------------------
+# transpose: jax.linear_transpose of the map from the linear inputs
+
+
+def _transpose_fun(fun: JaxFun, in_avals, linear):
+    def make():
+        lin_avals = [a for a, lin in zip(in_avals, linear) if lin]
+        n_nonlin = len(in_avals) - len(lin_avals)
+        specs = [jax.ShapeDtypeStruct(a.shape, a.dtype) for a in lin_avals]
+
+        def call(*args):
+            nonlin, cts = args[:n_nonlin], list(args[n_nonlin:])
+
+            def f_lin(*lin):
+                it_l, it_n = iter(lin), iter(nonlin)
+                full = [next(it_l) if is_lin else next(it_n) for is_lin in linear]
+                return list(fun.call(*full))
+
+            return list(jax.linear_transpose(f_lin, *specs)(cts))
+
+        return JaxFun(call, f"transpose({fun.name})")
+
+    return fun.derived(("transpose", in_avals, tuple(linear)), make)
+
+
+def _jax_call_transpose(cts, *args, fun, out_tree):
+    linear = tuple(is_undefined(a) for a in args)
+    in_avals = tuple(a.aval if is_undefined(a) else core.get_aval(a) for a in args)
+    out_avals = fun.out_avals(in_avals)
+    if all(type(c) is Zero for c in cts):
+        return [Zero(a) if lin else None for a, lin in zip(in_avals, linear)]
+    cts = [ad.instantiate(c) if type(c) is Zero else c for c in cts]
+    cts = [_match_dtype(c, a) for c, a in zip(cts, out_avals)]
+    tf = _transpose_fun(fun, in_avals, linear)
+    nonlin = [a for a in args if not is_undefined(a)]
+    outs = iter(bind_jax_call(tf, [*nonlin, *cts]))
+    return [next(outs) if lin else None for lin in linear]
+
+
+def _match_dtype(ct, aval):
+    if core.get_aval(ct).dtype == aval.dtype:
+        return ct
+    from minigrad_jax._src.lax import structural
+
+    return structural.convert_element_type(ct, aval.dtype)
+
+
+# ---------------------------------------------------------------------------
+# batching: jax.vmap
+
+
+def _batch_fun(fun: JaxFun, dims, axis_size):
+    def make():
+        def call(*args):
+            return list(jax.vmap(lambda *a: list(fun.call(*a)), in_axes=list(dims),
+                                 out_axes=0, axis_size=axis_size)(*args))  # fmt: skip
+
+        return JaxFun(call, f"vmap({fun.name})")
+
+    return fun.derived(("vmap", tuple(dims), axis_size), make)
+
+
+def _jax_call_batch(axis_size, args, dims, *, fun, out_tree):
+    bf = _batch_fun(fun, dims, axis_size)
+    outs = bind_jax_call(bf, args)
+    return outs, [0] * len(outs)
+
+
+core.abstract_eval_rules[jax_call_p] = _jax_call_abstract_eval
+ad.jvp_rules[jax_call_p] = _jax_call_jvp
+ad.transpose_rules[jax_call_p] = _jax_call_transpose
+pe.partial_eval_rules[jax_call_p] = _jax_call_partial_eval
+batching.batch_rules[jax_call_p] = _jax_call_batch
+lowering.register(jax_call_p, _jax_call_impl)
+
+
+# mark jvp functions so partial evaluation can split them
+def _mark_jvp(make_jvp):
+    @functools.wraps(make_jvp)
+    def wrapper(fun, in_avals, nonzeros):
+        jf, out_float = make_jvp(fun, in_avals, nonzeros)
+        jf.jvp_spec = (fun, in_avals, tuple(nonzeros))
+        return jf, out_float
+
+    return wrapper
+
+
+# ---------------------------------------------------------------------------
+# the public wrappers
+
+
+def _is_array_leaf(x):
+    return isinstance(x, (core.Tracer, jax.Array, np.ndarray, np.generic, bool, int, float,
+                          complex))  # fmt: skip
+
+
+def from_jax(jax_fn, static_argnums=()):
+    """Make a JAX function callable inside every minigrad_jax transform, as one primitive.
+
+    The function may take and return pytrees of arrays (an Optax update, a
+    ``jax.random`` draw, ...). Under ``mg.grad`` / ``mg.jvp`` / ``mg.vmap`` /
+    ``mg.jit`` the JAX function is transformed by JAX itself (``jax.jvp``,
+    ``jax.linear_transpose``, ``jax.vmap``) and compiled inline.
+
+    Args:
+      jax_fn: a function written with JAX.
+      static_argnums: positional arguments passed as hashable Python values
+        (shapes, flags); every other leaf must be an array or a Python number.
+
+    Returns:
+      A function with the same signature that returns ``jax.Array`` pytrees.
+
+    Example:
+      >>> import jax, minigrad_jax as mg
+      >>> f = mg.from_jax(jax.numpy.sin)
+      >>> mg.grad(f)(0.0)
+      Array(1., dtype=float32, weak_type=True)
+    """
+    if not callable(jax_fn):
+        raise TypeError(f"from_jax expects a callable, got {type(jax_fn).__name__}")
+    name = getattr(jax_fn, "__name__", type(jax_fn).__name__)
+    statics_nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+    cache = {}
+
+    @functools.wraps(jax_fn)
+    def wrapped(*args, **kwargs):
+        nargs = len(args)
+        statics = []
+        for i in statics_nums:
+            if not -nargs <= i < nargs:
+                raise ValueError(f"from_jax({name}): static_argnums={statics_nums} refers to "
+                                 f"argument {i}, but it was called with {nargs} argument(s)")  # fmt: skip
+            statics.append(i % nargs)
+        static_vals = tuple((i, args[i]) for i in sorted(set(statics)))
+        for i, v in static_vals:
+            try:
+                hash(v)
+            except TypeError:
+                raise TypeError(f"from_jax({name}): static argument {i} of type "
+                                f"{type(v).__name__} is not hashable") from None  # fmt: skip
+        dyn = [a for i, a in enumerate(args) if i not in dict(static_vals)]
+        flat, in_tree = tree_util.tree_flatten((tuple(dyn), kwargs))
+        for x in flat:
+            if not _is_array_leaf(x):
+                raise TypeError(
+                    f"from_jax({name}): argument leaf of type {type(x).__name__} is not an "
+                    "array; pass it with static_argnums or close over it"
+                )
+        key = (in_tree, static_vals)
+        entry = cache.get(key)
+        if entry is None:
+            entry = cache[key] = _make_flat(jax_fn, name, in_tree, static_vals, nargs)
+        fun, out_tree = entry
+        tree = out_tree(tuple(core.get_aval(x) for x in flat))
+        outs = bind_jax_call(fun, flat, tree)
+        return tree_util.tree_unflatten(tree, outs)
+
+    wrapped.jax_fn = jax_fn
+    return wrapped
+
+
+def _make_flat(jax_fn, name, in_tree, static_vals, nargs):
+    statics = dict(static_vals)
+    last_tree = []
+
+    def call(*flat):
+        dyn, kwargs = tree_util.tree_unflatten(in_tree, flat)
+        it = iter(dyn)
+        args = [statics[i] if i in statics else next(it) for i in range(nargs)]
+        leaves, tree = tree_util.tree_flatten(jax_fn(*args, **kwargs))
+        last_tree[:] = [tree]
+        return leaves
+
+    fun = JaxFun(call, name)
+    out_trees = {}
+
+    def out_tree(avals):
+        tree = out_trees.get(avals)
+        if tree is None:
+            fun._out.pop(avals, None)
+            fun.out_avals(avals)  # traces ``call`` with jax.eval_shape
+            tree = out_trees[avals] = last_tree[0]
+        return tree
+
+    return fun, out_tree
+
+
+def to_jax(mg_fn):
+    """A minigrad_jax function as a JAX function: ``jax.jit`` / ``jax.grad`` / ``jax.vmap`` work.
+
+    Our eager evaluation runs each primitive's jax.lax rule, and those accept
+    JAX tracers, so JAX sees ordinary jax.lax operations. Outputs are
+    ``jax.Array``s (or JAX tracers) in the same pytree structure.
+
+    Example:
+      >>> import jax, minigrad_jax as mg
+      >>> jax.grad(mg.to_jax(lambda x: x * x))(3.0)
+      Array(6., dtype=float32, weak_type=True)
+    """
+    if not callable(mg_fn):
+        raise TypeError(f"to_jax expects a callable, got {type(mg_fn).__name__}")
+
+    @functools.wraps(mg_fn)
+    def wrapped(*args, **kwargs):
+        out = mg_fn(*args, **kwargs)
+        if not core.is_top_level():
+            return out
+        return tree_util.tree_map(_as_jax, out)
+
+    return wrapped
+
+
+def _as_jax(x):
+    if isinstance(x, jax.Array) or isinstance(x, jax.core.Tracer):
+        return x
+    if type(x) is core.WeakArray:
+        return jax.numpy.asarray(np.asarray(x).item(), dtype=x.dtype)
+    if isinstance(x, (np.ndarray, np.generic, bool, int, float, complex)):
+        return jax.numpy.asarray(x)
+    return x
+
+
+_jvp_fun = _mark_jvp(_jvp_fun)
