@@ -17,6 +17,7 @@ from minigrad_jax._src.api_util import (
     flatten_call,
     normalize_argnums,
     split_static,
+    wraps,
 )
 from minigrad_jax._src.core import get_aval
 from minigrad_jax._src.interpreters import ad, batching
@@ -46,7 +47,7 @@ def make_jaxpr(fun, static_argnums=(), return_shape=False):
     """
     static_argnums = (static_argnums,) if isinstance(static_argnums, int) else static_argnums
 
-    @functools.wraps(fun)
+    @wraps(fun)
     def wrapped(*args, **kwargs):
         statics = split_static(args, static_argnums, "make_jaxpr")
         f, dyn = _bind_static(fun, args, statics)
@@ -320,7 +321,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, allow_int=False):
       (Array(1., dtype=float32, weak_type=True), Array(-2., dtype=float32, weak_type=True))
     """
 
-    @functools.wraps(fun)
+    @wraps(fun)
     def wrapped(*args, **kwargs):
         single, nums = normalize_argnums(argnums, len(args), "grad")
         diff_args = tuple(args[i] for i in nums)
@@ -390,7 +391,7 @@ def grad(fun, argnums=0, has_aux=False, allow_int=False):
     """
     vg = value_and_grad(fun, argnums, has_aux, allow_int)
 
-    @functools.wraps(fun)
+    @wraps(fun)
     def wrapped(*args, **kwargs):
         value, g = vg(*args, **kwargs)
         return (g, value[1]) if has_aux else g
@@ -413,7 +414,7 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
     if isinstance(in_axes, list):
         in_axes = tuple(in_axes)
 
-    @functools.wraps(fun)
+    @wraps(fun)
     def wrapped(*args, **kwargs):
         if kwargs:
             raise NotImplementedError("vmap of a call with keyword arguments; pass them "

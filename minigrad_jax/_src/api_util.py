@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+
 from jax import tree_util
 
 from minigrad_jax._src import core
+
+
+def wraps(fun):
+    """functools.wraps without copying ``__dict__`` (a wrapped JitWrapped's state must
+    not leak into the wrapper)."""
+    return functools.wraps(fun, updated=())
 
 
 class FlatFun:

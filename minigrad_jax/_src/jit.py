@@ -21,7 +21,13 @@ from jax import tree_util
 
 from minigrad_jax._src import core
 from minigrad_jax._src.api import _bind_static
-from minigrad_jax._src.api_util import avals_of, check_hashable, flatten_call, split_static
+from minigrad_jax._src.api_util import (
+    avals_of,
+    check_hashable,
+    flatten_call,
+    split_static,
+    wraps,
+)
 from minigrad_jax._src.core import Primitive
 from minigrad_jax._src.interpreters import ad, batching, jaxpr_util, lowering
 from minigrad_jax._src.interpreters import partial_eval as pe
@@ -173,13 +179,13 @@ class JitWrapped:
         body = functools.partial(JitWrapped._jax_body, self)
         body.__name__ = body.__qualname__ = self.name  # XLA module and profiler names
         self._jitted = jax.jit(
-            functools.wraps(fun)(lambda *a, **k: body(*a, **k)),
+            wraps(fun)(lambda *a, **k: body(*a, **k)),
             static_argnums=self.static_argnums or None,
             static_argnames=self.static_argnames or None,
             donate_argnums=self.donate_argnums or None,
             **jit_kwargs,
         )
-        functools.update_wrapper(self, fun)
+        wraps(fun)(self)
 
     def __call__(self, *args, **kwargs):
         if self.static_argnums or self.static_argnames:
