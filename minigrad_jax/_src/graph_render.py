@@ -552,13 +552,13 @@ def _place_x(w: _Work) -> None:
     enclosing their members), average the left- and right-packed solutions, then pull each
     vertex towards its neighbours.  Every step keeps all constraints satisfied."""
     try:
-        cons = _separations(w, True)
+        cons, fitted = _separations(w, True) + _containment(w), False
         x = _balanced(_variables(w, True), cons)
     except _Cyclic:  # not expected; fall back to per-rank packing with fitted cluster boxes
-        cons = _separations(w, False)
+        cons, fitted = _separations(w, False), True
         x = _balanced(_variables(w, False), cons)
     _relax(w, x, cons)
-    if w.span and ("L", next(iter(w.span))) not in x:
+    if fitted:
         _fit_clusters(w, x)
     lefts = [x[v] - w.size[v][0] / 2 for row in w.rows for v in row]
     shift = _MARGIN - min(lefts + [x[("L", c)] for c in w.span])
@@ -570,7 +570,8 @@ def _variables(w: _Work, clusters: bool) -> list:
     return [v for row in w.rows for v in row] + bounds
 
 
-def _gap(w: _Work, a, b) -> float:
+def _gap(a, b) -> float:
+    # Dummy vertices (tuple ids) only carry edges, so they may pack closer than real nodes.
     return _NODE_GAP if isinstance(a, str) and isinstance(b, str) else _DUMMY_GAP
 
 
@@ -583,7 +584,7 @@ def _separations(w: _Work, clusters: bool) -> list[tuple]:
             # Beyond the shared clusters, a and b are separated as whole groups.
             left, dl = (("R", pa[k]), 0.0) if len(pa) > k else (a, w.size[a][0] / 2)
             right, dr = (("L", pb[k]), 0.0) if len(pb) > k else (b, w.size[b][0] / 2)
-            gap = _NODE_GAP if len(pa) > k or len(pb) > k else _gap(w, a, b)
+            gap = _NODE_GAP if len(pa) > k or len(pb) > k else _gap(a, b)
             cons.append((left, right, dl + gap + dr))
     return cons
 
@@ -692,6 +693,8 @@ def _stack_depths(w: _Work, end: int) -> dict[str, int]:
 
 
 def _place_y(w: _Work) -> None:
+    """Stack the ranks top to bottom; the gap above a rank grows by one label band per
+    cluster opening there and by one padding per cluster closing just before it."""
     head, foot = _stack_depths(w, 0), _stack_depths(w, 1)
     opening, closing = defaultdict(int), defaultdict(int)
     for cid, (lo, hi) in w.span.items():
@@ -706,14 +709,14 @@ def _place_y(w: _Work) -> None:
         w.row_bottom.append(y + height)
         w.y.update({v: y + height / 2 for v in row})
         y += height
+    _cluster_boxes(w, head, foot)
+
+
+def _cluster_boxes(w: _Work, head: dict[str, int], foot: dict[str, int]) -> None:
     for cid, (lo, hi) in w.span.items():
         top = w.row_top[lo] - head[cid] * (_CLUSTER_PAD + _CLUSTER_LABEL_H)
-        w.box[cid] = (
-            w.x[("L", cid)],
-            top,
-            w.x[("R", cid)],
-            w.row_bottom[hi] + foot[cid] * _CLUSTER_PAD,
-        )
+        bottom = w.row_bottom[hi] + foot[cid] * _CLUSTER_PAD
+        w.box[cid] = (w.x[("L", cid)], top, w.x[("R", cid)], bottom)
 
 
 # -- edge routing
@@ -1043,8 +1046,12 @@ def _import_matplotlib() -> SimpleNamespace:
     return SimpleNamespace(patches=patches, Canvas=FigureCanvasAgg, Figure=Figure, Path=MplPath)
 
 
-def _mpl_text(ax, x: float, y: float, text: str, size: float, **kw) -> None:
-    ax.text(x, y, text, fontsize=size * _PT, family="monospace", linespacing=1.33, **kw)
+_LEFT = {"ha": "left", "va": "center"}
+_CENTRE = {"ha": "center", "va": "center"}
+
+
+def _mpl_text(ax, xy: tuple[float, float], text: str, size: float, **kw) -> None:
+    ax.text(*xy, text, fontsize=size * _PT, family="monospace", linespacing=1.33, **kw)
 
 
 def _mpl_cluster(ax, mpl, c: dict) -> None:
@@ -1054,64 +1061,48 @@ def _mpl_cluster(ax, mpl, c: dict) -> None:
     box = mpl.patches.FancyBboxPatch((c["x0"], c["y0"]), *size, boxstyle=style, zorder=1)
     box.set(facecolor=fill, edgecolor=_CLUSTER_STROKE, linewidth=1.0)
     ax.add_patch(box)
-    label_y = c["y0"] + _CLUSTER_PAD / 2 + _CLUSTER_LABEL_H / 2
-    _mpl_text(
-        ax,
-        c["x0"] + _CLUSTER_PAD,
-        label_y,
-        c["label"],
-        12,
-        ha="left",
-        va="center",
-        weight="bold",
-        zorder=1.5,
-    )
+    xy = (c["x0"] + _CLUSTER_PAD, c["y0"] + _CLUSTER_PAD / 2 + _CLUSTER_LABEL_H / 2)
+    _mpl_text(ax, xy, c["label"], 12, weight="bold", zorder=1.5, **_LEFT)
 
 
 def _mpl_edge(ax, mpl, e: dict) -> None:
-    color = _BACKWARD_COLOR if e["kind"] == "backward" else _FORWARD_COLOR
+    # FancyArrowPatch (what annotate() draws with) follows the Bezier path and adds the head.
+    backward = e["kind"] == "backward"
+    color = _BACKWARD_COLOR if backward else _FORWARD_COLOR
     codes = [mpl.Path.MOVETO] + [mpl.Path.CURVE4] * (len(e["path"]) - 1)
-    arrow = mpl.patches.FancyArrowPatch(
-        path=mpl.Path(e["path"], codes),
-        arrowstyle="-|>",
-        mutation_scale=10,
-        zorder=2,
-        color=color,
-        linewidth=1.2,
-        linestyle=(0, (5, 3)) if e["kind"] == "backward" else "-",
-    )
-    ax.add_patch(arrow)
+    line = {"color": color, "linewidth": 1.2, "linestyle": (0, (5, 3)) if backward else "-"}
+    arrow = {"arrowstyle": "-|>", "mutation_scale": 10, "zorder": 2}
+    ax.add_patch(mpl.patches.FancyArrowPatch(path=mpl.Path(e["path"], codes), **arrow, **line))
     if e["label"]:
-        halo = {"facecolor": "white", "edgecolor": "none", "pad": 0.5}
-        _mpl_text(
-            ax,
-            e["label_pos"][0] + 4,
-            e["label_pos"][1],
-            e["label"],
-            10,
-            color=color,
-            ha="left",
-            va="center",
-            bbox=halo,
-            zorder=3,
-        )
+        plate = {"facecolor": "white", "edgecolor": "none", "pad": 0.5}
+        xy = (e["label_pos"][0] + 4, e["label_pos"][1])
+        _mpl_text(ax, xy, e["label"], 10, color=color, bbox=plate, zorder=3, **_LEFT)
 
 
 def _mpl_node(ax, mpl, node: Node, n: dict) -> None:
     style = _STYLES[node.kind]
     paint = {"facecolor": style.fill, "edgecolor": style.stroke, "linewidth": 1.2, "zorder": 4}
     paint["linestyle"] = (0, (4, 3)) if style.dashed else "-"
-    corner = (n["x"] - n["w"] / 2, n["y"] - n["h"] / 2)
+    corner, centre = (n["x"] - n["w"] / 2, n["y"] - n["h"] / 2), (n["x"], n["y"])
     if style.shape == "box":
         rounded = "round,pad=0,rounding_size=6"
         ax.add_patch(mpl.patches.FancyBboxPatch(corner, n["w"], n["h"], boxstyle=rounded, **paint))
     else:
-        ax.add_patch(mpl.patches.Ellipse((n["x"], n["y"]), n["w"], n["h"], **paint))
+        ax.add_patch(mpl.patches.Ellipse(centre, n["w"], n["h"], **paint))
     if style.shape == "double":
-        inner = mpl.patches.Ellipse((n["x"], n["y"]), n["w"] - 8, n["h"] - 8, fill=False, zorder=4)
-        inner.set(edgecolor=style.stroke, linewidth=1.2)
-        ax.add_patch(inner)
-    _mpl_text(ax, n["x"], n["y"], node.label, 12, ha="center", va="center", zorder=5)
+        paint |= {"facecolor": "none", "linestyle": "-"}
+        ax.add_patch(mpl.patches.Ellipse(centre, n["w"] - 8, n["h"] - 8, **paint))
+    _mpl_text(ax, centre, node.label, 12, zorder=5, **_CENTRE)
+
+
+def _mpl_axes(mpl, width: float, height: float, dpi: float):
+    fig = mpl.Figure(figsize=(width / 100, height / 100), dpi=dpi)
+    mpl.Canvas(fig)  # Agg canvas attached directly: pyplot's global backend stays untouched
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, width)
+    ax.set_ylim(height, 0)  # SVG-style coordinates: y grows downwards
+    ax.set_axis_off()
+    return fig, ax
 
 
 def _matplotlib_png(graph: Graph, path: Path, dpi: float) -> None:
@@ -1119,29 +1110,16 @@ def _matplotlib_png(graph: Graph, path: Path, dpi: float) -> None:
     lay = layout(graph)
     width, height = lay["width"], lay["height"]
     dpi = min(dpi, 30000 * 100 / max(width, height))  # Agg refuses images over 2**16 pixels
-    fig = mpl.Figure(figsize=(width / 100, height / 100), dpi=dpi)
-    mpl.Canvas(fig)  # Agg canvas attached directly: pyplot's global backend stays untouched
-    ax = fig.add_axes((0, 0, 1, 1))
-    ax.set_xlim(0, width)
-    ax.set_ylim(height, 0)  # SVG-style coordinates: y grows downwards
-    ax.set_axis_off()
-    for c in lay["clusters"].values():
+    fig, ax = _mpl_axes(mpl, width, height, dpi)
+    for c in lay["clusters"].values():  # parents first, so children are drawn on top
         _mpl_cluster(ax, mpl, c)
     for e in lay["edges"]:
         _mpl_edge(ax, mpl, e)
     for node in graph.nodes:
         _mpl_node(ax, mpl, node, lay["nodes"][node.id])
     if graph.title:
-        _mpl_text(
-            ax,
-            width / 2,
-            _MARGIN + _TITLE_H / 2 - 4,
-            graph.title,
-            14,
-            ha="center",
-            va="center",
-            weight="bold",
-        )
+        xy = (width / 2, _MARGIN + _TITLE_H / 2 - 4)
+        _mpl_text(ax, xy, graph.title, 14, weight="bold", **_CENTRE)
     fig.savefig(path, format="png", dpi=dpi, facecolor="white")
 
 
