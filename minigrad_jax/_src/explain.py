@@ -90,7 +90,7 @@ def fmt_value(x, max_items: int = 4) -> str:
         return str(a[()])  # numpy scalar: shortest repr in its own precision (f32: 0.7780732)
     if a.size <= max_items:
         flat = ", ".join(_num(v) for v in a.ravel())
-        return f"[{flat}]" if a.ndim == 1 else f"{a.dtype.name}{list(a.shape)} [{flat}]"
+        return f"[{flat}]" if a.ndim == 1 else f"{_dtype_short(a.dtype)}{list(a.shape)} [{flat}]"
     head = f"{_dtype_short(a.dtype)}{list(a.shape)}"
     if a.dtype == np.bool_ or a.size == 0:
         return f"{head} [{', '.join(_num(v) for v in a.ravel()[:max_items])}, ...]"
@@ -119,13 +119,13 @@ def read_env(env: dict, atom):
 def record_forward(jaxpr, consts, args) -> dict:
     """Evaluate ``jaxpr`` on concrete values, returning every variable's value."""
     env: dict = {}
-    for v, x in zip(jaxpr.constvars, consts):
+    for v, x in zip(jaxpr.constvars, consts, strict=True):
         env[v] = x
-    for v, x in zip(jaxpr.invars, args):
+    for v, x in zip(jaxpr.invars, args, strict=True):
         env[v] = x
     for eqn in jaxpr.eqns:
         outs = bind_eqn(eqn, [read_env(env, a) for a in eqn.invars])
-        for v, x in zip(eqn.outvars, outs):
+        for v, x in zip(eqn.outvars, outs, strict=True):
             env[v] = x
     return env
 
@@ -147,21 +147,21 @@ def eqn_vjp(eqn, invals, out_cts) -> list:
 
     def single(*xs):
         full = list(invals)
-        for i, x in zip(diff, xs):
+        for i, x in zip(diff, xs, strict=True):
             full[i] = x
         out = eqn.primitive.bind(*full, **eqn.params)
         return list(out) if eqn.primitive.multiple_results else out
 
     _, pullback = vjp(single, *[invals[i] for i in diff])
     cts = []
-    for v, ct in zip(eqn.outvars, out_cts):
+    for v, ct in zip(eqn.outvars, out_cts, strict=True):
         if ct is None:
             dt = v.aval.dtype if _is_diff(v.aval) else core.float0
             ct = np.zeros(v.aval.shape, dt)
         cts.append(ct)
     in_cts = pullback(cts if eqn.primitive.multiple_results else cts[0])
     result: list = [None] * len(eqn.invars)
-    for i, ct in zip(diff, in_cts):
+    for i, ct in zip(diff, in_cts, strict=True):
         result[i] = ct
     return result
 
@@ -187,7 +187,7 @@ def user_labels(jaxpr) -> dict:
     last_on_line: dict = {}
     for eqn in jaxpr.eqns:
         si = eqn.source_info
-        if si is not None and len(eqn.outvars) == 1:
+        if si is not None and len(eqn.outvars) == 1 and si.function != "<lambda>":
             last_on_line[(si.file, si.line, si.function)] = eqn
     labels = {}
     for eqn in last_on_line.values():
@@ -339,7 +339,7 @@ def _text_table(header, rows) -> str:
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
 
     def line(r):
-        return "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()
+        return "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
 
     sep = "  ".join("-" * w for w in widths)
     return "\n".join([line(cells[0]), sep] + [line(r) for r in cells[1:]])
@@ -362,7 +362,7 @@ def _local_gradient(eqn, invals, i):
     jacs = jac if eqn.primitive.multiple_results else [jac]
     in_shape = np.shape(invals[i])
     kinds, texts = [], []
-    for v, j in zip(eqn.outvars, jacs):
+    for v, j in zip(eqn.outvars, jacs, strict=True):
         j = np.asarray(j)
         out_shape = v.aval.shape
         if j.dtype == core.float0:
@@ -460,7 +460,7 @@ def _explain(fun, closed, args, flat_args, spans, nums, single) -> ExplainReport
     names = var_names(jaxpr)
     labels = user_labels(jaxpr)
     argn = arg_names(fun, args)
-    for v, nm in zip(jaxpr.invars, argn):
+    for v, nm in zip(jaxpr.invars, argn, strict=True):
         labels[v] = nm
     env = record_forward(jaxpr, closed.consts, flat_args)
 
@@ -506,7 +506,7 @@ def _explain(fun, closed, args, flat_args, spans, nums, single) -> ExplainReport
         in_cts = eqn_vjp(eqn, invals, out_cts)
         incoming = ", ".join(fmt_value(c) if c is not None else "0" for c in out_cts)
         outname = " ".join(show(v) for v in eqn.outvars)
-        for a, c in zip(eqn.invars, in_cts):
+        for a, c in zip(eqn.invars, in_cts, strict=True):
             if c is None or type(a) is Literal:
                 continue
             summed = ""
