@@ -111,6 +111,11 @@ def weak_scalar(value, dtype):
     return np.asarray(value, dtype=dtype).view(WeakArray)
 
 
+def jaxable(x):
+    """A weak 0-d constant as the Python scalar JAX types weakly; anything else as is."""
+    return x.item() if type(x) is WeakArray else x
+
+
 def get_aval(x) -> ShapedArray:
     """The abstract value of a concrete value, a JAX tracer or one of our tracers."""
     if isinstance(x, Tracer):
@@ -327,6 +332,9 @@ class EvalTrace(Trace):
         for a in args:
             if isinstance(a, Tracer):
                 raise errors.UnexpectedTracerError(a)
+            if type(a) is WeakArray:
+                args = [jaxable(x) for x in args]  # keep JAX's weak type eagerly too
+                break
         try:
             return impl_rules[prim](*args, **params)
         except KeyError:

@@ -228,7 +228,8 @@ def _pp_param(v, indent):
     if isinstance(v, enum.Enum):
         return v.name
     if isinstance(v, tuple) and v and isinstance(v[0], (ClosedJaxpr, Jaxpr)):
-        return "(\n" + "".join(" " * (indent + 2) + _pp_param(j, indent + 2) + "\n" for j in v) + ")"
+        inner = "".join(" " * (indent + 2) + _pp_param(j, indent + 2) + "\n" for j in v)
+        return "(\n" + inner + " " * indent + ")"
     if callable(v) and not isinstance(v, tuple):
         return getattr(v, "__name__", type(v).__name__)
     return str(v)

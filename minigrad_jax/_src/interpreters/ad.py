@@ -288,14 +288,29 @@ def _copy_transpose(ct, x):
     return [ct]
 
 
-def _binary_same_aval(x, y):
-    return x
+def _add_any_abstract(x, y):
+    if x.shape != y.shape and x.ndim and y.ndim:
+        raise TypeError(f"add_any of different shapes {x.shape} and {y.shape}")
+    return x if x.ndim >= y.ndim else y
 
 
-core.abstract_eval_rules[add_any_p] = _binary_same_aval
+core.abstract_eval_rules[add_any_p] = _add_any_abstract
 core.abstract_eval_rules[copy_p] = lambda x: x
 deflinear(add_any_p, _add_any_transpose)
 deflinear(copy_p, _copy_transpose)
+
+
+def _add_any_batch(axis_size, args, dims):
+    # Both terms are tangents of one value: give the unmapped one the batch axis
+    # so the sum has the full shape (never a scalar beside a batched array).
+    from minigrad_jax._src.interpreters import batching
+
+    x, y = args
+    dx, dy = dims
+    d = dx if dx is not None else dy
+    x = batching.matchaxis(x, dx, d, axis_size) if dx != d else x
+    y = batching.matchaxis(y, dy, d, axis_size) if dy != d else y
+    return add_any_p.bind(x, y), d
 
 
 def _register_lowerings():
@@ -305,7 +320,7 @@ def _register_lowerings():
 
     lowering.register(add_any_p, jax.lax.add)
     lowering.register(copy_p, lambda x: jax.numpy.array(x, copy=True))
-    batching.defbroadcasting(add_any_p)
+    batching.batch_rules[add_any_p] = _add_any_batch
     batching.defvectorized(copy_p)
 
 

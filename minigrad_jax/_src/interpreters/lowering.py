@@ -25,7 +25,7 @@ def replay(jaxpr, consts, *args):
     env = dict(zip(jaxpr.constvars, consts))
     env.update(zip(jaxpr.invars, args))
     for eqn in jaxpr.eqns:
-        invals = [a.val if type(a) is Literal else env[a] for a in eqn.invars]
+        invals = [core.jaxable(a.val) if type(a) is Literal else env[a] for a in eqn.invars]
         try:
             rule = lowering_rules[eqn.primitive]
         except KeyError:
@@ -35,7 +35,7 @@ def replay(jaxpr, consts, *args):
             env.update(zip(eqn.outvars, outs))
         else:
             env[eqn.outvars[0]] = outs
-    return [a.val if type(a) is Literal else env[a] for a in jaxpr.outvars]
+    return [core.jaxable(a.val) if type(a) is Literal else env[a] for a in jaxpr.outvars]
 
 
 def replay_closed(closed, *args):
