@@ -17,6 +17,7 @@ from minigrad_jax._src.api import (
 from minigrad_jax._src.checkpoint import checkpoint, remat
 from minigrad_jax._src.custom_derivatives import custom_jvp, custom_vjp
 from minigrad_jax._src.explain import explain_grad
+from minigrad_jax._src.interop import from_jax, to_jax
 from minigrad_jax._src.jit import config, jit
 from minigrad_jax._src.viz import draw
 from minigrad_jax import numpy  # noqa: F401
@@ -24,5 +25,5 @@ from minigrad_jax import numpy  # noqa: F401
 __all__ = [
     "eval_shape", "grad", "hessian", "jacfwd", "jacrev", "jvp", "linearize", "make_jaxpr",
     "value_and_grad", "vjp", "vmap", "numpy", "jit", "config", "draw", "explain_grad",
-    "checkpoint", "remat", "custom_jvp", "custom_vjp",
+    "checkpoint", "remat", "from_jax", "to_jax", "custom_jvp", "custom_vjp",
 ]  # fmt: skip

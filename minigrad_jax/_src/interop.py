@@ -67,7 +67,7 @@ class JaxFun:
             specs = [jax.ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type) for a in avals]
             try:
                 outs = jax.eval_shape(lambda *xs: list(self.call(*xs)), *specs)
-            except Exception as e:  # report which wrapped function failed and on what
+            except (TypeError, ValueError) as e:  # name the wrapped function and its inputs
                 shapes = ", ".join(a.str_short() for a in avals)
                 raise type(e)(f"from_jax({self.name}) failed on inputs ({shapes}): {e}") from e
             hit = [ShapedArray(o.shape, o.dtype, getattr(o, "weak_type", False)) for o in outs]
@@ -113,11 +113,16 @@ def _jvp_fun(fun: JaxFun, in_avals, nonzeros):
 
         def call(*args):
             primals, nz = args[:n], iter(args[n:])
-            tangents = [next(nz) if m else _zero_tangent(a) for a, m in zip(in_avals, nonzeros)]
+            tangents = [
+                next(nz) if m else _zero_tangent(a)
+                for a, m in zip(in_avals, nonzeros, strict=False)
+            ]
             outs, touts = jax.jvp(lambda *p: list(fun.call(*p)), list(primals), tangents)
-            return [*outs, *(t for t, fl in zip(touts, out_float) if fl)]
+            return [*outs, *(t for t, fl in zip(touts, out_float, strict=False) if fl)]
 
-        return JaxFun(call, f"jvp({fun.name})"), out_float
+        jf = JaxFun(call, f"jvp({fun.name})")
+        jf.jvp_spec = (fun, in_avals, tuple(nonzeros))
+        return jf, out_float
 
     return fun.derived(("jvp", in_avals, tuple(nonzeros)), make)
 
@@ -146,7 +151,7 @@ def _jax_call_jvp(primals, tangents, *, fun, out_tree):
     n = len(out_float)
     ts = iter(outs[n:])
     out_t = [next(ts) if fl else Zero(ad.tangent_aval(core.get_aval(o)))
-             for fl, o in zip(out_float, outs[:n])]  # fmt: skip
+             for fl, o in zip(out_float, outs[:n], strict=False)]  # fmt: skip
     return outs[:n], out_t
 
 
@@ -177,7 +182,7 @@ def _jax_call_partial_eval(trace, args, params):
 
 def _transpose_fun(fun: JaxFun, in_avals, linear):
     def make():
-        lin_avals = [a for a, lin in zip(in_avals, linear) if lin]
+        lin_avals = [a for a, lin in zip(in_avals, linear, strict=False) if lin]
         n_nonlin = len(in_avals) - len(lin_avals)
         specs = [jax.ShapeDtypeStruct(a.shape, a.dtype) for a in lin_avals]
 
@@ -201,9 +206,9 @@ def _jax_call_transpose(cts, *args, fun, out_tree):
     in_avals = tuple(a.aval if is_undefined(a) else core.get_aval(a) for a in args)
     out_avals = fun.out_avals(in_avals)
     if all(type(c) is Zero for c in cts):
-        return [Zero(a) if lin else None for a, lin in zip(in_avals, linear)]
+        return [Zero(a) if lin else None for a, lin in zip(in_avals, linear, strict=False)]
     cts = [ad.instantiate(c) if type(c) is Zero else c for c in cts]
-    cts = [_match_dtype(c, a) for c, a in zip(cts, out_avals)]
+    cts = [_match_dtype(c, a) for c, a in zip(cts, out_avals, strict=False)]
     tf = _transpose_fun(fun, in_avals, linear)
     nonlin = [a for a in args if not is_undefined(a)]
     outs = iter(bind_jax_call(tf, [*nonlin, *cts]))
@@ -222,11 +227,33 @@ def _match_dtype(ct, aval):
 # batching: jax.vmap
 
 
-def _batch_fun(fun: JaxFun, dims, axis_size):
+def _mapped_outputs(fun: JaxFun, in_avals, mapped):
+    """Which outputs depend on a mapped input: a forward walk over JAX's jaxpr of ``fun``.
+
+    Conservative: every output of an equation that reads a dependent value is
+    dependent, so an unmapped output is never wrongly declared unmapped.
+    """
+
     def make():
+        specs = [jax.ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type) for a in in_avals]
+        closed = jax.make_jaxpr(lambda *xs: list(fun.call(*xs)))(*specs)
+        jaxpr = closed.jaxpr
+        dep = {id(v) for v, m in zip(jaxpr.invars, mapped, strict=False) if m}
+        for eqn in jaxpr.eqns:
+            if any(id(v) in dep for v in eqn.invars):
+                dep.update(id(v) for v in eqn.outvars)
+        return [id(v) in dep for v in jaxpr.outvars]
+
+    return fun.derived(("mapped", in_avals, tuple(mapped)), make)
+
+
+def _batch_fun(fun: JaxFun, dims, axis_size, out_mapped):
+    def make():
+        out_axes = [0 if m else None for m in out_mapped]
+
         def call(*args):
             return list(jax.vmap(lambda *a: list(fun.call(*a)), in_axes=list(dims),
-                                 out_axes=0, axis_size=axis_size)(*args))  # fmt: skip
+                                 out_axes=out_axes, axis_size=axis_size)(*args))  # fmt: skip
 
         return JaxFun(call, f"vmap({fun.name})")
 
@@ -234,9 +261,18 @@ def _batch_fun(fun: JaxFun, dims, axis_size):
 
 
 def _jax_call_batch(axis_size, args, dims, *, fun, out_tree):
-    bf = _batch_fun(fun, dims, axis_size)
+    in_avals = tuple(
+        core.get_aval(a) if d is None else _unbatched_aval(core.get_aval(a), d)
+        for a, d in zip(args, dims, strict=False)
+    )
+    out_mapped = _mapped_outputs(fun, in_avals, [d is not None for d in dims])
+    bf = _batch_fun(fun, dims, axis_size, out_mapped)
     outs = bind_jax_call(bf, args)
-    return outs, [0] * len(outs)
+    return outs, [0 if m else None for m in out_mapped]
+
+
+def _unbatched_aval(aval, d):
+    return ShapedArray(aval.shape[:d] + aval.shape[d + 1 :], aval.dtype, aval.weak_type)
 
 
 core.abstract_eval_rules[jax_call_p] = _jax_call_abstract_eval
@@ -245,17 +281,6 @@ ad.transpose_rules[jax_call_p] = _jax_call_transpose
 pe.partial_eval_rules[jax_call_p] = _jax_call_partial_eval
 batching.batch_rules[jax_call_p] = _jax_call_batch
 lowering.register(jax_call_p, _jax_call_impl)
-
-
-# mark jvp functions so partial evaluation can split them
-def _mark_jvp(make_jvp):
-    @functools.wraps(make_jvp)
-    def wrapper(fun, in_avals, nonzeros):
-        jf, out_float = make_jvp(fun, in_avals, nonzeros)
-        jf.jvp_spec = (fun, in_avals, tuple(nonzeros))
-        return jf, out_float
-
-    return wrapper
 
 
 # ---------------------------------------------------------------------------
@@ -301,8 +326,10 @@ def from_jax(jax_fn, static_argnums=()):
         statics = []
         for i in statics_nums:
             if not -nargs <= i < nargs:
-                raise ValueError(f"from_jax({name}): static_argnums={statics_nums} refers to "
-                                 f"argument {i}, but it was called with {nargs} argument(s)")  # fmt: skip
+                raise ValueError(
+                    f"from_jax({name}): static_argnums={statics_nums} refers to "
+                    f"argument {i}, but it was called with {nargs} argument(s)"
+                )
             statics.append(i % nargs)
         static_vals = tuple((i, args[i]) for i in sorted(set(statics)))
         for i, v in static_vals:
@@ -391,6 +418,3 @@ def _as_jax(x):
     if isinstance(x, (np.ndarray, np.generic, bool, int, float, complex)):
         return jax.numpy.asarray(x)
     return x
-
-
-_jvp_fun = _mark_jvp(_jvp_fun)

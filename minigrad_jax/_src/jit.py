@@ -209,9 +209,13 @@ class JitWrapped:
 
     def _trace(self, args, kwargs):
         statics = split_static(args, self.static_argnums, f"jit({self.name})")
+        static_kw = {k: kwargs[k] for k in self.static_argnames if k in kwargs}
         f, dyn = _bind_static(self.fun, args, statics)
+        if static_kw:
+            f = functools.partial(f, **static_kw)
+            kwargs = {k: v for k, v in kwargs.items() if k not in static_kw}
         flat_fun, flat = flatten_call(f, dyn, kwargs)
-        static_vals = tuple(args[i] for i in statics)
+        static_vals = tuple(args[i] for i in statics) + tuple(sorted(static_kw.items()))
         return flat_fun, flat, static_vals
 
     def _jax_body(self, *args, **kwargs):
@@ -289,7 +293,8 @@ def jit(fun=None, *, static_argnums=(), static_argnames=(), donate_argnums=(),
       static_argnums / static_argnames: arguments passed as hashable Python values;
         a new value retraces.
       donate_argnums: arguments whose buffers XLA may reuse for outputs.
-      in_shardings / out_shardings / device / backend: passed to jax.jit.
+      in_shardings / out_shardings: passed to jax.jit; device / backend pin the
+        computation to one device (as a single-device sharding).
 
     Returns:
       A callable; ``.lower(*args)`` gives ``.as_text()`` and ``.compile()``;
@@ -307,9 +312,15 @@ def jit(fun=None, *, static_argnums=(), static_argnames=(), donate_argnums=(),
                                  device=device, backend=backend)  # fmt: skip
     if not callable(fun):
         raise TypeError(f"jit expects a callable, got {type(fun).__name__}")
+    if device is not None or backend is not None:
+        # jax.jit's device=/backend= are deprecated: pin with a single-device sharding.
+        dev = device if device is not None else jax.devices(backend)[0]
+        pinned = jax.sharding.SingleDeviceSharding(dev)
+        in_shardings = pinned if in_shardings is None else in_shardings
+        out_shardings = pinned if out_shardings is None else out_shardings
     jit_kwargs = {}
-    for k, v in (("in_shardings", in_shardings), ("out_shardings", out_shardings),
-                 ("device", device), ("backend", backend)):  # fmt: skip
-        if v is not None:
-            jit_kwargs[k] = v
+    if in_shardings is not None:
+        jit_kwargs["in_shardings"] = in_shardings
+    if out_shardings is not None:
+        jit_kwargs["out_shardings"] = out_shardings
     return JitWrapped(fun, static_argnums, static_argnames, donate_argnums, jit_kwargs)

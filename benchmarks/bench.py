@@ -1,0 +1,295 @@
+"""minigrad_jax against JAX, in the same process: medians and the ratio mg/JAX.
+
+    python benchmarks/bench.py                 # default repeats (a few minutes on 2 CPU cores)
+    python benchmarks/bench.py --quick         # smoke run
+    python benchmarks/bench.py --device gpu --md docs/benchmarks_gpu.md
+
+Writes benchmarks/results/latest.json and (with --md) a Markdown table with the
+machine description. Not part of the test run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+
+import minigrad_jax as mg  # noqa: E402
+from minigrad_jax._src.lax import elementwise as ew  # noqa: E402
+
+
+def _load_example():
+    spec = importlib.util.spec_from_file_location(
+        "train_mlp_example", os.path.join(ROOT, "examples", "train_mlp.py")
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+ex = _load_example()
+
+TARGETS = {  # ratio mg/JAX to meet (None: reported only)
+    "dispatch": 1.5,
+    "trace": 1.0,
+    "first_call": 1.5,
+    "train_step": 1.05,
+    "eager_grad": None,
+}
+
+
+def _block(x):
+    jax.tree_util.tree_map(lambda a: a.block_until_ready() if hasattr(a, "block_until_ready")
+                           else a, x)  # fmt: skip
+    return x
+
+
+def _once(fn, inner):
+    t0 = time.perf_counter()
+    for _ in range(inner):
+        out = fn()
+    _block(out)
+    return (time.perf_counter() - t0) / inner
+
+
+def _paired(fn_mg, fn_jax, repeats, inner=1):
+    """Medians over ``repeats`` of the per-call time of ``inner`` back-to-back calls.
+
+    The two functions alternate (mg, JAX, JAX, mg, ...) so that machine noise and
+    drift hit both sides alike.
+    """
+    t_mg, t_jax = [], []
+    for i in range(repeats):
+        if i % 2:
+            t_jax.append(_once(fn_jax, inner))
+            t_mg.append(_once(fn_mg, inner))
+        else:
+            t_mg.append(_once(fn_mg, inner))
+            t_jax.append(_once(fn_jax, inner))
+    return statistics.median(t_mg), statistics.median(t_jax)
+
+
+# ---------------------------------------------------------------------------
+# the programs
+
+
+def jax_loss(params, x, y_onehot):
+    h = x
+    for layer in params[:-1]:
+        h = jnp.maximum(h @ layer["w"] + layer["b"], 0.0)
+    logits = h @ params[-1]["w"] + params[-1]["b"]
+    return -jnp.sum(jax.nn.log_softmax(logits, axis=-1) * y_onehot) * np.float32(1.0 / x.shape[0])
+
+
+def mlp_data(batch=128, sizes=(784, 256, 256, 10), seed=0):
+    rng = np.random.RandomState(seed)
+    x = jnp.asarray(rng.rand(batch, sizes[0]).astype(np.float32))
+    y = jnp.asarray(np.eye(sizes[-1], dtype=np.float32)[rng.randint(0, sizes[-1], batch)])
+    params = ex.init_params(sizes, seed)
+    return params, x, y
+
+
+def mg_chain(n):
+    def f(x):
+        for i in range(n // 2):
+            x = ew.sin(x) if i % 2 else ew.tanh(x)
+            x = x * 1.0001
+        return x
+
+    return f
+
+
+def jax_chain(n):
+    def f(x):
+        for i in range(n // 2):
+            x = jnp.sin(x) if i % 2 else jnp.tanh(x)
+            x = x * 1.0001
+        return x
+
+    return f
+
+
+# ---------------------------------------------------------------------------
+# the measurements
+
+
+def bench_dispatch(repeats, inner):
+    rows = []
+    x = jnp.ones((3,), jnp.float32)
+    fm, fj = mg.jit(lambda x: x + 1.0), jax.jit(lambda x: x + 1.0)
+    _block(fm(x)), _block(fj(x))
+    rows.append(("dispatch", "jit x+1 on f32[3]",
+                 *_paired(lambda: fm(x), lambda: fj(x), repeats, inner)))  # fmt: skip
+    xs = [jnp.full((3,), float(i), jnp.float32) for i in range(10)]
+    gm = mg.jit(lambda xs: [a + 1.0 for a in xs])
+    gj = jax.jit(lambda xs: [a + 1.0 for a in xs])
+    _block(gm(xs)), _block(gj(xs))
+    rows.append(("dispatch", "jit on a 10-array pytree",
+                 *_paired(lambda: gm(xs), lambda: gj(xs), repeats, inner)))  # fmt: skip
+    return rows
+
+
+def bench_trace_and_first_call(repeats, chain_len):
+    rows = []
+    params, x, y = mlp_data()
+    xc = jnp.ones((16,), jnp.float32)
+    cases = [
+        ("MLP loss 784-256-256-10", lambda: (lambda *a: ex.loss_fn(*a)),
+         lambda: (lambda *a: jax_loss(*a)), (params, x, y)),
+        (f"{chain_len}-op elementwise chain", lambda: mg_chain(chain_len),
+         lambda: jax_chain(chain_len), (xc,)),
+    ]  # fmt: skip
+    for name, make_mg, make_jax, args in cases:
+        mg.make_jaxpr(make_mg())(*args), jax.make_jaxpr(make_jax())(*args)  # warm imports
+        t = _paired(lambda m=make_mg, a=args: mg.make_jaxpr(m())(*a),
+                    lambda m=make_jax, a=args: jax.make_jaxpr(m())(*a), repeats)  # fmt: skip
+        rows.append(("trace", f"make_jaxpr: {name}", *t))
+        t = _paired(lambda m=make_mg, a=args: mg.jit(m())(*a),
+                    lambda m=make_jax, a=args: jax.jit(m())(*a), repeats)  # fmt: skip
+        rows.append(("first_call", f"jit first call (trace+compile): {name}", *t))
+    return rows
+
+
+def bench_train_step(repeats, inner):
+    params, x, y = mlp_data()
+    opt = optax.adam(1e-3)
+    mg_step = ex.make_train_step(opt)
+
+    @jax.jit
+    def jax_step(p, s, x, y):
+        loss, g = jax.value_and_grad(jax_loss)(p, x, y)
+        u, s = opt.update(g, s, p)
+        return optax.apply_updates(p, u), s, loss
+
+    state = {"mg": (params, opt.init(params)), "jax": (params, opt.init(params))}
+
+    def run_mg():
+        p, s, loss = mg_step(*state["mg"], x, y)
+        state["mg"] = (p, s)
+        return loss
+
+    def run_jax():
+        p, s, loss = jax_step(*state["jax"], x, y)
+        state["jax"] = (p, s)
+        return loss
+
+    _block(run_mg()), _block(run_jax())
+    return [("train_step", "train step MLP 784-256-256-10, batch 128, Adam",
+             *_paired(run_mg, run_jax, repeats, inner))]  # fmt: skip
+
+
+def bench_eager_grad(repeats):
+    params, x, y = mlp_data()
+    gm, gj = mg.grad(ex.loss_fn), jax.grad(jax_loss)
+    _block(gm(params, x, y)), _block(gj(params, x, y))
+    return [("eager_grad", "eager grad of the MLP loss (not jitted)",
+             *_paired(lambda: gm(params, x, y), lambda: gj(params, x, y), repeats))]  # fmt: skip
+
+
+# ---------------------------------------------------------------------------
+# reporting
+
+
+def machine():
+    devs = jax.devices()
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "jax": jax.__version__,
+        "devices": [f"{d.platform}:{d.device_kind}" for d in devs],
+    }
+
+
+def _fmt_time(s):
+    if s < 1e-3:
+        return f"{s * 1e6:.1f} us"
+    if s < 1.0:
+        return f"{s * 1e3:.2f} ms"
+    return f"{s:.2f} s"
+
+
+def table(rows):
+    lines = ["| kind | benchmark | minigrad_jax | JAX | mg/JAX | target | met |",
+             "|---|---|---:|---:|---:|---:|:---:|"]  # fmt: skip
+    for kind, name, t_mg, t_jx in rows:
+        ratio = t_mg / t_jx
+        target = TARGETS.get(kind)
+        met = "-" if target is None else ("yes" if ratio <= target else "no")
+        tgt = "-" if target is None else f"<= {target:.2f}x"
+        lines.append(f"| {kind} | {name} | {_fmt_time(t_mg)} | {_fmt_time(t_jx)} | "
+                     f"{ratio:.2f}x | {tgt} | {met} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="few repeats (smoke run)")
+    ap.add_argument("--repeats", type=int, default=None)
+    ap.add_argument("--device", choices=("cpu", "gpu"), default=None)
+    ap.add_argument("--json", default=os.path.join(HERE, "results", "latest.json"))
+    ap.add_argument("--md", default=None, help="also write the Markdown report here")
+    ap.add_argument("--note", default="", help="a line appended to the Markdown report")
+    args = ap.parse_args(argv)
+    r = args.repeats or (3 if args.quick else 21)
+    inner = 20 if args.quick else 200
+    chain_len = 1000
+    dev = jax.devices(args.device)[0] if args.device else jax.devices()[0]
+
+    rows = []
+    with jax.default_device(dev):
+        for fn in (lambda: bench_dispatch(r, inner),
+                   lambda: bench_trace_and_first_call(max(3, r // 3), chain_len),
+                   lambda: bench_train_step(r, max(5, inner // 4)),
+                   lambda: bench_eager_grad(r)):  # fmt: skip
+            rows.extend(fn())
+            print(table(rows[-1:]).splitlines()[-1], flush=True)
+    info = machine()
+    info["device_used"] = str(dev)
+    text = table(rows)
+    print()
+    print(text)
+    os.makedirs(os.path.dirname(args.json), exist_ok=True)
+    with open(args.json, "w") as fh:
+        json.dump({"machine": info, "repeats": r,
+                   "results": [{"kind": k, "name": n, "mg_s": a, "jax_s": b, "ratio": a / b,
+                                "target": TARGETS.get(k)} for k, n, a, b in rows]},
+                  fh, indent=2)  # fmt: skip
+    if args.md:
+        with open(args.md, "w") as fh:
+            fh.write(markdown(info, text, r) + (f"\n{args.note}\n" if args.note else ""))
+    return rows
+
+
+def markdown(info, text, repeats):
+    return f"""# Benchmarks: minigrad_jax against JAX
+
+Produced by `python benchmarks/bench.py --md docs/benchmarks.md` (medians over {repeats}
+repeats, both libraries in the same process; mg/JAX < 1 means minigrad_jax is faster).
+See benchmarks/README.md for what each row measures.
+
+Machine: {info["platform"]}, {info["processor"]}, {info["cpu_count"]} CPU cores,
+Python {info["python"]}, jax {info["jax"]}, devices {", ".join(info["devices"])},
+run on `{info["device_used"]}`.
+
+{text}
+"""
+
+
+if __name__ == "__main__":
+    main()
