@@ -70,7 +70,8 @@ class JaxprTrace(core.Trace):
             return x.var
         if _is_literalable(x, self.stage_all):
             aval = get_aval(x)
-            return Literal(x if core.is_python_scalar(x) else np.asarray(x), aval)
+            keep = core.is_python_scalar(x) or type(x) is core.WeakArray
+            return Literal(x if keep else np.asarray(x), aval)
         var = self.const_vars.get(id(x))
         if var is None:
             var = self.const_vars[id(x)] = Var(get_aval(x))
