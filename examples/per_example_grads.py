@@ -45,6 +45,11 @@ def per_example_grads(params, xs, labels):
     return mg.jit(mg.vmap(mg.grad(make_loss(mnp, mnn)), in_axes=(None, 0, 0)))(params, xs, labels)
 
 
+def _max_diff(a, b):
+    leaves = zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b))
+    return max(float(jnp.max(jnp.abs(x - y))) for x, y in leaves)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--batch", type=int, default=32)
@@ -63,10 +68,8 @@ def main(argv=None):
     theirs = jax.jit(jax.vmap(jax.grad(make_loss(jnp, jax.nn)), in_axes=(None, 0, 0)))(
         params, xs, labels
     )
-    err_loop = max(float(jnp.max(jnp.abs(a - b))) for a, b in
-                   zip(jax.tree_util.tree_leaves(ours), jax.tree_util.tree_leaves(loop)))  # fmt: skip
-    err_jax = max(float(jnp.max(jnp.abs(a - b))) for a, b in
-                  zip(jax.tree_util.tree_leaves(ours), jax.tree_util.tree_leaves(theirs)))  # fmt: skip
+    err_loop = _max_diff(ours, loop)
+    err_jax = _max_diff(ours, theirs)
     shapes = [tuple(g.shape) for g in jax.tree_util.tree_leaves(ours)]
     print(f"per-example gradient shapes: {shapes}")
     print(f"first call (trace + compile): {t_ours * 1e3:.1f} ms")

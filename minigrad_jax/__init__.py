@@ -1,5 +1,6 @@
 """minigrad_jax: a small, readable reimplementation of JAX's transform core."""
 
+from minigrad_jax import numpy, testing  # noqa: F401
 from minigrad_jax._src import tracer_ops as _tracer_ops  # noqa: F401  (installs operators)
 from minigrad_jax._src.api import (
     eval_shape,
@@ -19,11 +20,12 @@ from minigrad_jax._src.custom_derivatives import custom_jvp, custom_vjp
 from minigrad_jax._src.explain import explain_grad
 from minigrad_jax._src.interop import from_jax, to_jax
 from minigrad_jax._src.jit import config, jit
+from minigrad_jax._src.linear_transpose import linear_transpose
 from minigrad_jax._src.viz import draw
-from minigrad_jax import numpy  # noqa: F401
 
 __all__ = [
     "eval_shape", "grad", "hessian", "jacfwd", "jacrev", "jvp", "linearize", "make_jaxpr",
     "value_and_grad", "vjp", "vmap", "numpy", "jit", "config", "draw", "explain_grad",
-    "checkpoint", "remat", "from_jax", "to_jax", "custom_jvp", "custom_vjp",
+    "checkpoint", "remat", "from_jax", "to_jax", "linear_transpose", "testing", "custom_jvp",
+    "custom_vjp",
 ]  # fmt: skip

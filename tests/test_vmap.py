@@ -122,10 +122,9 @@ def test_vmap_dot_general_both_and_one_side():
 
     m, v = jnp.ones((4, 2, 3)) * 0.5, jnp.arange(12.0).reshape(4, 3)
     np.testing.assert_allclose(mg.vmap(mv)(m, v), jax.vmap(jnp.dot)(m, v), rtol=1e-6)
-    np.testing.assert_allclose(mg.vmap(mv, in_axes=(None, 0))(m[0], v),
-                               jax.vmap(jnp.dot, in_axes=(None, 0))(m[0], v), rtol=1e-6)  # fmt: skip
-    np.testing.assert_allclose(mg.vmap(mv, in_axes=(0, None))(m, v[0]),
-                               jax.vmap(jnp.dot, in_axes=(0, None))(m, v[0]), rtol=1e-6)  # fmt: skip
+    for axes, a, b in (((None, 0), m[0], v), ((0, None), m, v[0])):
+        ours = mg.vmap(mv, in_axes=axes)(a, b)
+        np.testing.assert_allclose(ours, jax.vmap(jnp.dot, in_axes=axes)(a, b), rtol=1e-6)
 
 
 # -- errors ------------------------------------------------------------------

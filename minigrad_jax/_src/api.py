@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 import jax
 import numpy as np
 from jax import tree_util
@@ -141,10 +139,14 @@ def _check_tangent(p, t, name):
         raise TypeError(
             f"primal and tangent arguments to {name} do not match; dtypes must be equal, or "
             f"in case of int/bool primal dtype the tangent dtype must be float0. Got primal "
-            f"dtype {pa.dtype.name} and so expected tangent dtype {want.dtype.name}, but got "
-            f"tangent dtype {ta.dtype.name} instead."
+            f"dtype {pa.dtype.name} and so expected tangent dtype {_dtype_name(want.dtype)}, "
+            f"but got tangent dtype {_dtype_name(ta.dtype)} instead."
         )
     return Zero(want) if want.dtype == core.float0 else t
+
+
+def _dtype_name(dtype):
+    return "float0" if dtype == core.float0 else dtype.name
 
 
 def _aux_splitter(flat_fun, has_aux):
@@ -174,7 +176,7 @@ def _materialize(vals):
     """Outputs at the top level are jax.Arrays, as in JAX."""
     if not core.is_top_level():
         return list(vals)
-    return [v if isinstance(v, jax.Array) else jax.numpy.asarray(v) for v in vals]
+    return [v if isinstance(v, jax.Array) else jax.numpy.asarray(core.jaxable(v)) for v in vals]
 
 
 def _instantiate_out(t):
@@ -337,8 +339,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, allow_int=False):
         res = vjp(f_diff, *diff_args, has_aux=has_aux)
         out, f_vjp = res[0], res[1]
         _check_scalar_output(out)
-        ct = jax.numpy.ones((), get_aval(out).dtype) if core.is_top_level() else \
-            _one_like(out)  # fmt: skip
+        ct = _one_like(out)
         grads = f_vjp(ct)
         g = grads[0] if single else grads
         value = (out, res[2]) if has_aux else out
@@ -348,9 +349,9 @@ def value_and_grad(fun, argnums=0, has_aux=False, allow_int=False):
 
 
 def _one_like(out):
-    from minigrad_jax._src.lax.structural import full
-
-    return full((), 1, get_aval(out).dtype)
+    """The seed cotangent 1, weakly typed when the output is (as jax.grad's)."""
+    aval = get_aval(out)
+    return core.weak_scalar(1, aval.dtype) if aval.weak_type else np.ones((), aval.dtype)
 
 
 def _check_grad_input(x, i, allow_int):

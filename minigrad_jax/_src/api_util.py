@@ -41,9 +41,10 @@ def normalize_argnums(argnums, nargs, fname):
     nums = (argnums,) if single else tuple(argnums)
     for a in nums:
         if not isinstance(a, int) or not -nargs <= a < nargs:
-            raise ValueError(
+            raise TypeError(  # JAX raises TypeError here too
                 f"{fname}: argnums={argnums!r} is out of range for a function called with "
-                f"{nargs} positional argument(s)"
+                f"{nargs} positional argument(s); differentiating with respect to argument "
+                f"{a} requires at least {a + 1 if a >= 0 else -a} positional arguments"
             )
     return single, tuple(a % nargs for a in nums)
 

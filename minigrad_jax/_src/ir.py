@@ -212,8 +212,33 @@ def _letters(n: int) -> str:
             return s
 
 
-# Params JAX leaves out of its printout because they add nothing to read.
+# Params JAX leaves out of its printout because they add nothing to read
+# (always, or when None / empty).
 _HIDDEN_PARAMS = {"broadcast_in_dim": ("shape", "sharding")}
+_HIDDEN_IF_EMPTY = {
+    "broadcast_in_dim": ("broadcast_dimensions",),
+    "dot_general": ("precision", "preferred_element_type", "out_sharding"),
+    "mul": ("out_dtype",),
+}
+
+
+def _shown(prim_name, k, v):
+    if k in _HIDDEN_PARAMS.get(prim_name, ()):
+        return False
+    if k == "accuracy" and v is None:
+        return False
+    return not (k in _HIDDEN_IF_EMPTY.get(prim_name, ()) and (v is None or v == ()))
+
+
+def _pp_dims(dn):
+    (lc, rc), (lb, rb) = dn
+    return f"(({list(lc)}, {list(rc)}), ({list(lb)}, {list(rb)}))"
+
+
+def _pp_value(prim_name, k, v, indent):
+    if prim_name == "dot_general" and k == "dimension_numbers":
+        return _pp_dims(v)
+    return _pp_param(v, indent)
 
 
 def _pp_param(v, indent):
@@ -236,9 +261,7 @@ def _pp_param(v, indent):
 
 
 def pp_eqn(eqn: JaxprEqn, name, indent: int = 4) -> str:
-    hidden = _HIDDEN_PARAMS.get(eqn.primitive.name, ())
-    params = [(k, v) for k, v in eqn.params.items()
-              if k not in hidden and not (k == "accuracy" and v is None)]  # fmt: skip
+    params = [(k, v) for k, v in eqn.params.items() if _shown(eqn.primitive.name, k, v)]
     lhs = " ".join(
         name(v) + ":" + v.aval.str_short()
         for v in eqn.outvars
@@ -253,7 +276,7 @@ def pp_eqn(eqn: JaxprEqn, name, indent: int = 4) -> str:
             f"\n{' ' * (indent + 2)}{k}={_pp_param(v, indent + 2)}" for k, v in params
         )
         return f"{lhs} = {eqn.primitive.name}[{inner}\n{' ' * indent}] {rhs}".rstrip()
-    ps = " ".join(f"{k}={_pp_param(v, indent)}" for k, v in sorted(params))
+    ps = " ".join(f"{k}={_pp_value(eqn.primitive.name, k, v, indent)}" for k, v in sorted(params))
     return f"{lhs} = {eqn.primitive.name}[{ps}] {rhs}".rstrip()
 
 

@@ -110,7 +110,7 @@ def _argnums_partial(fun, argnums, args, kwargs, name):
 
     def f_partial(*dyn):
         full = list(args)
-        for i, a in zip(nums, dyn):
+        for i, a in zip(nums, dyn, strict=True):
             full[i] = a
         return fun(*full, **kwargs)
 
@@ -119,7 +119,7 @@ def _argnums_partial(fun, argnums, args, kwargs, name):
 
 def _numbered_leaves(argnums, dyn_args):
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    for i, a in zip(nums, dyn_args):
+    for i, a in zip(nums, dyn_args, strict=True):
         for leaf in tree_util.tree_leaves(a):
             yield i, leaf
 
@@ -169,7 +169,7 @@ def _std_basis(tree):
     n = sum(a.size for a in avals)
     eye = np.eye(n, dtype=np.float64)
     parts = np.split(eye, np.cumsum([a.size for a in avals[:-1]]).astype(int), axis=1)
-    basis = [p.reshape((n, *a.shape)).astype(a.dtype) for p, a in zip(parts, avals)]
+    basis = [p.reshape((n, *a.shape)).astype(a.dtype) for p, a in zip(parts, avals, strict=True)]
     return tree_util.tree_unflatten(treedef, basis)
 
 
@@ -191,7 +191,7 @@ def _unravel(tree, axis, example, arr):
     shape = get_aval(arr).shape
     parts = _split(arr, [a.size for a in avals], axis)
     out = []
-    for part, a in zip(parts, avals):
+    for part, a in zip(parts, avals, strict=True):
         part = reshape(part, shape[:axis] + a.shape + shape[axis + 1 :])
         # JAX's _possible_downcast: the result takes the example's dtype and weak type.
         part = convert_element_type(part, example.dtype, example.weak_type)
@@ -200,37 +200,11 @@ def _unravel(tree, axis, example, arr):
 
 
 def _split(x, sizes, axis):
-    """Split ``x`` along ``axis`` into pieces of the given sizes."""
-    from minigrad_jax._src.lax import structural
+    """Split ``x`` along ``axis`` into pieces of the given sizes (JAX uses lax.split)."""
+    from minigrad_jax._src.lax.structural import slice_in_dim
 
     if len(sizes) == 1:
         return [x]
-    aval = get_aval(x)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int)
-    slice_fn = getattr(structural, "slice", None)
-    if slice_fn is not None:
-        out = []
-        for s, n in zip(starts, sizes):
-            lo = [0] * aval.ndim
-            hi = list(aval.shape)
-            lo[axis], hi[axis] = int(s), int(s + n)
-            out.append(slice_fn(x, tuple(lo), tuple(hi)))
-        return out
-    return [_select_columns(x, int(s), int(n), axis) for s, n in zip(starts, sizes)]
-
-
-def _select_columns(x, start, size, axis):
-    # Only used while lax has no slice primitive: a contraction with a 0/1
-    # selection matrix picks the same entries (exactly, for finite values).
-    from minigrad_jax._src.lax.linalg import dot_general
-    from minigrad_jax._src.lax.structural import transpose
-
-    aval = get_aval(x)
-    sel = np.zeros((aval.shape[axis], size), aval.dtype)
-    sel[start : start + size] = np.eye(size, dtype=aval.dtype)
-    out = dot_general(x, sel, (((axis,), (0,)), ((), ())))
-    if axis == aval.ndim - 1:
-        return out
-    perm = list(range(aval.ndim - 1))
-    perm.insert(axis, aval.ndim - 1)
-    return transpose(out, tuple(perm))
+    return [slice_in_dim(x, int(s), int(s + n), axis=axis)
+            for s, n in zip(starts, sizes, strict=True)]  # fmt: skip

@@ -114,9 +114,8 @@ def _jit_transpose(cts, *args, jaxpr, name):
 
 
 def _jit_batch(axis_size, args, dims, *, jaxpr, name):
-    bj = jaxpr_util.batch_jaxpr(jaxpr, axis_size, tuple(dims))
-    outs = bind_jit(bj, args, name)
-    return outs, [0] * len(outs)
+    bj, out_dims = jaxpr_util.batch_jaxpr_keep_unmapped(jaxpr, axis_size, tuple(dims))
+    return bind_jit(bj, args, name), out_dims
 
 
 core.abstract_eval_rules[jit_p] = lambda *avals, name, jaxpr: list(jaxpr.out_avals)

@@ -72,10 +72,13 @@ def linear_transpose(fun, *primals):
                 "linear_transpose: cotangent tree does not match the function's output, "
                 f"expected {out_tree} but got {ct_tree}"
             )
-        flat_ct = [_check_ct(c, a) for c, a in zip(flat_ct, out_avals)]
+        flat_ct = [_check_ct(c, a) for c, a in zip(flat_ct, out_avals, strict=True)]
         dummies = [ad.UndefinedPrimal(a) for a in in_avals]
         cts = ad.backward_pass(closed.jaxpr, closed.consts, dummies, flat_ct)
-        cts = [ad.zeros_like_aval(a) if type(c) is ad.Zero else c for c, a in zip(cts, in_avals)]
+        cts = [
+            ad.zeros_like_aval(a) if type(c) is ad.Zero else c
+            for c, a in zip(cts, in_avals, strict=True)
+        ]
         return tree_util.tree_unflatten(in_tree, _materialize(cts))
 
     return transposed

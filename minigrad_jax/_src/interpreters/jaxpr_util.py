@@ -82,6 +82,28 @@ def batch_jaxpr(closed: ClosedJaxpr, axis_size, in_dims, out_dims_at=0):
     return _memo(closed, ("batch", axis_size, tuple(in_dims), out_dims_at), make)
 
 
+def batch_jaxpr_keep_unmapped(closed: ClosedJaxpr, axis_size, in_dims):
+    """Like batch_jaxpr, but outputs that do not depend on a mapped input stay unmapped.
+
+    Returns (jaxpr, out_dims) with out_dims entries 0 or None.
+    """
+
+    def make():
+        avals = [batched_aval(a, d, axis_size) for a, d in zip(closed.in_avals, in_dims)]
+        out_dims = []
+
+        def f(*args):
+            outs, dims = batching.vmap_flat(
+                lambda *a: eval_jaxpr(closed.jaxpr, closed.consts, *a), args, in_dims, axis_size
+            )
+            out_dims.extend(None if d is None else 0 for d in dims)
+            return [o if d is None else batching.moveaxis(o, d, 0) for o, d in zip(outs, dims)]
+
+        return trace_to_jaxpr(f, avals, "vmap"), out_dims
+
+    return _memo(closed, ("batch_keep", axis_size, tuple(in_dims)), make)
+
+
 def transpose_jaxpr(closed: ClosedJaxpr, linear):
     """Jaxpr of (non-linear inputs, output cotangents) -> cotangents of the linear inputs."""
 

@@ -272,7 +272,8 @@ def cosh(x):
 
 
 tanh_p = unop("tanh", "float", _acc(jlax.tanh))
-defjvp2(tanh_p, lambda g, ans, x, **p: mul(g, sub(_const(x, 1), integer_pow(ans, 2))))
+# JAX's form: (g + g*ans) * (1 - ans) = g * (1 - ans**2)
+defjvp2(tanh_p, lambda g, ans, x, **p: mul(add(g, mul(g, ans)), sub(_const(x, 1), ans)))
 
 
 def tanh(x):
@@ -341,15 +342,14 @@ def digamma(x):
     return digamma_p.bind(x)
 
 
-def _polygamma1(x):
-    # The trigamma function has no primitive of ours; it is taken from JAX as
-    # a constant of the derivative, so digamma is differentiable once.
-    return jax.scipy.special.polygamma(1, x)
+polygamma_p = naryop("polygamma", "float", _plain(jlax.polygamma))
+defjvp(polygamma_p, None, lambda g, m, x: mul(g, polygamma(add(m, _const(m, 1)), x)))
+defjvp(digamma_p, lambda g, x: mul(g, polygamma(_const(x, 1), x)))
 
 
-polygamma1_p = unop("polygamma1", "float", _plain(_polygamma1))
-defnondiff(polygamma1_p)
-defjvp(digamma_p, lambda g, x: mul(g, polygamma1_p.bind(x)))
+def polygamma(m, x):
+    return polygamma_p.bind(*_scalars(m, x))
+
 
 square_p = unop("square", "number", _plain(jlax.square))
 defjvp(square_p, lambda g, x: mul(g, mul(_const(x, 2), x)))
@@ -459,10 +459,10 @@ def _sub_transpose(ct, x, y):
 ad.jvp_rules[sub_p] = _sub_jvp
 ad.transpose_rules[sub_p] = _sub_transpose
 
-defjvp(mul_p, lambda g, x, y: mul(g, y), lambda g, x, y: mul(x, g))
+defjvp(mul_p, lambda g, x, y, **p: mul(g, y), lambda g, x, y, **p: mul(x, g))
 
 
-def _mul_transpose(ct, x, y):
+def _mul_transpose(ct, x, y, **params):
     if is_undefined(x) and is_undefined(y):
         raise NotImplementedError("mul is not linear in both operands; cannot transpose")
     if is_undefined(x):
@@ -544,8 +544,13 @@ def sub(x, y):
     return sub_p.bind(*_scalars(x, y))
 
 
+# jax 0.10 gives mul an ``out_dtype`` param (None unless mixed-dtype); mirror
+# whatever the installed JAX does so jaxprs compare equal param for param.
+_MUL_PARAMS = dict(jax.make_jaxpr(jlax.mul)(1.0, 1.0).eqns[0].params)
+
+
 def mul(x, y):
-    return mul_p.bind(*_scalars(x, y))
+    return mul_p.bind(*_scalars(x, y), **_MUL_PARAMS)
 
 
 def div(x, y):

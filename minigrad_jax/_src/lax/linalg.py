@@ -61,7 +61,7 @@ def _dot_transpose_lhs(ct, x_aval, y, *, dimension_numbers, swap_ans=False, **pa
     dims = ((ans_y, y_kept), (ans_batch, y_batch))
     x_contract_sorted_by_y = list(np.take(x_contract, np.argsort(y_contract)))
     out_axes = np.argsort(list(x_batch) + x_kept + x_contract_sorted_by_y)
-    out = dot_general(ct, y, dims, preferred_element_type=x_aval.dtype)
+    out = dot_general(ct, y, dims)
     return _transpose(out, tuple(int(a) for a in out_axes))
 
 
