@@ -112,8 +112,21 @@ def weak_scalar(value, dtype):
 
 
 def jaxable(x):
-    """A weak 0-d constant as the Python scalar JAX types weakly; anything else as is."""
-    return x.item() if type(x) is WeakArray else x
+    """A weak 0-d constant as the Python scalar JAX types weakly; anything else as is.
+
+    Only where a Python scalar lands on the same dtype: a weak float16 constant
+    stays a float16 array (lax would read a Python float as float32).
+    """
+    if type(x) is WeakArray and x.dtype == _weak_default(x.dtype.kind):
+        return x.item()
+    return x
+
+
+def _weak_default(kind):
+    return canonical_dtype(_KIND_DEFAULT.get(kind, np.float64))
+
+
+_KIND_DEFAULT = {"b": np.bool_, "i": np.int64, "u": np.int64, "f": np.float64, "c": np.complex128}
 
 
 def get_aval(x) -> ShapedArray:

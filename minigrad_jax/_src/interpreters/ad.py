@@ -285,7 +285,7 @@ def _add_any_transpose(ct, x, y):
 
 
 def _copy_transpose(ct, x):
-    return [ct]
+    return [copy_p.bind(ct)]
 
 
 def _add_any_abstract(x, y):

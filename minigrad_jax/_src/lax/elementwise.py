@@ -30,12 +30,21 @@ def _check_kind(name, dtype, kind):
 
 
 def broadcast_shapes_lax(name, *avals):
-    """lax's rule: all shapes equal, except that rank-0 operands broadcast."""
-    shapes = {a.shape for a in avals if a.ndim}
-    if len(shapes) > 1:
-        raise TypeError(f"{name} got incompatible shapes for broadcasting: "
+    """lax's rule: rank-0 operands broadcast; otherwise equal ranks, sizes equal or 1."""
+    shapes = [a.shape for a in avals if a.ndim]
+    if not shapes:
+        return ()
+    if len({len(s) for s in shapes}) > 1:
+        raise TypeError(f"{name}: arrays must have the same number of dimensions, got "
                         + ", ".join(str(a.shape) for a in avals))  # fmt: skip
-    return shapes.pop() if shapes else ()
+    out = []
+    for sizes in zip(*shapes):
+        big = {d for d in sizes if d != 1}
+        if len(big) > 1:
+            raise TypeError(f"{name} got incompatible shapes for broadcasting: "
+                            + ", ".join(str(a.shape) for a in avals))  # fmt: skip
+        out.append(big.pop() if big else 1)
+    return tuple(out)
 
 
 def _same_dtypes(name, avals):
@@ -396,25 +405,30 @@ defnondiff(nextafter_p)
 
 
 def unbroadcast(aval, ct):
-    """Sum a cotangent down to a rank-0 operand that lax broadcast."""
-    from minigrad_jax._src.lax import reductions
+    """Sum a cotangent down to the shape of an operand that lax broadcast."""
+    from minigrad_jax._src.lax import reductions, structural
 
     if type(ct) is Zero:
         return ct
-    ct_aval = core.get_aval(ct)
-    if aval.ndim == 0 and ct_aval.ndim:
-        ct = reductions.reduce_sum(ct, tuple(range(ct_aval.ndim)))
-    return ct
+    ct_shape = core.get_aval(ct).shape
+    if ct_shape == aval.shape:
+        return ct
+    if aval.ndim == 0:
+        return reductions.reduce_sum(ct, tuple(range(len(ct_shape))))
+    axes = tuple(i for i, (a, c) in enumerate(zip(aval.shape, ct_shape)) if a == 1 and c != 1)
+    return structural.reshape(reductions.reduce_sum(ct, axes), aval.shape)
 
 
 def _bcast_tangent(g, other):
-    """A scalar tangent beside a full-shape operand must take that shape."""
+    """A tangent must take the op's output shape when lax broadcast its operand."""
     from minigrad_jax._src.lax import structural
 
     g_aval, o_aval = core.get_aval(g), core.get_aval(other)
-    if g_aval.ndim == 0 and o_aval.ndim:
-        return structural.broadcast_in_dim(g, o_aval.shape, ())
-    return g
+    shape = broadcast_shapes_lax("broadcast", g_aval, o_aval)
+    if g_aval.shape == shape:
+        return g
+    dims = tuple(range(g_aval.ndim)) if g_aval.ndim else ()
+    return structural.broadcast_in_dim(g, shape, dims)
 
 
 def _add_jvp(primals, tangents):
@@ -726,7 +740,8 @@ def _clamp_abstract(lo, x, hi):
 
 
 def _clamp_jvp_x(g, lo, x, hi):
-    inside = bitwise_and(ge(x, lo), le(x, hi))
+    # JAX's convention: at either bound the tangent is zero.
+    inside = bitwise_and(gt(x, lo), lt(x, hi))
     return select_n(_bcast_sel(inside, g), _zeros_like(g), g)
 
 

@@ -125,7 +125,10 @@ def _canon_dn(dn):
     return ((t(xc), t(yc)), (t(xb), t(yb)))
 
 
-def dot_general(x, y, dimension_numbers, precision=None, preferred_element_type=None):
+def dot_general(x, y, dimension_numbers, precision=None, preferred_element_type=None, *,
+                out_sharding=None):  # fmt: skip
+    if out_sharding is not None:
+        raise NotImplementedError("dot_general: out_sharding other than None is not supported")
     pet = None if preferred_element_type is None else np.dtype(preferred_element_type)
     return dot_general_p.bind(x, y, dimension_numbers=_canon_dn(dimension_numbers),
                               precision=precision, preferred_element_type=pet,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import jax
 import numpy as np
 from jax import lax as jlax
 
@@ -10,14 +11,30 @@ from minigrad_jax._src.core import Primitive, ShapedArray
 from minigrad_jax._src.interpreters import ad, batching, lowering
 from minigrad_jax._src.interpreters.ad import Zero
 
+# ---------------------------------------------------------------------------
+# the family's shape/dtype and batching rules
 
-def _reduce_abstract(name):
+_DTYPE_KINDS = {
+    "number": (lambda d: d != np.bool_, "a numeric"),
+    "int_or_bool": (core.is_integer_or_bool, "a boolean or integer"),
+    "any": (lambda d: True, "any"),
+}
+
+
+def _check_dtype(name, dtype, kind):
+    ok, want = _DTYPE_KINDS[kind]
+    if not ok(dtype):
+        raise TypeError(f"{name} requires {want} dtype, got {np.dtype(dtype).name}")
+
+
+def _reduce_abstract(name, kind="number", keep_weak=True):
     def rule(x, *, axes, **params):
+        _check_dtype(name, x.dtype, kind)
         if any(not 0 <= a < x.ndim for a in axes) or len(set(axes)) != len(axes):
-            raise TypeError(f"{name}: axes {axes} out of range (or repeated) for an operand "
+            raise TypeError(f"axes {axes} out of range (or repeated) for an operand "
                             f"of shape {x.shape}")  # fmt: skip
         shape = tuple(s for i, s in enumerate(x.shape) if i not in axes)
-        return ShapedArray(shape, x.dtype, x.weak_type)
+        return ShapedArray(shape, x.dtype, x.weak_type and keep_weak)
 
     return rule
 
@@ -32,9 +49,13 @@ def _reducer_batch(prim):
     return rule
 
 
-def defreducer(prim):
-    core.abstract_eval_rules[prim] = _reduce_abstract(prim.name)
+def defreducer(prim, kind="number", keep_weak=True):
+    core.abstract_eval_rules[prim] = _reduce_abstract(prim.name, kind, keep_weak)
     batching.batch_rules[prim] = _reducer_batch(prim)
+
+
+def _axes(axes):
+    return tuple(int(a) for a in axes)
 
 
 # ---------------------------------------------------------------------------
@@ -58,6 +79,288 @@ ad.deflinear(reduce_sum_p, _reduce_sum_transpose)
 lowering.register(reduce_sum_p, lambda x, *, axes, out_sharding: jlax.reduce_sum(x, axes))
 
 
-def reduce_sum(x, axes):
-    axes = tuple(int(a) for a in axes)
-    return reduce_sum_p.bind(x, axes=axes, out_sharding=None)
+def reduce_sum(operand, axes, *, out_sharding=None):
+    """The sum over ``axes``."""
+    if out_sharding is not None:
+        raise NotImplementedError("lax.reduce_sum: out_sharding is not supported")
+    return reduce_sum_p.bind(operand, axes=_axes(axes), out_sharding=None)
+
+
+# ---------------------------------------------------------------------------
+# reduce_max and reduce_min: the tangent is averaged over the tied maxima, as in JAX
+
+
+def _chooser_jvp(g, ans, x, *, axes):
+    from minigrad_jax._src.lax.elementwise import div, eq, mul
+    from minigrad_jax._src.lax.structural import broadcast_in_dim, convert_element_type
+
+    # JAX reshapes ``ans`` and lets eq broadcast the size-1 axes; broadcast explicitly.
+    shape = core.get_aval(x).shape
+    kept = tuple(i for i in range(len(shape)) if i not in axes)
+    location = eq(x, broadcast_in_dim(ans, shape, kept))
+    location = convert_element_type(location, core.get_aval(g).dtype)
+    counts = reduce_sum(location, axes)
+    return div(reduce_sum(mul(g, location), axes), counts)
+
+
+reduce_max_p = Primitive("reduce_max")
+defreducer(reduce_max_p, "any")
+ad.defjvp2(reduce_max_p, _chooser_jvp)
+lowering.register(reduce_max_p, lambda x, *, axes: jlax.reduce_max(x, axes))
+
+reduce_min_p = Primitive("reduce_min")
+defreducer(reduce_min_p, "any")
+ad.defjvp2(reduce_min_p, _chooser_jvp)
+lowering.register(reduce_min_p, lambda x, *, axes: jlax.reduce_min(x, axes))
+
+
+def reduce_max(operand, axes):
+    """The maximum over ``axes``."""
+    return reduce_max_p.bind(operand, axes=_axes(axes))
+
+
+def reduce_min(operand, axes):
+    """The minimum over ``axes``."""
+    return reduce_min_p.bind(operand, axes=_axes(axes))
+
+
+# ---------------------------------------------------------------------------
+# reduce_prod: JVP by a pairwise product tree (exact with zeros), as in JAX
+
+reduce_prod_p = Primitive("reduce_prod")
+
+
+def _reduce_prod_jvp(primals, tangents, *, axes):
+    from minigrad_jax._src.lax.structural import reshape
+
+    (x,), (t,) = primals, tangents
+    shape = core.get_aval(x).shape
+    kept = tuple(i for i in range(len(shape)) if i not in axes)
+    n = int(np.prod([shape[a] for a in axes], dtype=np.int64))
+    new_shape, perm = (n,) + tuple(shape[i] for i in kept), tuple(axes) + kept
+    x, t = reshape(x, new_shape, perm), reshape(ad.instantiate(t), new_shape, perm)
+    (out,), (t_out,) = ad.jvp_flat(lambda y: [_product_tree(y)], [x], [t])
+    return out, t_out
+
+
+def _product_tree(x):
+    """Multiply along axis 0 by halving; an odd half is padded with a 1."""
+    from minigrad_jax._src.lax.elementwise import mul
+    from minigrad_jax._src.lax.structural import full, pad, slice_in_dim, squeeze
+
+    aval = core.get_aval(x)
+    one = np.ones((), aval.dtype)
+    while core.get_aval(x).shape[0] > 1:
+        n = core.get_aval(x).shape[0]
+        n1 = (n + 1) // 2
+        x1, x2 = slice_in_dim(x, 0, n1), slice_in_dim(x, n1, None)
+        if n - n1 != n1:
+            x2 = pad(x2, one, [(0, 1, 0)] + [(0, 0, 0)] * (aval.ndim - 1))
+        x = mul(x1, x2)
+    if core.get_aval(x).shape[0] == 0:
+        return full(aval.shape[1:], 1, aval.dtype)
+    return squeeze(x, (0,))
+
+
+defreducer(reduce_prod_p)
+ad.jvp_rules[reduce_prod_p] = _reduce_prod_jvp
+lowering.register(reduce_prod_p, lambda x, *, axes: jlax.reduce_prod(x, axes))
+
+
+def reduce_prod(operand, axes):
+    """The product over ``axes``."""
+    return reduce_prod_p.bind(operand, axes=_axes(axes))
+
+
+# ---------------------------------------------------------------------------
+# reduce_and, reduce_or, reduce_xor (boolean/integer: not differentiable)
+
+reduce_and_p = Primitive("reduce_and")
+reduce_or_p = Primitive("reduce_or")
+reduce_xor_p = Primitive("reduce_xor")
+for _p, _fn in ((reduce_and_p, jlax.reduce_and), (reduce_or_p, jlax.reduce_or),
+                (reduce_xor_p, jlax.reduce_xor)):  # fmt: skip
+    defreducer(_p, "int_or_bool", keep_weak=False)
+    ad.defnondiff(_p)
+    lowering.register(_p, lambda x, *, axes, _fn=_fn: _fn(x, axes))
+
+
+def reduce_and(operand, axes):
+    """Logical (bitwise) AND over ``axes``."""
+    return reduce_and_p.bind(operand, axes=_axes(axes))
+
+
+def reduce_or(operand, axes):
+    """Logical (bitwise) OR over ``axes``."""
+    return reduce_or_p.bind(operand, axes=_axes(axes))
+
+
+def reduce_xor(operand, axes):
+    """Logical (bitwise) XOR over ``axes``."""
+    return reduce_xor_p.bind(operand, axes=_axes(axes))
+
+
+# ---------------------------------------------------------------------------
+# argmax and argmin (integer outputs: not differentiable)
+
+
+def _argminmax_abstract(name):
+    def rule(x, *, axes, index_dtype):
+        if len(axes) != 1 or not 0 <= axes[0] < x.ndim:
+            raise ValueError(f"invalid axis {axes} for an operand of shape {x.shape}")
+        if x.shape[axes[0]] < 1:
+            raise ValueError(f"{name} requires a non-empty reduced dimension, got shape "
+                             f"{x.shape} and axis {axes[0]}")  # fmt: skip
+        if not jax.numpy.issubdtype(index_dtype, np.integer):
+            raise TypeError(f"index_dtype must be an integer type, got "
+                            f"{np.dtype(index_dtype).name}")  # fmt: skip
+        shape = tuple(s for i, s in enumerate(x.shape) if i != axes[0])
+        return ShapedArray(shape, index_dtype, False)
+
+    return rule
+
+
+argmax_p = Primitive("argmax")
+argmin_p = Primitive("argmin")
+for _p, _fn in ((argmax_p, jlax.argmax), (argmin_p, jlax.argmin)):
+    core.abstract_eval_rules[_p] = _argminmax_abstract(_p.name)
+    batching.batch_rules[_p] = _reducer_batch(_p)
+    ad.defnondiff(_p)
+    lowering.register(_p, lambda x, *, axes, index_dtype, _fn=_fn: _fn(x, axes[0], index_dtype))
+
+
+def argmax(operand, axis, index_dtype):
+    """The index of the (first) maximum along ``axis``."""
+    return argmax_p.bind(operand, axes=(int(axis),), index_dtype=_index_dtype(index_dtype))
+
+
+def argmin(operand, axis, index_dtype):
+    """The index of the (first) minimum along ``axis``."""
+    return argmin_p.bind(operand, axes=(int(axis),), index_dtype=_index_dtype(index_dtype))
+
+
+def _index_dtype(dtype):
+    return core.canonical_dtype(np.dtype(dtype))
+
+
+# ---------------------------------------------------------------------------
+# cumulative reductions: cumsum is linear; cumprod/cummax/cummin are
+# differentiated through an associative scan, as JAX does.
+
+
+def _cumulative_abstract(name):
+    def rule(x, *, axis, reverse):
+        _check_dtype(name, x.dtype, "number")
+        if not 0 <= axis < x.ndim:
+            raise ValueError(f"axis {axis} is out of bounds for an array of shape "
+                             f"{x.shape}")  # fmt: skip
+        return x
+
+    return rule
+
+
+def _cumulative_batch(prim):
+    def rule(axis_size, args, dims, *, axis, reverse):
+        (x,), (d,) = args, dims
+        return prim.bind(x, axis=axis + (axis >= d), reverse=reverse), d
+
+    return rule
+
+
+def _cumulative(name, lower):
+    prim = Primitive(name)
+    core.abstract_eval_rules[prim] = _cumulative_abstract(name)
+    batching.batch_rules[prim] = _cumulative_batch(prim)
+    lowering.register(prim, lambda x, *, axis, reverse: lower(x, axis, reverse))
+    return prim
+
+
+cumsum_p = _cumulative("cumsum", jlax.cumsum)
+cumprod_p = _cumulative("cumprod", jlax.cumprod)
+cummax_p = _cumulative("cummax", jlax.cummax)
+cummin_p = _cumulative("cummin", jlax.cummin)
+
+ad.deflinear(cumsum_p, lambda ct, x, *, axis, reverse: [
+    None if type(ct) is Zero else cumsum(ct, axis, not reverse)])  # fmt: skip
+
+
+def _scan_jvp(combine_name):
+    def rule(primals, tangents, *, axis, reverse):
+        from minigrad_jax._src.lax import elementwise
+
+        combine = getattr(elementwise, combine_name)
+        (x,), (t,) = primals, tangents
+        fn = lambda y: [_associative_scan(combine, y, reverse, axis)]  # noqa: E731
+        (out,), (t_out,) = ad.jvp_flat(fn, [x], [ad.instantiate(t)])
+        return out, t_out
+
+    return rule
+
+
+ad.jvp_rules[cumprod_p] = _scan_jvp("mul")
+ad.jvp_rules[cummax_p] = _scan_jvp("max")
+ad.jvp_rules[cummin_p] = _scan_jvp("min")
+
+
+def cumsum(operand, axis=0, reverse=False):
+    """Running sum along ``axis`` (from the end when ``reverse``)."""
+    return cumsum_p.bind(operand, axis=int(axis), reverse=bool(reverse))
+
+
+def cumprod(operand, axis=0, reverse=False):
+    """Running product along ``axis``."""
+    return cumprod_p.bind(operand, axis=int(axis), reverse=bool(reverse))
+
+
+def cummax(operand, axis=0, reverse=False):
+    """Running maximum along ``axis``."""
+    return cummax_p.bind(operand, axis=int(axis), reverse=bool(reverse))
+
+
+def cummin(operand, axis=0, reverse=False):
+    """Running minimum along ``axis``."""
+    return cummin_p.bind(operand, axis=int(axis), reverse=bool(reverse))
+
+
+def _associative_scan(fn, x, reverse, axis):
+    """JAX's parallel prefix scan (Blelloch) of one array, built from slices and pads.
+
+    Made of differentiable primitives only, so the JVP of a cumulative op is
+    the JVP of this scan: same formula, and the same tie-breaking, as JAX.
+    """
+    from minigrad_jax._src.lax.structural import concatenate, rev, slice_in_dim
+
+    def scan(elems):
+        n = core.get_aval(elems).shape[axis]
+        if n < 2:
+            return elems
+        reduced = fn(slice_in_dim(elems, 0, -1, stride=2, axis=axis),
+                     slice_in_dim(elems, 1, None, stride=2, axis=axis))  # fmt: skip
+        odd = scan(reduced)
+        rest = slice_in_dim(elems, 2, None, stride=2, axis=axis)
+        if n % 2 == 0:
+            even = fn(slice_in_dim(odd, 0, -1, axis=axis), rest)
+        else:
+            even = fn(odd, rest)
+        even = concatenate([slice_in_dim(elems, 0, 1, axis=axis), even], axis)
+        return _interleave(even, odd, axis)
+
+    if reverse:
+        return rev(scan(rev(x, (axis,))), (axis,))
+    return scan(x)
+
+
+def _interleave(a, b, axis):
+    """a[0], b[0], a[1], b[1], ... along ``axis`` (a has as many or one more)."""
+    from minigrad_jax._src.lax.elementwise import add, bitwise_or
+    from minigrad_jax._src.lax.structural import pad
+
+    a_aval, b_aval = core.get_aval(a), core.get_aval(b)
+    same = a_aval.shape[axis] == b_aval.shape[axis]
+    a_pad = [(0, 0, 0)] * a_aval.ndim
+    b_pad = [(0, 0, 0)] * b_aval.ndim
+    a_pad[axis] = (0, 1 if same else 0, 1)
+    b_pad[axis] = (1, 0 if same else 1, 1)
+    op = bitwise_or if a_aval.dtype == np.bool_ else add
+    zero = np.zeros((), a_aval.dtype)
+    return op(pad(a, zero, a_pad), pad(b, zero, b_pad))

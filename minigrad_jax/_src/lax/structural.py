@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import builtins
+
+import jax
 import numpy as np
 from jax import lax as jlax
 
@@ -22,13 +25,12 @@ def _convert_abstract(x, *, new_dtype, weak_type, sharding):
 
 def _convert_jvp(primals, tangents, *, new_dtype, weak_type, sharding):
     (x,), (t,) = primals, tangents
-    out = convert_element_type_p.bind(x, new_dtype=new_dtype, weak_type=weak_type,
-                                      sharding=sharding)  # fmt: skip
-    if type(t) is Zero or not core.is_float(new_dtype) or not core.is_float(t.aval.dtype
-                                                                            if hasattr(t, "aval") else core.get_aval(t).dtype):  # noqa: E501
+    params = dict(new_dtype=new_dtype, weak_type=weak_type, sharding=sharding)
+    out = convert_element_type_p.bind(x, **params)
+    # Only float -> float conversions carry a tangent; the rest are piecewise constant.
+    if type(t) is Zero or not (core.is_float(new_dtype) and core.is_float(core.get_aval(t).dtype)):
         return out, Zero(ad.tangent_aval(core.get_aval(out)))
-    return out, convert_element_type_p.bind(t, new_dtype=new_dtype, weak_type=weak_type,
-                                            sharding=sharding)  # fmt: skip
+    return out, convert_element_type_p.bind(t, **params)
 
 
 def _convert_transpose(ct, x, *, new_dtype, weak_type, sharding):
@@ -47,7 +49,9 @@ lowering.register(convert_element_type_p,
                       x, new_dtype))  # fmt: skip
 
 
-def convert_element_type(x, new_dtype, weak_type=False):
+def convert_element_type(operand, new_dtype, weak_type=False):
+    """``operand`` as ``new_dtype`` (``weak_type`` is internal: JAX's weak-type flag)."""
+    x = operand
     new_dtype = core.canonical_dtype(np.dtype(new_dtype))
     aval = core.get_aval(x)
     if not isinstance(x, core.Tracer) and not hasattr(x, "aval") and np.ndim(x) == 0:
@@ -67,33 +71,29 @@ broadcast_in_dim_p = Primitive("broadcast_in_dim")
 
 def _bid_abstract(x, *, shape, broadcast_dimensions, sharding):
     if len(broadcast_dimensions) != x.ndim:
-        raise TypeError(f"broadcast_in_dim: broadcast_dimensions {broadcast_dimensions} must "
+        raise TypeError(f"broadcast_dimensions {broadcast_dimensions} must "
                         f"have one entry per operand dimension ({x.ndim})")  # fmt: skip
     for i, d in enumerate(broadcast_dimensions):
         if not 0 <= d < len(shape) or x.shape[i] not in (1, shape[d]):
-            raise TypeError(f"broadcast_in_dim: operand shape {x.shape} cannot be broadcast "
-                            f"to {shape} with broadcast_dimensions {broadcast_dimensions}")
+            raise TypeError(
+                f"operand shape {x.shape} cannot be broadcast "
+                f"to {shape} with broadcast_dimensions {broadcast_dimensions}"
+            )
     if list(broadcast_dimensions) != sorted(broadcast_dimensions):
-        raise TypeError("broadcast_in_dim: broadcast_dimensions must be strictly increasing")
+        raise TypeError("broadcast_dimensions must be strictly increasing")
     return ShapedArray(shape, x.dtype, x.weak_type)
 
 
 def _bid_transpose(ct, x, *, shape, broadcast_dimensions, sharding):
+    # JAX's rule: sum over the broadcast axes, then re-insert the operand's unit axes.
     from minigrad_jax._src.lax.reductions import reduce_sum
 
     if type(ct) is Zero:
         return [None]
-    in_shape = x.aval.shape
-    summed = tuple(i for i in range(len(shape)) if i not in broadcast_dimensions)
-    expanded = tuple(i for i, d in enumerate(broadcast_dimensions)
-                     if in_shape[i] == 1 and shape[d] != 1)  # fmt: skip
-    out = reduce_sum(ct, summed) if summed else ct
-    if expanded:
-        kept = [d for d in range(len(shape)) if d not in summed]
-        axes = tuple(kept.index(broadcast_dimensions[i]) for i in expanded)
-        out = reduce_sum(out, axes)
-        out = reshape(out, in_shape)
-    return [out]
+    unit = [i for i, s in enumerate(x.aval.shape) if s == 1]
+    kept = [d for i, d in enumerate(broadcast_dimensions) if i not in unit]
+    summed = tuple(i for i in range(len(shape)) if i not in kept)
+    return [expand_dims(reduce_sum(ct, summed), unit)]
 
 
 def _bid_batch(axis_size, args, dims, *, shape, broadcast_dimensions, sharding):
@@ -111,27 +111,38 @@ lowering.register(broadcast_in_dim_p,
                       x, shape, broadcast_dimensions))  # fmt: skip
 
 
-def broadcast_in_dim(x, shape, broadcast_dimensions):
-    shape, bd = tuple(int(s) for s in shape), tuple(int(d) for d in broadcast_dimensions)
-    if core.get_aval(x).shape == shape and bd == tuple(range(len(shape))):
-        return x
-    return broadcast_in_dim_p.bind(x, shape=shape, broadcast_dimensions=bd, sharding=None)
+def broadcast_in_dim(operand, shape, broadcast_dimensions, *, out_sharding=None):
+    """Broadcast ``operand`` to ``shape``; its axis i becomes axis broadcast_dimensions[i]."""
+    _no_sharding("broadcast_in_dim", out_sharding)
+    shape, bd = _ints(shape), _ints(broadcast_dimensions)
+    if core.get_aval(operand).shape == shape and bd == tuple(range(len(shape))):
+        return operand
+    return broadcast_in_dim_p.bind(operand, shape=shape, broadcast_dimensions=bd, sharding=None)
 
 
-def broadcast(x, sizes):
-    aval = core.get_aval(x)
+def broadcast(operand, sizes, *, out_sharding=None):
+    """Add leading axes of the given ``sizes``."""
+    _no_sharding("broadcast", out_sharding)
+    aval = core.get_aval(operand)
     nd = len(sizes)
-    return broadcast_in_dim(x, tuple(sizes) + aval.shape, tuple(range(nd, nd + aval.ndim)))
+    return broadcast_in_dim(operand, tuple(sizes) + aval.shape, tuple(range(nd, nd + aval.ndim)))
 
 
-def full(shape, fill_value, dtype=None):
-    """An array filled with a scalar: a broadcast of a literal, as in JAX."""
-    dtype = core.get_aval(fill_value).dtype if dtype is None else core.canonical_dtype(dtype)
-    if isinstance(fill_value, core.Tracer) or hasattr(fill_value, "aval"):
-        val = convert_element_type(fill_value, dtype)
+def full(shape, fill_value, dtype=None, *, sharding=None):
+    """An array filled with a scalar: a broadcast of a literal, as in JAX.
+
+    Without ``dtype`` the result takes the fill value's dtype and weak type.
+    """
+    _no_sharding("full", sharding)
+    aval = core.get_aval(fill_value)
+    if aval.ndim:
+        raise TypeError(f"full must be called with a scalar fill_value, got shape {aval.shape}")
+    if dtype is None:
+        dtype, weak = aval.dtype, aval.weak_type
     else:
-        val = np.asarray(fill_value, dtype)
-    shape = tuple(int(s) for s in shape)
+        dtype, weak = core.canonical_dtype(np.dtype(dtype)), False
+    val = convert_element_type(fill_value, dtype, weak)
+    shape = _ints(shape)
     if not shape:
         return val if isinstance(val, core.Tracer) else lowering_scalar(val)
     return broadcast_in_dim_p.bind(val, shape=shape, broadcast_dimensions=(), sharding=None)
@@ -153,32 +164,52 @@ reshape_p = Primitive("reshape")
 
 
 def _reshape_abstract(x, *, new_sizes, dimensions, sharding):
+    if any(s < 0 for s in new_sizes):
+        raise TypeError(f"new_sizes {tuple(new_sizes)} must be non-negative")
     if int(np.prod(new_sizes, dtype=np.int64)) != x.size:
-        raise TypeError(f"reshape: cannot reshape array of shape {x.shape} (size {x.size}) "
+        raise TypeError(f"cannot reshape array of shape {x.shape} (size {x.size}) "
                         f"into shape {tuple(new_sizes)}")  # fmt: skip
+    if dimensions is not None and sorted(dimensions) != list(range(x.ndim)):
+        raise TypeError(f"dimensions {dimensions} must be a permutation of the "
+                        f"operand's {x.ndim} axes (shape {x.shape})")  # fmt: skip
     return ShapedArray(new_sizes, x.dtype, x.weak_type)
+
+
+def _reshape_transpose(ct, x, *, new_sizes, dimensions, sharding):
+    if type(ct) is Zero:
+        return [None]
+    if dimensions is None:
+        return [reshape(ct, x.aval.shape)]
+    out = reshape(ct, tuple(x.aval.shape[d] for d in dimensions))
+    return [transpose(out, tuple(int(p) for p in np.argsort(dimensions)))]
 
 
 def _reshape_batch(axis_size, args, dims, *, new_sizes, dimensions, sharding):
     x = batching.moveaxis(args[0], dims[0], 0)
-    return reshape(x, (axis_size, *new_sizes)), 0
+    if dimensions is not None:
+        dimensions = (0,) + tuple(d + 1 for d in dimensions)
+    return reshape(x, (axis_size, *new_sizes), dimensions), 0
 
 
 core.abstract_eval_rules[reshape_p] = _reshape_abstract
-ad.deflinear(reshape_p, lambda ct, x, **p: [None if type(ct) is Zero
-                                            else reshape(ct, x.aval.shape)])  # fmt: skip
+ad.deflinear(reshape_p, _reshape_transpose)
 batching.batch_rules[reshape_p] = _reshape_batch
 lowering.register(reshape_p, lambda x, *, new_sizes, dimensions, sharding: jlax.reshape(
     x, new_sizes, dimensions))  # fmt: skip
 
 
-def reshape(x, new_sizes, dimensions=None):
-    new_sizes = tuple(int(s) for s in new_sizes)
-    if dimensions is None and core.get_aval(x).shape == new_sizes:
+def reshape(operand, new_sizes, dimensions=None, *, out_sharding=None):
+    """lax.reshape: ``dimensions`` (a permutation) transposes the operand first."""
+    _no_sharding("reshape", out_sharding)
+    x = operand
+    new_sizes = _ints(new_sizes)
+    aval = core.get_aval(x)
+    dims = None if dimensions is None else _ints(dimensions)
+    same_dims = dims is None or dims == tuple(range(aval.ndim))
+    if aval.shape and aval.shape == new_sizes and same_dims and _is_array(x):
         return x
-    if dimensions is not None:
-        x = transpose(x, tuple(dimensions))
-    return reshape_p.bind(x, new_sizes=new_sizes, dimensions=None, sharding=None)
+    return reshape_p.bind(x, new_sizes=new_sizes, dimensions=None if same_dims else dims,
+                          sharding=None)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------
@@ -197,12 +228,13 @@ def _transpose_abstract(x, *, permutation):
 def _transpose_transpose(ct, x, *, permutation):
     if type(ct) is Zero:
         return [None]
-    return [transpose(ct, tuple(np.argsort(permutation)))]
+    return [transpose(ct, tuple(int(p) for p in np.argsort(permutation)))]
 
 
 def _transpose_batch(axis_size, args, dims, *, permutation):
-    x = batching.moveaxis(args[0], dims[0], 0)
-    return transpose(x, (0,) + tuple(p + 1 for p in permutation)), 0
+    # One transpose that also brings the mapped axis to the front (as JAX does).
+    (x,), (d,) = args, dims
+    return transpose(x, (d,) + tuple(p + (p >= d) for p in permutation)), 0
 
 
 core.abstract_eval_rules[transpose_p] = _transpose_abstract
@@ -211,6 +243,762 @@ batching.batch_rules[transpose_p] = _transpose_batch
 lowering.register(transpose_p, lambda x, *, permutation: jlax.transpose(x, permutation))
 
 
-def transpose(x, permutation):
-    permutation = tuple(int(p) for p in permutation)
-    return transpose_p.bind(x, permutation=permutation)
+def transpose(operand, permutation):
+    """Permute the axes: result axis i is operand axis permutation[i]."""
+    permutation = _ints(permutation)
+    if permutation == tuple(range(core.get_aval(operand).ndim)) and _is_array(operand):
+        return operand  # JAX drops identity transposes too
+    return transpose_p.bind(operand, permutation=permutation)
+
+
+# ---------------------------------------------------------------------------
+# squeeze (and expand_dims, which JAX writes as a broadcast_in_dim)
+
+squeeze_p = Primitive("squeeze")
+
+
+def _squeeze_abstract(x, *, dimensions):
+    _check_axes("squeeze", dimensions, x.ndim)
+    if any(x.shape[d] != 1 for d in dimensions):
+        raise ValueError(f"cannot squeeze axes {dimensions} of an array of shape {x.shape}: "
+                         "only axes of size 1 can be squeezed")  # fmt: skip
+    shape = tuple(s for i, s in enumerate(x.shape) if i not in dimensions)
+    return ShapedArray(shape, x.dtype, x.weak_type)
+
+
+def _squeeze_batch(axis_size, args, dims, *, dimensions):
+    x = batching.moveaxis(args[0], dims[0], 0)
+    return squeeze(x, tuple(d + 1 for d in dimensions)), 0
+
+
+core.abstract_eval_rules[squeeze_p] = _squeeze_abstract
+ad.deflinear(
+    squeeze_p,
+    lambda ct, x, *, dimensions: [None if type(ct) is Zero else expand_dims(ct, dimensions)],
+)
+batching.batch_rules[squeeze_p] = _squeeze_batch
+lowering.register(squeeze_p, lambda x, *, dimensions: jlax.squeeze(x, dimensions))
+
+
+def squeeze(array, dimensions):
+    """Remove the given axes (each of size 1)."""
+    ndim = core.get_aval(array).ndim
+    dimensions = tuple(sorted(_canonical_axis("squeeze", d, ndim) for d in dimensions))
+    if not dimensions and _is_array(array):
+        return array
+    return squeeze_p.bind(array, dimensions=dimensions)
+
+
+def expand_dims(array, dimensions):
+    """Insert axes of size 1 at ``dimensions`` (of the result): a broadcast_in_dim, as in JAX."""
+    dimensions = tuple(dimensions)
+    aval = core.get_aval(array)
+    ndim_out = aval.ndim + len(dimensions)
+    dims = {_canonical_axis("expand_dims", d, ndim_out) for d in dimensions}
+    if len(dims) != len(dimensions):
+        raise ValueError(f"repeated axis in lax.expand_dims: {dimensions}")
+    shape = list(aval.shape)
+    for d in sorted(dims):
+        shape.insert(d, 1)
+    return broadcast_in_dim(array, shape, [i for i in range(ndim_out) if i not in dims])
+
+
+# ---------------------------------------------------------------------------
+# rev
+
+rev_p = Primitive("rev")
+
+
+def _rev_abstract(x, *, dimensions):
+    _check_axes("rev", dimensions, x.ndim)
+    return x
+
+
+def _rev_batch(axis_size, args, dims, *, dimensions):
+    (x,), (d,) = args, dims
+    return rev(x, tuple(a + (a >= d) for a in dimensions)), d
+
+
+core.abstract_eval_rules[rev_p] = _rev_abstract
+ad.deflinear(rev_p, lambda ct, x, *, dimensions: [None if type(ct) is Zero
+                                                  else rev(ct, dimensions)])  # fmt: skip
+batching.batch_rules[rev_p] = _rev_batch
+lowering.register(rev_p, lambda x, *, dimensions: jlax.rev(x, dimensions))
+
+
+def rev(operand, dimensions):
+    """Reverse the order of elements along ``dimensions``."""
+    return rev_p.bind(operand, dimensions=_ints(dimensions))
+
+
+# ---------------------------------------------------------------------------
+# pad: low/high padding (negative trims) and interior padding; linear in both inputs
+
+pad_p = Primitive("pad")
+
+
+def _pad_abstract(x, padding_value, *, padding_config):
+    if padding_value.ndim != 0:
+        raise ValueError(f"padding_value must be a scalar, got shape {padding_value.shape}")
+    if x.dtype != padding_value.dtype:
+        raise TypeError(f"pad operand and padding_value must have the same dtype, got "
+                        f"{x.dtype.name} and {padding_value.dtype.name}")  # fmt: skip
+    if len(padding_config) != x.ndim:
+        raise ValueError(f"padding_config {padding_config} must have one (low, high, "
+                         f"interior) entry per operand axis (shape {x.shape})")  # fmt: skip
+    if any(i < 0 for _, _, i in padding_config):
+        raise ValueError(f"interior padding must be non-negative, got {padding_config}")
+    shape = tuple(lo + hi + (d + (d - 1) * i if d else 0)
+                  for (lo, hi, i), d in zip(padding_config, x.shape, strict=True))  # fmt: skip
+    if any(d < 0 for d in shape):
+        raise ValueError(f"padding_config {padding_config} gives a negative size {shape} "
+                         f"for an operand of shape {x.shape}")  # fmt: skip
+    return ShapedArray(shape, x.dtype, x.weak_type and padding_value.weak_type)
+
+
+def _pad_transpose(ct, x, padding_value, *, padding_config):
+    if type(ct) is Zero:
+        return [None, None]
+    lo, hi, interior = zip(*padding_config, strict=True) if padding_config else ((), (), ())
+    # Undo the low/high padding (negative padding trims, so negating re-grows
+    # with zeros), then take every (interior + 1)-th element.
+    unpadded = pad(ct, _zero_scalar(ct), [(-a, -b, 0) for a, b in zip(lo, hi, strict=True)])
+    ct_x = slice(unpadded, (0,) * len(lo), core.get_aval(unpadded).shape,
+                 tuple(i + 1 for i in interior))  # fmt: skip
+    ct_pv = None
+    if is_undefined(padding_value):
+        from minigrad_jax._src.lax.elementwise import sub
+        from minigrad_jax._src.lax.reductions import reduce_sum
+
+        total = lambda v: reduce_sum(v, tuple(range(core.get_aval(v).ndim)))  # noqa: E731
+        ct_pv = sub(total(ct), total(ct_x))
+    return [ct_x if is_undefined(x) else None, ct_pv]
+
+
+def _pad_batch(axis_size, args, dims, *, padding_config):
+    from minigrad_jax._src.lax.elementwise import select_n
+
+    (x, pv), (xd, pvd) = args, dims
+    if xd is None:
+        x, xd = broadcast(x, (axis_size,)), 0
+    config = list(padding_config)
+    config.insert(xd, (0, 0, 0))
+    if pvd is None:
+        return pad(x, pv, config), xd
+    # A mapped padding value: pad with zeros, then select the padding per batch element.
+    out = pad(x, _zero_scalar(x), config)
+    out_shape = core.get_aval(out).shape
+    mask = pad(full(core.get_aval(x).shape, True, np.bool_), np.asarray(False), config)
+    pv = broadcast_in_dim(pv, out_shape, (xd,))
+    return select_n(mask, pv, out), xd
+
+
+core.abstract_eval_rules[pad_p] = _pad_abstract
+ad.deflinear(pad_p, _pad_transpose)
+batching.batch_rules[pad_p] = _pad_batch
+lowering.register(pad_p, lambda x, pv, *, padding_config: jlax.pad(x, pv, padding_config))
+
+
+def pad(operand, padding_value, padding_config):
+    """Pad with ``padding_value``: ``padding_config`` has one (low, high, interior) per axis.
+
+    Example:
+      >>> import minigrad_jax.lax as lax, numpy as np
+      >>> lax.pad(np.arange(3.0, dtype=np.float32), 0.0, [(1, -1, 1)])
+      Array([0., 0., 0., 1., 0.], dtype=float32)
+    """
+    config = tuple(_ints(c) for c in padding_config)
+    return pad_p.bind(operand, padding_value, padding_config=config)
+
+
+# ---------------------------------------------------------------------------
+# concatenate
+
+concatenate_p = Primitive("concatenate")
+
+
+def _concatenate_abstract(*xs, dimension):
+    if not xs:
+        raise TypeError("concatenate expects at least one operand, got 0")
+    if len({x.ndim for x in xs}) != 1:
+        raise TypeError("cannot concatenate arrays with different numbers of dimensions: "
+                        + ", ".join(str(x.shape) for x in xs))  # fmt: skip
+    if not 0 <= dimension < xs[0].ndim:
+        raise TypeError(f"concatenate dimension {dimension} out of bounds for shapes "
+                        + ", ".join(str(x.shape) for x in xs))  # fmt: skip
+    rest = {x.shape[:dimension] + x.shape[dimension + 1 :] for x in xs}
+    if len(rest) != 1:
+        raise TypeError(
+            f"cannot concatenate along dimension {dimension} arrays whose other "
+            "dimensions differ: " + ", ".join(str(x.shape) for x in xs)
+        )
+    if len({x.dtype for x in xs}) != 1:
+        raise TypeError("concatenate requires operands of the same dtype, got "
+                        + ", ".join(x.dtype.name for x in xs))  # fmt: skip
+    shape = list(xs[0].shape)
+    shape[dimension] = sum(x.shape[dimension] for x in xs)
+    return ShapedArray(shape, xs[0].dtype, all(x.weak_type for x in xs))
+
+
+def _concatenate_transpose(ct, *xs, dimension):
+    if type(ct) is Zero:
+        return [None] * len(xs)
+    sizes = [(x.aval if is_undefined(x) else core.get_aval(x)).shape[dimension] for x in xs]
+    return split(ct, sizes, dimension)
+
+
+def _concatenate_batch(axis_size, args, dims, *, dimension):
+    xs = [batching.bdim_at_front(x, d, axis_size) for x, d in zip(args, dims, strict=True)]
+    return concatenate(xs, dimension + 1), 0
+
+
+core.abstract_eval_rules[concatenate_p] = _concatenate_abstract
+ad.deflinear(concatenate_p, _concatenate_transpose)
+batching.batch_rules[concatenate_p] = _concatenate_batch
+lowering.register(concatenate_p, lambda *xs, dimension: jlax.concatenate(xs, dimension))
+
+
+def concatenate(operands, dimension):
+    """Concatenate arrays along ``dimension``."""
+    operands = list(operands)
+    if not operands:
+        raise ValueError("concatenate requires a non-empty sequence of arrays")
+    if len(operands) == 1 and _is_array(operands[0]):
+        return operands[0]
+    return concatenate_p.bind(*operands, dimension=int(dimension))
+
+
+# ---------------------------------------------------------------------------
+# split: the transpose of concatenate
+
+split_p = Primitive("split", multiple_results=True)
+
+
+def _split_abstract(x, *, sizes, axis):
+    if not 0 <= axis < x.ndim:
+        raise ValueError(f"split axis {axis} is out of bounds for shape {x.shape}")
+    if any(s < 0 for s in sizes) or sum(sizes) != x.shape[axis]:
+        raise ValueError(f"split sizes {sizes} must be non-negative and sum to the size "
+                         f"{x.shape[axis]} of axis {axis} (shape {x.shape})")  # fmt: skip
+    shapes = [x.shape[:axis] + (s,) + x.shape[axis + 1 :] for s in sizes]
+    return [ShapedArray(shape, x.dtype, x.weak_type) for shape in shapes]
+
+
+def _split_transpose(cts, x, *, sizes, axis):
+    if all(type(ct) is Zero for ct in cts):
+        return [None]
+    return [concatenate([ad.instantiate(ct) for ct in cts], axis)]
+
+
+def _split_batch(axis_size, args, dims, *, sizes, axis):
+    (x,), (d,) = args, dims
+    outs = split_p.bind(x, sizes=sizes, axis=axis + (axis >= d))
+    return outs, [d] * len(outs)
+
+
+def _split_jvp(primals, tangents, *, sizes, axis):
+    (x,), (t,) = primals, tangents
+    return split_p.bind(x, sizes=sizes, axis=axis), split_p.bind(t, sizes=sizes, axis=axis)
+
+
+core.abstract_eval_rules[split_p] = _split_abstract
+ad.jvp_rules[split_p] = _split_jvp
+ad.transpose_rules[split_p] = _split_transpose
+batching.batch_rules[split_p] = _split_batch
+lowering.register(split_p, lambda x, *, sizes, axis: list(jlax.split(x, sizes, axis)))
+
+
+def split(operand, sizes, axis=0):
+    """Split ``operand`` along ``axis`` into pieces of the given ``sizes``."""
+    axis = _canonical_axis("split", axis, core.get_aval(operand).ndim)
+    return split_p.bind(operand, sizes=_ints(sizes), axis=axis)
+
+
+# ---------------------------------------------------------------------------
+# slice
+
+slice_p = Primitive("slice")
+
+
+def _slice_shape(shape, start, limit, strides):
+    if not len(start) == len(limit) == len(shape):
+        raise TypeError(f"slice start_indices {start} and limit_indices {limit} must have "
+                        f"one entry per operand axis (shape {shape})")  # fmt: skip
+    if strides is not None and (len(strides) != len(shape) or any(s <= 0 for s in strides)):
+        raise TypeError(f"slice strides {strides} must be positive, one per axis of {shape}")
+    for s, lim, d in zip(start, limit, shape, strict=True):
+        if not 0 <= s <= lim <= d:
+            raise TypeError(
+                f"slice start_indices {start} and limit_indices {limit} must "
+                f"satisfy 0 <= start <= limit <= size for shape {shape}"
+            )
+    strides = strides or (1,) * len(shape)
+    return tuple(-(-(lim - s) // st) for s, lim, st in zip(start, limit, strides, strict=True))
+
+
+def _slice_abstract(x, *, start_indices, limit_indices, strides):
+    shape = _slice_shape(x.shape, start_indices, limit_indices, strides)
+    return ShapedArray(shape, x.dtype, x.weak_type)
+
+
+def _slice_transpose(ct, x, *, start_indices, limit_indices, strides):
+    if type(ct) is Zero:
+        return [None]
+    shape, ct_shape = x.aval.shape, core.get_aval(ct).shape
+    if strides is None or all(s == 1 for s in strides):
+        config = [
+            (s, d - lim, 0) for s, lim, d in zip(start_indices, limit_indices, shape, strict=True)
+        ]
+    else:
+        real_limits = [
+            s + (0 if n == 0 else (n - 1) * st + 1)
+            for s, n, st in zip(start_indices, ct_shape, strides, strict=True)
+        ]
+        config = [
+            (s, d - lim, st - 1)
+            for s, lim, d, st in zip(start_indices, real_limits, shape, strides, strict=True)
+        ]
+    return [pad(ct, _zero_scalar(ct), config)]
+
+
+def _slice_batch(axis_size, args, dims, *, start_indices, limit_indices, strides):
+    (x,), (d,) = args, dims
+    start, limit = list(start_indices), list(limit_indices)
+    start.insert(d, 0)
+    limit.insert(d, axis_size)
+    if strides is not None:
+        strides = list(strides)
+        strides.insert(d, 1)
+    return slice(x, start, limit, strides), d
+
+
+core.abstract_eval_rules[slice_p] = _slice_abstract
+ad.deflinear(slice_p, _slice_transpose)
+batching.batch_rules[slice_p] = _slice_batch
+lowering.register(slice_p, lambda x, *, start_indices, limit_indices, strides: jlax.slice(
+    x, start_indices, limit_indices, strides))  # fmt: skip
+
+
+def slice(operand, start_indices, limit_indices, strides=None):  # noqa: A001
+    """Static slice ``operand[start:limit:stride]`` on every axis."""
+    return slice_p.bind(operand, start_indices=_ints(start_indices),
+                        limit_indices=_ints(limit_indices),
+                        strides=None if strides is None else _ints(strides))  # fmt: skip
+
+
+# ---------------------------------------------------------------------------
+# dynamic_slice and dynamic_update_slice (start indices are scalar operands)
+
+dynamic_slice_p = Primitive("dynamic_slice")
+
+
+def _check_start_indices(name, x, idxs):
+    if len(idxs) != x.ndim:
+        raise TypeError(f"{name} needs one start index per operand axis ({x.ndim}), "
+                        f"got {len(idxs)}")  # fmt: skip
+    if any(i.ndim != 0 for i in idxs):
+        raise TypeError(f"{name} start indices must be scalars, got shapes "
+                        + ", ".join(str(i.shape) for i in idxs))  # fmt: skip
+    if idxs and (len({i.dtype for i in idxs}) != 1 or
+                 not jax.numpy.issubdtype(idxs[0].dtype, np.integer)):  # fmt: skip
+        raise TypeError(f"{name} start indices must be integers of one dtype, got "
+                        + ", ".join(i.dtype.name for i in idxs))  # fmt: skip
+
+
+def _dynamic_slice_abstract(x, *idxs, slice_sizes):
+    _check_start_indices("dynamic_slice", x, idxs)
+    if len(slice_sizes) != x.ndim or any(
+        not 0 <= s <= d for s, d in zip(slice_sizes, x.shape, strict=True)
+    ):
+        raise TypeError(f"dynamic_slice slice_sizes {slice_sizes} must be within the "
+                        f"operand shape {x.shape}")  # fmt: skip
+    return ShapedArray(slice_sizes, x.dtype, x.weak_type)
+
+
+def _dynamic_slice_jvp(g, x, *idxs, slice_sizes):
+    return dynamic_slice_p.bind(g, *idxs, slice_sizes=slice_sizes)
+
+
+def _dynamic_slice_transpose(ct, x, *idxs, slice_sizes):
+    if type(ct) is Zero or not is_undefined(x):
+        return [None] * (1 + len(idxs))
+    zeros = full(x.aval.shape, 0, x.aval.dtype)
+    return [dynamic_update_slice_p.bind(zeros, ct, *idxs)] + [None] * len(idxs)
+
+
+def _batch_start_indices(idxs, dims, axis_size):
+    """Stack scalar start indices into one index vector (batched along axis 0 if any is)."""
+    if not idxs:
+        return np.zeros((0,), np.int32), None
+    if all(d is None for d in dims):
+        return concatenate([broadcast(i, (1,)) for i in idxs], 0), None
+    cols = [broadcast_in_dim(i, (axis_size, 1), (0,) if d is not None else ())
+            for i, d in zip(idxs, dims, strict=True)]  # fmt: skip
+    return concatenate(cols, 1), 0
+
+
+def _dynamic_slice_batch(axis_size, args, dims, *, slice_sizes):
+    # A dynamic slice is a gather with one start-index vector; batch it as one (as JAX does).
+    from minigrad_jax._src.lax import indexing
+
+    (x, *idxs), (xd, *idims) = args, dims
+    nd = len(slice_sizes)
+    dnums = indexing.GatherDimensionNumbers(offset_dims=tuple(range(nd)), collapsed_slice_dims=(),
+                                            start_index_map=tuple(range(nd)))  # fmt: skip
+    index, index_d = _batch_start_indices(idxs, idims, axis_size)
+    return indexing.gather_batch_rule(
+        axis_size,
+        [x, index],
+        [xd, index_d],
+        dimension_numbers=dnums,
+        slice_sizes=slice_sizes,
+        unique_indices=True,
+        indices_are_sorted=True,
+        mode=indexing.GatherScatterMode.CLIP,
+        fill_value=None,
+    )
+
+
+core.abstract_eval_rules[dynamic_slice_p] = _dynamic_slice_abstract
+ad.defjvp(dynamic_slice_p, _dynamic_slice_jvp)
+ad.transpose_rules[dynamic_slice_p] = _dynamic_slice_transpose
+batching.batch_rules[dynamic_slice_p] = _dynamic_slice_batch
+lowering.register(dynamic_slice_p, lambda x, *idxs, slice_sizes: jlax.dynamic_slice(
+    x, idxs, slice_sizes))  # fmt: skip
+
+
+def _start_indices(x, start_indices, allow_negative_indices=True):
+    """JAX's normalization: negative start indices count from the end (on the spot if static)."""
+    from minigrad_jax._src.lax.elementwise import add, lt, select_n
+
+    shape = core.get_aval(x).shape
+    if not isinstance(start_indices, (list, tuple)):
+        aval = core.get_aval(start_indices)
+        if aval.ndim != 1:
+            raise ValueError(f"slice indices must be a 1-D sequence, got shape {aval.shape}")
+        start_indices = [squeeze(slice(start_indices, (k,), (k + 1,)), (0,))
+                         for k in range(aval.shape[0])]  # fmt: skip
+    if len(start_indices) != len(shape):
+        raise ValueError(f"length of slice indices ({len(start_indices)}) must match the "
+                         f"number of operand dimensions (shape {shape})")  # fmt: skip
+    if isinstance(allow_negative_indices, bool):
+        allow_negative_indices = [allow_negative_indices] * len(shape)
+    out = []
+    for i, d, neg in zip(start_indices, shape, allow_negative_indices, strict=True):
+        if isinstance(i, (int, np.integer)) and not isinstance(i, bool):
+            if i < 0 and not neg:
+                raise ValueError(f"index {i} is out of bounds for dimension {d} with "
+                                 "allow_negative_indices=False")  # fmt: skip
+            dtype = core.get_aval(i).dtype
+            out.append(np.asarray(i + d if i < 0 else i, dtype))
+            continue
+        dtype = core.get_aval(i).dtype
+        if not neg or jax.numpy.issubdtype(dtype, np.unsignedinteger):
+            out.append(i)
+            continue
+        # A numpy index compares on the spot (as JAX's ``i < 0`` does); a traced one is staged.
+        if isinstance(i, (np.ndarray, np.generic)):
+            negative = np.less(i, 0)
+        else:
+            negative = lt(i, np.zeros((), dtype))
+        out.append(select_n(negative, i, add(i, np.asarray(d, dtype))))
+    return out
+
+
+def dynamic_slice(operand, start_indices, slice_sizes, *, allow_negative_indices=True):
+    """``operand[start:start + size]`` with traced starts (clamped to stay in bounds).
+
+    Example:
+      >>> import minigrad_jax.lax as lax, numpy as np
+      >>> lax.dynamic_slice(np.arange(5.0, dtype=np.float32), (3,), (3,))
+      Array([2., 3., 4.], dtype=float32)
+    """
+    idxs = _start_indices(operand, start_indices, allow_negative_indices)
+    return dynamic_slice_p.bind(operand, *idxs, slice_sizes=_ints(slice_sizes))
+
+
+dynamic_update_slice_p = Primitive("dynamic_update_slice")
+
+
+def _dus_abstract(x, update, *idxs):
+    _check_start_indices("dynamic_update_slice", x, idxs)
+    if update.ndim != x.ndim or any(u > d for u, d in zip(update.shape, x.shape, strict=True)):
+        raise TypeError(f"dynamic_update_slice update shape {update.shape} must have the "
+                        f"operand's rank and fit in its shape {x.shape}")  # fmt: skip
+    if update.dtype != x.dtype:
+        raise TypeError(f"dynamic_update_slice requires the update's dtype to equal the "
+                        f"operand's, got {update.dtype.name} and {x.dtype.name}")  # fmt: skip
+    return ShapedArray(x.shape, x.dtype, x.weak_type and update.weak_type
+                       and all(i.weak_type for i in idxs))  # fmt: skip
+
+
+def _dus_jvp(primals, tangents):
+    x, update, *idxs = primals
+    tx, tu = tangents[:2]
+    out = dynamic_update_slice_p.bind(x, update, *idxs)
+    if type(tx) is Zero and type(tu) is Zero:
+        return out, Zero(ad.tangent_aval(core.get_aval(out)))
+    return out, dynamic_update_slice_p.bind(ad.instantiate(tx), ad.instantiate(tu), *idxs)
+
+
+def _dus_transpose(ct, x, update, *idxs):
+    none = [None] * len(idxs)
+    if type(ct) is Zero:
+        return [None, None] + none
+    u_aval = update.aval if is_undefined(update) else core.get_aval(update)
+    ct_x = ct_u = None
+    if is_undefined(x):
+        zeros = full(u_aval.shape, 0, core.get_aval(ct).dtype)
+        ct_x = dynamic_update_slice_p.bind(ct, zeros, *idxs)
+    if is_undefined(update):
+        ct_u = dynamic_slice_p.bind(ct, *idxs, slice_sizes=u_aval.shape)
+    return [ct_x, ct_u] + none
+
+
+def _dus_batch(axis_size, args, dims):
+    # A dynamic update slice is a scatter with one start-index vector (as in JAX).
+    from minigrad_jax._src.lax import indexing
+
+    (x, update, *idxs), (xd, ud, *idims) = args, dims
+    nd = core.get_aval(x).ndim - (xd is not None)
+    dnums = indexing.ScatterDimensionNumbers(
+        update_window_dims=tuple(range(nd)),
+        inserted_window_dims=(),
+        scatter_dims_to_operand_dims=tuple(range(nd)),
+    )
+    index, index_d = _batch_start_indices(idxs, idims, axis_size)
+    rule = indexing.scatter_batch_rule(indexing.scatter_p)
+    return rule(axis_size, [x, index, update], [xd, index_d, ud], update_jaxpr=None,
+                update_consts=(), dimension_numbers=dnums, indices_are_sorted=True,
+                unique_indices=True, mode=indexing.GatherScatterMode.CLIP)  # fmt: skip
+
+
+core.abstract_eval_rules[dynamic_update_slice_p] = _dus_abstract
+ad.jvp_rules[dynamic_update_slice_p] = _dus_jvp
+ad.transpose_rules[dynamic_update_slice_p] = _dus_transpose
+batching.batch_rules[dynamic_update_slice_p] = _dus_batch
+lowering.register(dynamic_update_slice_p, lambda x, u, *idxs: jlax.dynamic_update_slice(
+    x, u, idxs))  # fmt: skip
+
+
+def dynamic_update_slice(operand, update, start_indices, *, allow_negative_indices=True):
+    """Write ``update`` into ``operand`` at traced start indices (clamped to fit)."""
+    idxs = _start_indices(operand, start_indices, allow_negative_indices)
+    return dynamic_update_slice_p.bind(operand, update, *idxs)
+
+
+# ---------------------------------------------------------------------------
+# iota (no operands: nothing to differentiate or batch)
+
+iota_p = Primitive("iota")
+
+
+def _iota_abstract(*, dtype, shape, dimension, sharding):
+    if not jax.numpy.issubdtype(dtype, np.number):
+        raise TypeError(f"iota does not accept dtype {np.dtype(dtype).name}")
+    if any(s < 0 for s in shape) or not 0 <= dimension < len(shape):
+        raise ValueError(f"iota dimension must be between 0 and len(shape), got "
+                         f"dimension={dimension} for shape={shape}")  # fmt: skip
+    return ShapedArray(shape, dtype, False)
+
+
+core.abstract_eval_rules[iota_p] = _iota_abstract
+ad.defnondiff(iota_p)
+# Never reached: a primitive without operands has nothing mapped.
+batching.batch_rules[iota_p] = lambda axis_size, args, dims, **params: (iota_p.bind(**params),
+                                                                        None)  # fmt: skip
+lowering.register(iota_p, lambda *, dtype, shape, dimension, sharding: jlax.broadcasted_iota(
+    dtype, shape, dimension))  # fmt: skip
+
+
+def broadcasted_iota(dtype, shape, dimension, *, out_sharding=None):
+    """An array of ``shape`` counting 0, 1, ... along ``dimension``."""
+    _no_sharding("broadcasted_iota", out_sharding)
+    dtype = core.canonical_dtype(np.dtype(dtype))
+    return iota_p.bind(dtype=dtype, shape=_ints(shape), dimension=int(dimension), sharding=None)
+
+
+def iota(dtype, size):
+    """``[0, 1, ..., size - 1]`` of the given dtype."""
+    return broadcasted_iota(dtype, (size,), 0)
+
+
+# ---------------------------------------------------------------------------
+# stop_gradient: the identity with a zero derivative
+
+stop_gradient_p = Primitive("stop_gradient")
+
+core.abstract_eval_rules[stop_gradient_p] = lambda x: x
+ad.jvp_rules[stop_gradient_p] = ad.make_zero_jvp(stop_gradient_p)
+batching.defvectorized(stop_gradient_p)
+# jax.lax.stop_gradient passes Python scalars through (as a TypedFloat): make an array first.
+lowering.register(stop_gradient_p, lambda x: jlax.stop_gradient(jax.numpy.asarray(x)))
+
+
+def stop_gradient(x):
+    """The identity on every leaf of ``x``, treated as a constant by differentiation.
+
+    Example:
+      >>> import minigrad_jax as mg
+      >>> mg.grad(lambda x: mg.lax.stop_gradient(x) * x)(3.0)
+      Array(3., dtype=float32, weak_type=True)
+    """
+    return jax.tree_util.tree_map(stop_gradient_p.bind, x)
+
+
+# ---------------------------------------------------------------------------
+# convenience wrappers (no primitives of their own), named as in jax.lax
+
+
+def full_like(x, fill_value, dtype=None, shape=None, sharding=None):
+    """An array shaped like ``x`` (or ``shape``) filled with ``fill_value``."""
+    _no_sharding("full_like", sharding)
+    aval = core.get_aval(x)
+    weak = dtype is None and aval.weak_type
+    dtype = aval.dtype if dtype is None else core.canonical_dtype(np.dtype(dtype))
+    fill_shape = aval.shape if shape is None else _ints(shape)
+    return full(fill_shape, convert_element_type(fill_value, dtype, weak))
+
+
+def zeros_like_array(x):
+    return full_like(x, 0)
+
+
+def collapse(operand, start_dimension, stop_dimension=None):
+    """Merge axes ``[start_dimension, stop_dimension)`` into one."""
+    shape = core.get_aval(operand).shape
+    lo, hi, _ = builtins.slice(start_dimension, stop_dimension).indices(len(shape))
+    if hi < lo:
+        raise ValueError(f"invalid dimension range passed to collapse: {shape}"
+                         f"[{start_dimension}:{stop_dimension}]")  # fmt: skip
+    size = int(np.prod(shape[lo:hi], dtype=np.int64))
+    return reshape(operand, shape[:lo] + (size,) + shape[hi:])
+
+
+def slice_in_dim(operand, start_index, limit_index, stride=1, axis=0):
+    """``operand[..., start:limit:stride]`` along ``axis``."""
+    shape = core.get_aval(operand).shape
+    axis = int(axis)
+    n = shape[axis]
+    start = 0 if start_index is None else int(start_index)
+    limit = n if limit_index is None else int(limit_index)
+    start, limit = start + n if start < 0 else start, limit + n if limit < 0 else limit
+    starts, limits, strides = [0] * len(shape), list(shape), [1] * len(shape)
+    starts[axis], limits[axis], strides[axis] = start, limit, int(stride)
+    return slice(operand, starts, limits, strides)
+
+
+def index_in_dim(operand, index, axis=0, keepdims=True):
+    """``operand[..., index]`` along ``axis`` for a static ``index``."""
+    index, axis = int(index), int(axis)
+    n = core.get_aval(operand).shape[axis]
+    wrapped = index + n if index < 0 else index
+    if not 0 <= wrapped < n:
+        raise IndexError(f"index {index} is out of bounds for axis {axis} with size {n}")
+    out = slice_in_dim(operand, wrapped, wrapped + 1, 1, axis)
+    return out if keepdims else squeeze(out, (axis,))
+
+
+def _axis_starts(operand, start_index, axis, allow_negative_indices):
+    nd = core.get_aval(operand).ndim
+    zero = np.asarray(0, core.get_aval(start_index).dtype)
+    starts = [zero] * nd
+    starts[axis] = start_index
+    allow = [False] * nd
+    allow[axis] = allow_negative_indices
+    return starts, allow
+
+
+def dynamic_slice_in_dim(operand, start_index, slice_size, axis=0, *,
+                         allow_negative_indices=True):  # fmt: skip
+    """``operand[..., start:start + slice_size]`` along ``axis`` with a traced start."""
+    axis = int(axis)
+    starts, allow = _axis_starts(operand, start_index, axis, allow_negative_indices)
+    sizes = list(core.get_aval(operand).shape)
+    sizes[axis] = int(slice_size)
+    return dynamic_slice(operand, starts, sizes, allow_negative_indices=allow)
+
+
+def dynamic_index_in_dim(operand, index, axis=0, keepdims=True, *,
+                         allow_negative_indices=True):  # fmt: skip
+    """``operand[..., index]`` along ``axis`` with a traced index.
+
+    JAX wraps this one in a ``jit``; here it is inlined (same equations inside).
+    """
+    out = dynamic_slice_in_dim(operand, index, 1, axis,
+                               allow_negative_indices=allow_negative_indices)  # fmt: skip
+    return out if keepdims else squeeze(out, (int(axis),))
+
+
+def dynamic_update_slice_in_dim(operand, update, start_index, axis, *,
+                                allow_negative_indices=True):  # fmt: skip
+    """Write ``update`` into ``operand`` at a traced start along ``axis``."""
+    starts, allow = _axis_starts(operand, start_index, int(axis), allow_negative_indices)
+    return dynamic_update_slice(operand, update, starts, allow_negative_indices=allow)
+
+
+def dynamic_update_index_in_dim(operand, update, index, axis, *, allow_negative_indices=True):
+    """Write ``update`` (with or without the ``axis``) into ``operand[..., index]``."""
+    axis = int(axis)
+    if core.get_aval(update).ndim != core.get_aval(operand).ndim:
+        update = expand_dims(update, (axis,))
+    return dynamic_update_slice_in_dim(operand, update, index, axis,
+                                       allow_negative_indices=allow_negative_indices)  # fmt: skip
+
+
+def select(pred, on_true, on_false):
+    """``on_true`` where ``pred`` else ``on_false``: a select_n with the cases swapped."""
+    from minigrad_jax._src.lax.elementwise import select_n
+
+    return select_n(pred, on_false, on_true)
+
+
+def dot(lhs, rhs, *, dimension_numbers=None, precision=None, preferred_element_type=None,
+        out_sharding=None):  # fmt: skip
+    """Matrix/vector products; other contractions need ``dimension_numbers``."""
+    _no_sharding("dot", out_sharding)
+    from minigrad_jax._src.lax.linalg import dot_general
+
+    ls, rs = core.get_aval(lhs).shape, core.get_aval(rhs).shape
+    if dimension_numbers is None:
+        if not (1 <= len(ls) <= 2 and 1 <= len(rs) <= 2 and ls[-1] == rs[0]):
+            raise ValueError("lax.dot: dimension_numbers must be given unless this is a plain "
+                             f"matrix/vector product; got shapes {ls} and {rs}")  # fmt: skip
+        dimension_numbers = (((len(ls) - 1,), (0,)), ((), ()))
+    return dot_general(lhs, rhs, dimension_numbers, precision, preferred_element_type)
+
+
+# ---------------------------------------------------------------------------
+# helpers
+
+
+def _ints(xs):
+    return tuple(int(x) for x in xs)
+
+
+def _no_sharding(name, sharding):
+    # Sharding arguments are accepted for JAX compatibility; only None is supported.
+    if sharding is not None:
+        raise NotImplementedError(f"lax.{name}: sharding arguments are not supported "
+                                  f"(got {sharding!r}); use mg.jit's in/out_shardings")  # fmt: skip
+
+
+def _is_array(x):
+    """JAX skips no-op wrappers only for arrays (jax.Array or a tracer), not numpy values."""
+    return isinstance(x, (core.Tracer, jax.Array))
+
+
+def _canonical_axis(name, axis, ndim):
+    axis = int(axis)
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{name}: axis {axis} is out of bounds for rank {ndim}")
+    return axis % ndim
+
+
+def _check_axes(name, axes, ndim):
+    if len(set(axes)) != len(axes) or any(not 0 <= a < ndim for a in axes):
+        raise TypeError(f"{name} dimensions {tuple(axes)} must be unique and in [0, {ndim})")
+
+
+def _zero_scalar(x):
+    return np.zeros((), core.get_aval(x).dtype)
