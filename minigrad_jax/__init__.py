@@ -1,6 +1,6 @@
 """minigrad_jax: a small, readable reimplementation of JAX's transform core."""
 
-from minigrad_jax import numpy, testing  # noqa: F401
+from minigrad_jax import lax, nn, numpy, testing  # noqa: F401
 from minigrad_jax._src import tracer_ops as _tracer_ops  # noqa: F401  (installs operators)
 from minigrad_jax._src.api import (
     eval_shape,
@@ -26,6 +26,6 @@ from minigrad_jax._src.viz import draw
 __all__ = [
     "eval_shape", "grad", "hessian", "jacfwd", "jacrev", "jvp", "linearize", "make_jaxpr",
     "value_and_grad", "vjp", "vmap", "numpy", "jit", "config", "draw", "explain_grad",
-    "checkpoint", "remat", "from_jax", "to_jax", "linear_transpose", "testing", "custom_jvp",
+    "checkpoint", "remat", "from_jax", "to_jax", "linear_transpose", "testing", "lax", "nn", "custom_jvp",
     "custom_vjp",
 ]  # fmt: skip

@@ -234,6 +234,15 @@ __all__ = [
 ]
 
 # ---------------------------------------------------------------------------
-# Control flow (cond, scan, while_loop, fori_loop, switch, map) is added here
-# by its owner with: from minigrad_jax._src.lax.control_flow import *
-# (and its names appended to __all__).
+# control flow
+
+from minigrad_jax._src.lax.control_flow import (  # noqa: E402
+    cond,
+    fori_loop,
+    map,  # noqa: A004
+    scan,
+    switch,
+    while_loop,
+)
+
+__all__ += ["cond", "fori_loop", "map", "scan", "switch", "while_loop"]
