@@ -25,7 +25,7 @@ from minigrad_jax._src.viz import draw
 
 __all__ = [
     "eval_shape", "grad", "hessian", "jacfwd", "jacrev", "jvp", "linearize", "make_jaxpr",
-    "value_and_grad", "vjp", "vmap", "numpy", "jit", "config", "draw", "explain_grad",
-    "checkpoint", "remat", "from_jax", "to_jax", "linear_transpose", "testing", "lax", "nn", "custom_jvp",
-    "custom_vjp",
+    "value_and_grad", "vjp", "vmap", "jit", "config", "custom_jvp", "custom_vjp",
+    "checkpoint", "remat", "from_jax", "to_jax", "linear_transpose", "draw", "explain_grad",
+    "lax", "nn", "numpy", "testing",
 ]  # fmt: skip
