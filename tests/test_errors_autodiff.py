@@ -125,6 +125,20 @@ def test_jacobian_dtype_checks():
 # primitives without a rule
 
 
+_RULE_TABLES = (core.abstract_eval_rules, core.impl_rules, lowering.lowering_rules,
+                batching.batch_rules, ad.jvp_rules, ad.transpose_rules)  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _restore_rule_tables():
+    """Throwaway primitives must not stay registered for the other test modules."""
+    saved = [dict(t) for t in _RULE_TABLES]
+    yield
+    for table, copy in zip(_RULE_TABLES, saved):
+        table.clear()
+        table.update(copy)
+
+
 def _throwaway(name):
     """A primitive with only abstract evaluation and lowering (and batching)."""
     prim = core.Primitive(name)
