@@ -49,6 +49,8 @@ TARGETS = {  # ratio mg/JAX to meet (None: reported only)
     "first_call": 1.5,
     "train_step": 1.05,
     "eager_grad": None,
+    "per_example": 1.05,
+    "vmap_vs_loop": None,
 }
 
 
@@ -200,6 +202,30 @@ def bench_eager_grad(repeats):
              *_paired(lambda: gm(params, x, y), lambda: gj(params, x, y), repeats))]  # fmt: skip
 
 
+def bench_per_example_grads(repeats, inner):
+    """vmap(grad) at batch 128, jitted: against JAX, and against a jitted loop of grads."""
+    params, x, y = mlp_data()
+
+    def one_mg(p, xi, yi):
+        return ex.loss_fn(p, xi[None], yi[None])
+
+    def one_jax(p, xi, yi):
+        return jax_loss(p, xi[None], yi[None])
+
+    mg_vmap = mg.jit(mg.vmap(mg.grad(one_mg), in_axes=(None, 0, 0)))
+    jax_vmap = jax.jit(jax.vmap(jax.grad(one_jax), in_axes=(None, 0, 0)))
+    n = x.shape[0]
+    mg_loop = mg.jit(lambda p, x, y: [mg.grad(one_mg)(p, x[i], y[i]) for i in range(n)])
+    _block(mg_vmap(params, x, y)), _block(jax_vmap(params, x, y)), _block(mg_loop(params, x, y))
+    return [
+        ("per_example", "per-example grads, vmap(grad), batch 128, jitted",
+         *_paired(lambda: mg_vmap(params, x, y), lambda: jax_vmap(params, x, y), repeats, inner)),
+        ("vmap_vs_loop", "per-example grads: mg vmap (col 1) vs mg jitted loop (col 2)",
+         *_paired(lambda: mg_vmap(params, x, y), lambda: mg_loop(params, x, y), repeats,
+                  max(1, inner // 10))),
+    ]  # fmt: skip
+
+
 # ---------------------------------------------------------------------------
 # reporting
 
@@ -249,6 +275,7 @@ def main(argv=None):
     r = args.repeats or (3 if args.quick else 21)
     inner = 20 if args.quick else 200
     chain_len = 1000
+    pe_inner = max(2, inner // 20)
     dev = jax.devices(args.device)[0] if args.device else jax.devices()[0]
 
     rows = []
@@ -256,7 +283,8 @@ def main(argv=None):
         for fn in (lambda: bench_dispatch(r, inner),
                    lambda: bench_trace_and_first_call(max(3, r // 3), chain_len),
                    lambda: bench_train_step(r, max(5, inner // 4)),
-                   lambda: bench_eager_grad(r)):  # fmt: skip
+                   lambda: bench_eager_grad(r),
+                   lambda: bench_per_example_grads(max(3, r // 3), pe_inner)):  # fmt: skip
             rows.extend(fn())
             print(table(rows[-1:]).splitlines()[-1], flush=True)
     info = machine()

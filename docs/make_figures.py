@@ -14,19 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-import minigrad_jax as mg  # noqa: F401  (installs the array operators)
+import minigrad_jax as mg
 import minigrad_jax.numpy as mnp
-from minigrad_jax._src.lax import elementwise as _ew
-from minigrad_jax._src.lax import linalg as _linalg
-from minigrad_jax._src.viz import draw
-
-# The tutorial's MLP uses mnp.tanh, `@` and mnp.mean; until minigrad_jax.numpy has them all,
-# fall back to the equivalent lax primitives (the jaxpr is the same: tanh, dot_general, ...).
-tanh = getattr(mnp, "tanh", None) or _ew.tanh
-matmul = getattr(mnp, "matmul", None) or (
-    lambda a, b: _linalg.dot_general(a, b, (((np.ndim(a) - 1,), (0,)), ((), ())))
-)
-mean = getattr(mnp, "mean", None) or (lambda z: mnp.sum(z) / float(np.size(z)))
 
 
 def loss(w, x, y):
@@ -38,9 +27,9 @@ def loss(w, x, y):
 
 def mlp_loss(W1, b1, W2, b2, x, y):
     """A 3-4-1 MLP with tanh on one example, squared error."""
-    h = tanh(matmul(x, W1) + b1)
-    y_hat = matmul(h, W2) + b2
-    return mean((y_hat - y) ** 2)
+    h = mnp.tanh(x @ W1 + b1)
+    y_hat = h @ W2 + b2
+    return mnp.mean((y_hat - y) ** 2)
 
 
 def mlp_params():
@@ -57,10 +46,10 @@ def mlp_params():
 def figures():
     """name -> Drawing for every figure of the tutorial."""
     return {
-        "linreg_graph": draw(loss)(1.0, 1.0, 2.0),
-        "linreg_forward": draw(loss, values=True)(1.0, 1.0, 2.0),
-        "linreg_backward": draw(loss, backward=True, values=True)(1.0, 1.0, 2.0),
-        "mlp_backward": draw(mlp_loss, backward=True, values=True)(*mlp_params()),
+        "linreg_graph": mg.draw(loss)(1.0, 1.0, 2.0),
+        "linreg_forward": mg.draw(loss, values=True)(1.0, 1.0, 2.0),
+        "linreg_backward": mg.draw(loss, backward=True, values=True)(1.0, 1.0, 2.0),
+        "mlp_backward": mg.draw(mlp_loss, backward=True, values=True)(*mlp_params()),
     }
 
 

@@ -51,15 +51,3 @@ def promote(*args):
             a = convert_element_type(a, dtype, weak)
         out.append(a)
     return out
-
-
-def to_inexact(x):
-    """Integers and bools become the default float, as jax.numpy's float functions do."""
-    from minigrad_jax._src.lax.structural import convert_element_type
-
-    aval = core.get_aval(x) if not core.is_python_scalar(x) else None
-    if aval is None:
-        return promote(x, 1.0)[0] if not isinstance(x, float) else x
-    if core.is_float(aval.dtype):
-        return x
-    return convert_element_type(x, core.canonical_dtype(np.float64), aval.weak_type)

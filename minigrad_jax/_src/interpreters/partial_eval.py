@@ -25,12 +25,12 @@ partial_eval_rules: dict = {}
 
 
 class JaxprTracer(Tracer):
-    __slots__ = ("_aval", "var", "source_info")
+    __slots__ = ("_aval", "_var", "source_info")  # not "var": that is the array method
 
     def __init__(self, trace, aval, var, source_info=None):
         self._trace = trace
         self._aval = aval
-        self.var = var
+        self._var = var
         self.source_info = source_info
 
     @property
@@ -67,7 +67,7 @@ class JaxprTrace(core.Trace):
 
     def to_atom(self, x):
         if isinstance(x, JaxprTracer) and x._trace is self:
-            return x.var
+            return x._var
         if _is_literalable(x, self.stage_all):
             aval = get_aval(x)
             keep = core.is_python_scalar(x) or type(x) is core.WeakArray

@@ -76,8 +76,8 @@ def naryop(name, kind, lower, out_dtype=None):
             _check_kind(name, a.dtype, kind)
         _same_dtypes(name, avals)
         shape = broadcast_shapes_lax(name, *avals)
-        if out_dtype is not None:
-            return ShapedArray(shape, out_dtype, False)
+        if out_dtype is not None:  # comparisons: weak only if every operand is (as JAX)
+            return ShapedArray(shape, out_dtype, all(a.weak_type for a in avals))
         return ShapedArray(shape, avals[0].dtype, all(a.weak_type for a in avals))
 
     core.abstract_eval_rules[prim] = abstract

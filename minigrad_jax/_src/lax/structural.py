@@ -44,9 +44,18 @@ core.abstract_eval_rules[convert_element_type_p] = _convert_abstract
 ad.jvp_rules[convert_element_type_p] = _convert_jvp
 ad.transpose_rules[convert_element_type_p] = _convert_transpose
 batching.defvectorized(convert_element_type_p)
-lowering.register(convert_element_type_p,
-                  lambda x, *, new_dtype, weak_type, sharding: jlax.convert_element_type(
-                      x, new_dtype))  # fmt: skip
+_JAX_CONVERT_P = getattr(jlax, "convert_element_type_p", None)
+
+
+def _convert_lowering(x, *, new_dtype, weak_type, sharding):
+    # jax.lax.convert_element_type always gives a strong type; JAX's own
+    # primitive (exported by jax.lax) takes the weak-type flag, where present.
+    if _JAX_CONVERT_P is None:
+        return jlax.convert_element_type(x, new_dtype)
+    return _JAX_CONVERT_P.bind(x, new_dtype=new_dtype, weak_type=weak_type, sharding=None)
+
+
+lowering.register(convert_element_type_p, _convert_lowering)
 
 
 def convert_element_type(operand, new_dtype, weak_type=False):
@@ -663,8 +672,10 @@ core.abstract_eval_rules[dynamic_slice_p] = _dynamic_slice_abstract
 ad.defjvp(dynamic_slice_p, _dynamic_slice_jvp)
 ad.transpose_rules[dynamic_slice_p] = _dynamic_slice_transpose
 batching.batch_rules[dynamic_slice_p] = _dynamic_slice_batch
+# The wrapper already wrapped negative starts (as JAX's equations do): XLA must
+# only clamp, not wrap a second time.
 lowering.register(dynamic_slice_p, lambda x, *idxs, slice_sizes: jlax.dynamic_slice(
-    x, idxs, slice_sizes))  # fmt: skip
+    x, idxs, slice_sizes, allow_negative_indices=False))  # fmt: skip
 
 
 def _start_indices(x, start_indices, allow_negative_indices=True):
@@ -778,7 +789,7 @@ ad.jvp_rules[dynamic_update_slice_p] = _dus_jvp
 ad.transpose_rules[dynamic_update_slice_p] = _dus_transpose
 batching.batch_rules[dynamic_update_slice_p] = _dus_batch
 lowering.register(dynamic_update_slice_p, lambda x, u, *idxs: jlax.dynamic_update_slice(
-    x, u, idxs))  # fmt: skip
+    x, u, idxs, allow_negative_indices=False))  # fmt: skip
 
 
 def dynamic_update_slice(operand, update, start_indices, *, allow_negative_indices=True):

@@ -1,0 +1,380 @@
+"""Products and contractions (dot, matmul, tensordot, einsum) and diagonals.
+
+All of them lower to the one contraction primitive, ``dot_general``, with
+``preferred_element_type`` set to the promoted dtype as jax.numpy does.
+"""
+
+from __future__ import annotations
+
+import operator
+import string
+
+import numpy as np
+from minigrad_jax._src.numpy import _dtypes
+from minigrad_jax._src.numpy import _util as util
+from minigrad_jax._src.numpy._lax import lax
+
+
+def _result_dtype(name, a, b, preferred_element_type):
+    from minigrad_jax._src import dtypes as _promotion
+
+    if preferred_element_type is None:
+        return _promotion.result_type(a, b)
+    return _dtypes.canonicalize(preferred_element_type, name), False
+
+
+def _dot_general(a, b, dims, precision, dtype):
+    a, b = util.cast(a, dtype), util.cast(b, dtype)
+    return lax.dot_general(a, b, dims, precision=precision, preferred_element_type=dtype)
+
+
+def dot(a, b, *, precision=None, preferred_element_type=None):
+    """numpy's ``dot``: contracts the last axis of ``a`` with the second-to-last of ``b``.
+
+    Example:
+        >>> mnp.dot(mnp.ones((2, 3)), mnp.ones(3))
+    """
+    a, b = util.ensure_arraylike("dot", a, b)
+    dtype, weak = _result_dtype("dot", a, b, preferred_element_type)
+    a_nd, b_nd = util.ndim_of(a), util.ndim_of(b)
+    if a_nd == 0 or b_nd == 0:
+        contract = ((), ())
+    elif b_nd == 1:
+        contract = ((a_nd - 1,), (0,))
+    else:
+        contract = ((a_nd - 1,), (b_nd - 2,))
+    out = _dot_general(a, b, (contract, ((), ())), precision, dtype)
+    return util.cast(out, dtype, weak)
+
+
+def matmul(a, b, *, precision=None, preferred_element_type=None):
+    """``a @ b`` with numpy's batch broadcasting, like jnp.matmul (JAX's lowering)."""
+    a, b = util.ensure_arraylike("matmul", a, b)
+    for i, x in enumerate((a, b)):
+        if util.ndim_of(x) < 1:
+            raise ValueError(f"matmul input operand {i} must have ndim at least 1, but it has "
+                             f"ndim {util.ndim_of(x)}")  # fmt: skip
+    dtype, weak = _result_dtype("matmul", a, b, preferred_element_type)
+    a_shape, b_shape = util.shape_of(a), util.shape_of(b)
+    a_is_mat, b_is_mat = len(a_shape) > 1, len(b_shape) > 1
+    a_batch = a_shape[:-2] if a_is_mat else ()
+    b_batch = b_shape[:-2] if b_is_mat else ()
+    nb = max(len(a_batch), len(b_batch))
+    a_batch = (None,) * (nb - len(a_batch)) + a_batch
+    b_batch = (None,) * (nb - len(b_batch)) + b_batch
+    a_squeeze, b_squeeze, both_squeeze = [], [], []
+    a_bdims, b_bdims, idx_batch, idx_a_other, idx_b_other = [], [], [], [], []
+    for i, (ba, bb) in enumerate(zip(a_batch, b_batch, strict=False)):
+        if ba is None:
+            idx_b_other.append(i)
+        elif bb is None:
+            idx_a_other.append(i)
+        elif ba == 1 and bb == 1:
+            a_squeeze.append(len(idx_batch) + len(idx_a_other) + len(a_squeeze))
+            b_squeeze.append(len(idx_batch) + len(idx_b_other) + len(b_squeeze))
+            both_squeeze.append(i)
+        elif ba == 1:
+            idx_b_other.append(i)
+            a_squeeze.append(len(idx_batch) + len(idx_a_other) + len(a_squeeze))
+        elif bb == 1:
+            idx_a_other.append(i)
+            b_squeeze.append(len(idx_batch) + len(idx_b_other) + len(b_squeeze))
+        elif ba == bb:
+            a_bdims.append(len(idx_batch) + len(idx_a_other))
+            b_bdims.append(len(idx_batch) + len(idx_b_other))
+            idx_batch.append(i)
+        else:
+            raise ValueError(f"Incompatible shapes for matmul arguments: {a_shape} and "
+                             f"{b_shape}")  # fmt: skip
+    if a_is_mat:
+        idx_a_other.append(nb)
+    if b_is_mat:
+        idx_b_other.append(nb + a_is_mat)
+    perm = tuple(int(p) for p in np.argsort(np.concatenate(
+        [idx_batch, idx_a_other, idx_b_other]).astype(np.int64)))  # fmt: skip
+    if a_squeeze:
+        a = lax.squeeze(a, tuple(a_squeeze))
+    if b_squeeze:
+        b = lax.squeeze(b, tuple(b_squeeze))
+    if a_shape[-1] != b_shape[-1 - b_is_mat]:
+        raise ValueError(f"matmul: contracting dimensions differ for shapes {a_shape} and "
+                         f"{b_shape}")  # fmt: skip
+    dims = (((util.ndim_of(a) - 1,), (util.ndim_of(b) - 1 - b_is_mat,)),
+            (tuple(a_bdims), tuple(b_bdims)))  # fmt: skip
+    out = _dot_general(a, b, dims, precision, dtype)
+    if perm != tuple(range(len(perm))):
+        out = lax.transpose(out, perm)
+    if both_squeeze:
+        from minigrad_jax._src.numpy._shape import expand_dims
+
+        out = expand_dims(out, tuple(both_squeeze))
+    return util.cast(out, dtype, weak)
+
+
+def vdot(a, b, *, precision=None, preferred_element_type=None):
+    """Dot product of the flattened inputs (``a`` conjugated), like jnp.vdot."""
+    from minigrad_jax._src.numpy._shape import ravel
+    from minigrad_jax._src.numpy._ufuncs import conj
+
+    a, b = util.ensure_arraylike("vdot", a, b)
+    return dot(ravel(conj(a)), ravel(b), precision=precision,
+               preferred_element_type=preferred_element_type)  # fmt: skip
+
+
+def tensordot(a, b, axes=2, *, precision=None, preferred_element_type=None):
+    """Contract ``axes`` of ``a`` with ``axes`` of ``b``, like jnp.tensordot.
+
+    Example:
+        >>> mnp.tensordot(mnp.ones((2, 3)), mnp.ones((3, 4)), axes=1)
+    """
+    a, b = util.ensure_arraylike("tensordot", a, b)
+    a_nd, b_nd = util.ndim_of(a), util.ndim_of(b)
+    dtype, weak = _result_dtype("tensordot", a, b, preferred_element_type)
+    if type(axes) is int:
+        if axes > min(a_nd, b_nd):
+            raise TypeError(f"Number of tensordot axes (axes {axes}) exceeds input ranks "
+                            f"({util.shape_of(a)} and {util.shape_of(b)})")  # fmt: skip
+        contract = (tuple(range(a_nd - axes, a_nd)), tuple(range(axes)))
+    elif isinstance(axes, (tuple, list)) and len(axes) == 2:
+        ax1, ax2 = axes
+        if isinstance(ax1, int) and isinstance(ax2, int):
+            contract = ((util.canonicalize_axis(ax1, a_nd),), (util.canonicalize_axis(ax2, b_nd),))
+        elif isinstance(ax1, (tuple, list)) and isinstance(ax2, (tuple, list)):
+            if len(ax1) != len(ax2):
+                raise TypeError(f"tensordot requires axes lists to have equal length, got {ax1} "
+                                f"and {ax2}.")  # fmt: skip
+            contract = (tuple(util.canonicalize_axis(i, a_nd) for i in ax1),
+                        tuple(util.canonicalize_axis(i, b_nd) for i in ax2))  # fmt: skip
+        else:
+            raise TypeError("tensordot requires both axes lists to be either ints, tuples or "
+                            f"lists, got {ax1} and {ax2}")  # fmt: skip
+    else:
+        raise TypeError("tensordot axes argument must be an int, a pair of ints, or a pair of "
+                        "lists/tuples of ints.")  # fmt: skip
+    out = _dot_general(a, b, (contract, ((), ())), precision, dtype)
+    return util.cast(out, dtype, weak)
+
+
+def inner(a, b, *, precision=None, preferred_element_type=None):
+    """Sum product over the last axes, like jnp.inner."""
+    from minigrad_jax._src.numpy._ufuncs import multiply
+
+    a, b = util.ensure_arraylike("inner", a, b)
+    if util.ndim_of(a) == 0 or util.ndim_of(b) == 0:
+        if preferred_element_type is not None:
+            a, b = util.cast(a, preferred_element_type), util.cast(b, preferred_element_type)
+        return multiply(a, b)
+    return tensordot(a, b, (-1, -1), precision=precision,
+                     preferred_element_type=preferred_element_type)  # fmt: skip
+
+
+def outer(a, b, out=None):
+    """All products ``a[i] * b[j]`` of the flattened inputs, like jnp.outer."""
+    util.check_no_unsupported("outer", out=out)
+    from minigrad_jax._src.numpy._shape import expand_dims, ravel
+    from minigrad_jax._src.numpy._ufuncs import multiply
+
+    a, b = util.promote_dtypes(*util.ensure_arraylike("outer", a, b))
+    return multiply(expand_dims(ravel(a), 1), expand_dims(ravel(b), 0))
+
+
+# ---------------------------------------------------------------------------
+# einsum
+
+
+def _parse_einsum(spec, shapes):
+    spec = spec.replace(" ", "")
+    if "->" in spec:
+        inputs, output = spec.split("->")
+        explicit = True
+    else:
+        inputs, output, explicit = spec, None, False
+    terms = inputs.split(",")
+    if len(terms) != len(shapes):
+        raise ValueError(f"einsum: {len(terms)} operand subscripts in '{spec}' but "
+                         f"{len(shapes)} operands were given")  # fmt: skip
+    used = set(c for c in spec if c.isalpha())
+    pool = [c for c in string.ascii_letters if c not in used]
+    n_ell = 0
+    for t, s in zip(terms, shapes, strict=False):
+        if "..." in t:
+            n_ell = max(n_ell, len(s) - (len(t) - 3))
+    ell = "".join(pool[:n_ell])
+    parsed = []
+    for t, s in zip(terms, shapes, strict=False):
+        if "..." in t:
+            k = len(s) - (len(t) - 3)
+            if k < 0:
+                raise ValueError(f"einsum: operand of shape {s} has too few dimensions for "
+                                 f"'{t}' in '{spec}'")  # fmt: skip
+            t = t.replace("...", ell[n_ell - k :])
+        if not all(c.isalpha() for c in t) or len(t) != len(s):
+            raise ValueError(f"einsum: subscripts '{t}' do not match an operand of shape {s} "
+                             f"in '{spec}'")  # fmt: skip
+        parsed.append(t)
+    if explicit:
+        output = output.replace("...", ell)
+    else:
+        counts = {}
+        for t in parsed:
+            for c in t:
+                counts[c] = counts.get(c, 0) + 1
+        output = ell + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ell))
+    if len(set(output)) != len(output):
+        raise ValueError(f"einsum: output subscript '{output}' repeats an index in '{spec}'")
+    for c in output:
+        if not any(c in t for t in parsed):
+            raise ValueError(f"einsum: output index '{c}' appears in no input of '{spec}'")
+    return parsed, output
+
+
+def _sum_out(x, labels, keep):
+    from minigrad_jax._src.numpy._reductions import sum as rsum
+
+    drop = tuple(i for i, c in enumerate(labels) if c not in keep)
+    if not drop:
+        return x, labels
+    return rsum(x, axis=drop, dtype=util.dtype_of(x), promote_integers=False), "".join(
+        c for c in labels if c in keep)  # fmt: skip
+
+
+def _positions(labels, olabels, letters):
+    return tuple(labels.index(c) for c in letters), tuple(olabels.index(c) for c in letters)
+
+
+def einsum(subscripts, /, *operands, out=None, optimize="auto", precision=None,
+           preferred_element_type=None):  # fmt: skip
+    """Einstein summation (``'ij,jk->ik'``), lowered to dot_general / reduce_sum / transpose.
+
+    Operands are contracted left to right. An index repeated within one
+    operand (a trace or diagonal, e.g. ``'ii->i'``) is not supported.
+
+    Example:
+        >>> mnp.einsum("bij,bjk->bik", mnp.ones((2, 3, 4)), mnp.ones((2, 4, 5))).shape
+        (2, 3, 5)
+    """
+    util.check_no_unsupported("einsum", out=out)
+    if not isinstance(subscripts, str):
+        raise NotImplementedError("mnp.einsum: only the subscripts-string form is supported")
+    if not operands:
+        raise ValueError("einsum: no operands given")
+    operands = util.ensure_arraylike("einsum", *operands)
+    shapes = [util.shape_of(x) for x in operands]
+    terms, output = _parse_einsum(subscripts, shapes)
+    for t in terms:
+        repeated = sorted({c for c in t if t.count(c) > 1})
+        if repeated:
+            raise NotImplementedError(f"mnp.einsum: index '{repeated[0]}' repeated within one "
+                                      f"operand (a trace/diagonal) in '{subscripts}' is not "
+                                      "supported")  # fmt: skip
+    sizes = {}
+    for t, s in zip(terms, shapes, strict=False):
+        for c, d in zip(t, s, strict=False):
+            if sizes.get(c, 1) != 1 and d not in (1, sizes[c]):
+                raise ValueError(f"einsum: index '{c}' has sizes {sizes[c]} and {d} in "
+                                 f"'{subscripts}'")  # fmt: skip
+            sizes[c] = max(sizes.get(c, 1), d)
+    if preferred_element_type is None:
+        operands = util.promote_dtypes(*operands)
+        dtype = util.dtype_of(operands[0])
+    else:
+        dtype = _dtypes.canonicalize(preferred_element_type, "einsum")
+        operands = [util.cast(x, dtype) for x in operands]
+    # Size-1 dimensions broadcast against the same index elsewhere.
+    operands = [util.broadcast_to_shape(x, tuple(sizes[c] for c in t))
+                if tuple(sizes[c] for c in t) != util.shape_of(x) else x
+                for x, t in zip(operands, terms, strict=False)]  # fmt: skip
+
+    def needed_after(k):
+        rest = set(output)
+        for t in terms[k + 1 :]:
+            rest |= set(t)
+        return rest
+
+    result, labels = _sum_out(operands[0], terms[0], needed_after(0) | set("".join(terms[1:])))
+    for k in range(1, len(operands)):
+        keep = needed_after(k)
+        result, labels = _sum_out(result, labels, keep | set(terms[k]))
+        other, olabels = _sum_out(operands[k], terms[k], keep | set(labels))
+        batch = [c for c in labels if c in olabels and c in keep]
+        contract = [c for c in labels if c in olabels and c not in keep]
+        dims = (_positions(labels, olabels, contract), _positions(labels, olabels, batch))
+        result = lax.dot_general(result, other, dims, precision=precision,
+                                 preferred_element_type=dtype)  # fmt: skip
+        labels = ("".join(batch) + "".join(c for c in labels if c not in batch + contract)
+                  + "".join(c for c in olabels if c not in batch + contract))  # fmt: skip
+    result, labels = _sum_out(result, labels, set(output))
+    perm = tuple(labels.index(c) for c in output)
+    if perm != tuple(range(len(perm))):
+        result = lax.transpose(result, perm)
+    return result
+
+
+# ---------------------------------------------------------------------------
+# diagonals and trace
+
+
+def diagonal(a, offset=0, axis1=0, axis2=1):
+    """The ``offset`` diagonal over ``axis1``/``axis2`` (moved last), like jnp.diagonal.
+
+    Computed as one strided ``slice`` of the flattened matrix dimensions, so no
+    gather is needed.
+    """
+    from minigrad_jax._src.numpy._shape import moveaxis, reshape, slice_in_dim
+
+    (a,) = util.ensure_arraylike("diagonal", a)
+    if util.ndim_of(a) < 2:
+        raise ValueError("diagonal requires an array of at least two dimensions.")
+    k = operator.index(offset)
+    shape = util.shape_of(a)
+    nd = len(shape)
+    i1, i2 = util.canonicalize_axis(axis1, nd), util.canonicalize_axis(axis2, nd)
+    if i1 == i2:
+        raise ValueError(f"axis1 and axis2 cannot be the same, got {axis1} and {axis2}")
+    n, m = shape[i1], shape[i2]
+    a = moveaxis(a, (i1, i2), (-2, -1))
+    batch = util.shape_of(a)[:-2]
+    size = max(0, min(n + min(k, 0), m - max(k, 0)))
+    flat = reshape(a, batch + (n * m,))
+    start = k if k >= 0 else -k * m
+    if size == 0:
+        return slice_in_dim(flat, 0, 0, len(batch))
+    return slice_in_dim(flat, start, start + (size - 1) * (m + 1) + 1, len(batch), m + 1)
+
+
+def diag(v, k=0):
+    """The ``k``-th diagonal of a 2-D ``v``, or a 2-D array with 1-D ``v`` on it (jnp.diag)."""
+    from minigrad_jax._src.numpy._creation import eye, zeros_like
+
+    (v,) = util.ensure_arraylike("diag", v)
+    k = operator.index(k)
+    nd = util.ndim_of(v)
+    if nd == 1:
+        n = util.shape_of(v)[0] + abs(k)
+        zero = np.zeros((), util.dtype_of(v))
+        v = lax.pad(v, zero, ((max(0, k), max(0, -k), 0),))
+        return util.where(eye(n, k=k, dtype=bool), v, zeros_like(v))
+    if nd == 2:
+        return diagonal(v, offset=k)
+    raise ValueError("diag input must be 1d or 2d")
+
+
+def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    """Sum along the ``offset`` diagonal, like jnp.trace (a masked sum, as in JAX)."""
+    from minigrad_jax._src.numpy._creation import eye, zeros_like
+    from minigrad_jax._src.numpy._reductions import sum as rsum
+    from minigrad_jax._src.numpy._shape import moveaxis
+
+    util.check_no_unsupported("trace", out=out)
+    (a,) = util.ensure_arraylike("trace", a)
+    nd = util.ndim_of(a)
+    if nd < 2:
+        raise ValueError("trace requires an array of at least two dimensions.")
+    i1, i2 = util.canonicalize_axis(axis1, nd), util.canonicalize_axis(axis2, nd)
+    if i1 == i2:
+        raise ValueError(f"axis1 and axis2 can not be same. axis1={axis1} and axis2={axis2}")
+    shape = util.shape_of(a)
+    a = moveaxis(a, (i1, i2), (-2, -1))
+    mask = eye(shape[i1], shape[i2], k=offset, dtype=bool)
+    a = util.where(mask, a, zeros_like(a))
+    return rsum(a, axis=(-2, -1), dtype=dtype)

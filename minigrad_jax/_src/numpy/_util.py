@@ -1,0 +1,263 @@
+"""Argument checking, dtype promotion and broadcasting shared by the numpy layer.
+
+These mirror jax._src.numpy.util (``promote_args``, ``promote_shapes``,
+``_where``...), written with our lax wrappers so that the values, dtypes and
+weak types match jax.numpy's.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import jax
+import jax.numpy as jnp
+
+import numpy as np
+from minigrad_jax._src import core
+from minigrad_jax._src import dtypes as _promotion
+from minigrad_jax._src.numpy import _dtypes
+from minigrad_jax._src.numpy._lax import lax
+
+# ---------------------------------------------------------------------------
+# inspecting arguments
+
+
+def aval(x) -> core.ShapedArray:
+    return core.get_aval(x)
+
+
+def shape_of(x) -> tuple:
+    return aval(x).shape
+
+
+def ndim_of(x) -> int:
+    return aval(x).ndim
+
+
+def dtype_of(x) -> np.dtype:
+    return aval(x).dtype
+
+
+def is_arraylike(x) -> bool:
+    return (isinstance(x, (core.Tracer, jax.Array, np.ndarray, np.generic))
+            or core.is_python_scalar(x))  # fmt: skip
+
+
+def is_concrete(x) -> bool:
+    """True for values known now (not a tracer of an ongoing transform)."""
+    if isinstance(x, core.Tracer):
+        return x.concrete_value() is not None
+    return not isinstance(x, jax.core.Tracer)
+
+
+def concrete(x):
+    """The concrete value of ``x`` (a tracer with a known value is unwrapped)."""
+    if isinstance(x, core.Tracer):
+        return x.concrete_value()
+    return x
+
+
+def check_arraylike(name, *args):
+    for i, a in enumerate(args):
+        if not is_arraylike(a):
+            raise TypeError(f"{name} requires ndarray or scalar arguments, got "
+                            f"{type(a).__name__} at position {i}.")  # fmt: skip
+
+
+def constant(value, dtype=None):
+    """A concrete jax.Array constant (concrete even while jax.jit traces mg.jit's body)."""
+    with jax.ensure_compile_time_eval():
+        return jnp.asarray(value, dtype=dtype)
+
+
+def lift(x):
+    """numpy values become jax.Arrays with JAX's canonical dtype; others are kept.
+
+    Python scalars stay Python scalars: they are weakly typed and become
+    literals where a primitive uses them, as in JAX.
+    """
+    if type(x) is core.WeakArray:
+        return x
+    if isinstance(x, (np.ndarray, np.generic)):
+        return constant(x)
+    return x
+
+
+def ensure_arraylike(name, *args):
+    check_arraylike(name, *args)
+    return [lift(a) for a in args]
+
+
+def canonicalize_axis(axis, num_dims) -> int:
+    try:
+        axis = operator.index(axis)
+    except TypeError:
+        raise TypeError(f"axis must be an integer, got {axis!r}") from None
+    if not -num_dims <= axis < num_dims:
+        raise np.exceptions.AxisError(axis, num_dims)
+    return axis % num_dims if num_dims else 0
+
+
+def canonicalize_axes(axis, num_dims, name="axis") -> tuple:
+    """A reduction's ``axis`` argument as a tuple of non-negative ints (order kept)."""
+    if axis is None:
+        return tuple(range(num_dims))
+    axes = tuple(axis) if isinstance(axis, (tuple, list, np.ndarray)) else (axis,)
+    out = tuple(canonicalize_axis(a, num_dims) for a in axes)
+    if len(set(out)) != len(out):
+        raise ValueError(f"duplicate value in '{name}': {axis}")
+    return out
+
+
+def index_dtype(shape=()):
+    """int32 for indices into ``shape`` unless a dimension needs 64 bits (as in JAX)."""
+    if any(s >= np.iinfo(np.int32).max for s in shape):
+        return core.canonical_dtype(np.int64)
+    return np.dtype(np.int32)
+
+
+# ---------------------------------------------------------------------------
+# dtype promotion (JAX's rules, weak types included)
+
+
+def cast(x, dtype, weak_type=False):
+    """Convert ``x`` to (dtype, weak_type) unless it already is; scalars stay literals."""
+    dtype = np.dtype(dtype)
+    if core.is_python_scalar(x):
+        if weak_type and core.is_top_level():
+            # Eagerly, a weak scalar must be a weak jax.Array so results stay weak.
+            arr = constant(x)
+            if arr.dtype == dtype:
+                return arr
+        return core.weak_scalar(x, dtype) if weak_type else np.asarray(x, dtype)
+    if _is_concrete_scalar_array(x) and not core.is_top_level():
+        # A constant scalar converts on the spot (a literal), as JAX folds it.
+        v = np.asarray(x).astype(dtype)
+        return core.weak_scalar(v, dtype) if weak_type else v
+    a = aval(x)
+    if a.dtype == dtype and a.weak_type == weak_type:
+        return x
+    return lax.convert_element_type(x, dtype, weak_type)
+
+
+def _promote_to(args, to_dtype):
+    dtype, weak = _promotion.result_type(*args)
+    return [cast(a, to_dtype(dtype), weak) for a in args]
+
+
+def _is_concrete_scalar_array(x) -> bool:
+    return (isinstance(x, jax.Array) and not isinstance(x, jax.core.Tracer)
+            and x.ndim == 0)  # fmt: skip
+
+
+def promote_dtypes(*args):
+    args = [lift(a) for a in args]
+    if len(args) == 1 and not core.is_python_scalar(args[0]):
+        return args
+    return _promote_to(args, lambda d: d)
+
+
+def promote_dtypes_inexact(*args):
+    return _promote_to([lift(a) for a in args], _dtypes.to_inexact_dtype)
+
+
+def promote_dtypes_numeric(*args):
+    return _promote_to([lift(a) for a in args], _dtypes.to_numeric_dtype)
+
+
+def broadcast_shapes(*shapes):
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise ValueError(f"Incompatible shapes for broadcasting: shapes={list(shapes)}") from None
+
+
+def broadcast_to_shape(x, shape):
+    """Broadcast ``x`` to ``shape`` (numpy rules), with one broadcast_in_dim."""
+    s = shape_of(x)
+    shape = tuple(int(d) for d in shape)
+    if s == shape:
+        return x
+    lead = len(shape) - len(s)
+    if lead < 0 or any(a not in (1, b) for a, b in zip(s, shape[lead:], strict=False)):
+        raise ValueError(f"Incompatible shapes for broadcasting: {s} and requested shape {shape}")
+    return lax.broadcast_in_dim(x, shape, tuple(range(lead, len(shape))))
+
+
+def promote_shapes(name, *args):
+    """numpy broadcasting, leaving rank-0 operands to lax's scalar broadcasting.
+
+    JAX only promotes ranks here and lets lax broadcast size-1 dimensions; our
+    lax ops require equal shapes (rank-0 aside), so the size-1 dimensions are
+    broadcast here too, in the same single broadcast_in_dim.
+    """
+    if len(args) < 2:
+        return list(args)
+    shapes = [shape_of(a) for a in args]
+    if all(s == shapes[0] for s in shapes[1:]):
+        return list(args)
+    result = broadcast_shapes(*shapes)
+    nonscalar_ranks = {len(s) for s in shapes if s}
+    keep_scalars = len(nonscalar_ranks) < 2
+    return [a if (s == result or (keep_scalars and not s)) else broadcast_to_shape(a, result)
+            for a, s in zip(args, shapes, strict=False)]  # fmt: skip
+
+
+def promote_args(name, *args):
+    check_arraylike(name, *args)
+    return promote_shapes(name, *promote_dtypes(*args))
+
+
+def promote_args_inexact(name, *args):
+    check_arraylike(name, *args)
+    return promote_shapes(name, *promote_dtypes_inexact(*args))
+
+
+def promote_args_numeric(name, *args):
+    check_arraylike(name, *args)
+    return promote_shapes(name, *promote_dtypes_numeric(*args))
+
+
+def broadcast_arrays(*args):
+    """Broadcast every argument (scalars too) to the common shape."""
+    result = broadcast_shapes(*(shape_of(a) for a in args))
+    return [broadcast_to_shape(a, result) for a in args]
+
+
+def const(x, value):
+    """A constant with ``x``'s dtype (JAX's ``_constant_like``): a literal in jaxprs."""
+    return np.asarray(value, dtype_of(x))
+
+
+def where(condition, x, y):
+    """jnp.where's three-argument form (JAX's ``util._where``)."""
+    check_arraylike("where", condition, x, y)
+    condition = lift(condition)
+    if dtype_of(condition) != np.bool_:
+        condition = lax.ne(condition, const(condition, 0))
+    x, y = promote_dtypes(x, y)
+    condition, x, y = broadcast_arrays(condition, x, y)
+    if 0 in shape_of(x):
+        return x
+    return lax.select_n(condition, y, x)
+
+
+def full_like_internal(x, value, dtype=None, shape=None):
+    """lax.full_like: ``x``'s shape and dtype, and its weak type unless ``dtype`` is given."""
+    a = aval(x)
+    weak = dtype is None and a.weak_type
+    dtype = a.dtype if dtype is None else np.dtype(dtype)
+    shape = a.shape if shape is None else tuple(shape)
+    val = cast(value, dtype, weak)
+    if not shape:
+        from minigrad_jax._src.numpy._creation import materialize
+
+        return materialize(val)
+    return lax.broadcast_in_dim(val, shape, ())
+
+
+def check_no_unsupported(name, **kwargs):
+    """Raise NotImplementedError for the arguments JAX supports but we do not."""
+    for key, value in kwargs.items():
+        if value is not None:
+            raise NotImplementedError(f"The '{key}' argument to mnp.{name} is not supported.")
