@@ -25,6 +25,7 @@ import optax
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import minigrad_jax as mg  # noqa: E402
+import minigrad_jax.nn as mnn  # noqa: E402
 import minigrad_jax.numpy as mnp  # noqa: E402
 
 HIDDEN = (64,)
@@ -41,19 +42,12 @@ def dense(x, w, b):
 
 
 def relu(x):
-    return mnp.maximum(x, 0.0)
-
-
-# The row maximum only shifts the logits for numerical safety and cancels out of
-# the result, so it carries no gradient (as in jax.nn.log_softmax). It is a small
-# JAX function run through mg.from_jax.
-_row_max = mg.from_jax(lambda z: jax.lax.stop_gradient(jnp.max(z, axis=-1, keepdims=True)))
+    return mnn.relu(x)
 
 
 def log_softmax(z):
-    """Log-softmax over the last axis, with max subtraction."""
-    shifted = z - _row_max(z)
-    return shifted - mnp.log(mnp.sum(mnp.exp(shifted), axis=-1, keepdims=True))
+    """Log-softmax over the last axis (max-shifted; the shift carries no gradient)."""
+    return mnn.log_softmax(z, axis=-1)
 
 
 # ---------------------------------------------------------------------------

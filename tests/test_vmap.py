@@ -1,5 +1,7 @@
 """mg.vmap's API, compositions and errors, against jax.vmap and Python loops."""
 
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -199,3 +201,17 @@ def test_random_programs_vmap_and_vmap_grad(ops, in_axes):
     ours = mg.vmap(mg.grad(g_mg), in_axes)(x, y)
     theirs = jax.vmap(jax.grad(g_jax), in_axes)(x, y)
     np.testing.assert_allclose(ours, theirs, rtol=2e-5, atol=1e-6)
+
+
+def test_batched_vector_matrix_product_is_one_matmul_like_jax():
+    def ours(w, x):
+        return red.reduce_sum(ew.tanh(linalg.dot_general(x, w, (((0,), (0,)), ((), ())))), (0,))
+
+    def theirs(w, x):
+        return jnp.sum(jnp.tanh(jax.lax.dot_general(x, w, (((0,), (0,)), ((), ())))))
+
+    w, xs = jnp.ones((3, 2)), jnp.ones((5, 3))
+    a = mg.make_jaxpr(mg.vmap(ours, in_axes=(None, 0)))(w, xs)
+    b = jax.make_jaxpr(jax.vmap(theirs, in_axes=(None, 0)))(w, xs)
+    # JAX's batched reduce_sum prints its axis as np.int64(1); the value is the same.
+    assert str(a) == re.sub(r"np\.int64\((\d+)\)", r"\1", str(b))

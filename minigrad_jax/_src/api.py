@@ -205,14 +205,7 @@ def linearize_flat(fun, primals, source_info=None):
     try:
         with core.new_trace(jt):
             outs = fun(*args)
-        out_p, out_t = [], []
-        for o in outs:
-            if isinstance(o, JVPTracer) and o._trace is jt:
-                out_p.append(o.primal)
-                out_t.append(o.tangent)
-            else:
-                out_p.append(o)
-                out_t.append(Zero(ad.tangent_aval(get_aval(o))))
+        out_p, out_t = ad.unpack_outputs(jt, outs)
         out_t = [_zero_tangent_value(t) if type(t) is Zero else t for t in out_t]
         linear = pe.to_jaxpr(out_t, dce=True)
     finally:

@@ -16,6 +16,7 @@ import jax
 from jax import tree_util
 
 from minigrad_jax._src import core
+from minigrad_jax._src.api_util import wraps
 from minigrad_jax._src.core import Primitive, get_aval
 from minigrad_jax._src.interpreters import ad, batching, jaxpr_util, lowering
 from minigrad_jax._src.interpreters import partial_eval as pe
@@ -151,7 +152,45 @@ batching.batch_rules[custom_jvp_call_p] = _cjvp_batch
 lowering.register(custom_jvp_call_p, _cjvp_impl)
 
 
-class custom_jvp:  # noqa: N801  (JAX's name)
+class _CustomFunction:
+    """What custom_jvp and custom_vjp share: the wrapped function, its
+    non-differentiable arguments, and tracing a call to a closed jaxpr."""
+
+    kind = "custom"
+
+    def __init__(self, fun, nondiff_argnums=()):
+        if not callable(fun):
+            raise TypeError(f"{self.kind} expects a callable, got {type(fun).__name__}")
+        self.fun = fun
+        self.nondiff_argnums = tuple(nondiff_argnums)
+        wraps(fun)(self)
+
+    def __get__(self, obj, objtype=None):
+        return self if obj is None else functools.partial(self, obj)
+
+    def _trace_call(self, args, kwargs, rule, what):
+        """(nondiff, flat args, in_tree, closed, out_tree, hoisted jaxpr, consts, name)."""
+        name = getattr(self.fun, "__name__", self.kind)
+        if kwargs:
+            raise TypeError(
+                f"{self.kind} function {name}: keyword arguments are not supported; "
+                "pass them positionally"
+            )
+        if rule is None:
+            raise AttributeError(f"No {what} defined for {self.kind} function {name} using "
+                                 f"def{what.lower()}.")  # fmt: skip
+        nondiff, diff = _split_args(args, self.nondiff_argnums, name)
+        flat, in_tree = tree_util.tree_flatten(tuple(diff))
+
+        def primal(*d):
+            return self.fun(*_merge(self.nondiff_argnums, nondiff, d))
+
+        closed, out_tree = _trace_flat(primal, flat, in_tree, name)
+        hoisted, consts = jaxpr_util.hoist_consts(closed)
+        return nondiff, flat, in_tree, closed, out_tree, hoisted, consts, name
+
+
+class custom_jvp(_CustomFunction):  # noqa: N801  (JAX's name)
     """A function with a custom JVP rule, like jax.custom_jvp.
 
     Example:
@@ -165,13 +204,11 @@ class custom_jvp:  # noqa: N801  (JAX's name)
       10.0
     """
 
+    kind = "custom_jvp"
+
     def __init__(self, fun, nondiff_argnums=()):
-        if not callable(fun):
-            raise TypeError(f"custom_jvp expects a callable, got {type(fun).__name__}")
-        self.fun = fun
-        self.nondiff_argnums = tuple(nondiff_argnums)
+        super().__init__(fun, nondiff_argnums)
         self.jvp = None
-        functools.update_wrapper(self, fun)
 
     def defjvp(self, jvp, symbolic_zeros=False):
         """Set the rule ``jvp(*nondiff_args, primals, tangents) -> (out, tangent_out)``."""
@@ -201,26 +238,10 @@ class custom_jvp:  # noqa: N801  (JAX's name)
 
         self.defjvp(jvp)
 
-    def __get__(self, obj, objtype=None):
-        return self if obj is None else functools.partial(self, obj)
-
     def __call__(self, *args, **kwargs):
-        name = getattr(self.fun, "__name__", "custom_jvp")
-        if kwargs:
-            raise TypeError(
-                f"custom_jvp function {name}: keyword arguments are not supported; "
-                "pass them positionally"
-            )
-        if self.jvp is None:
-            raise AttributeError(f"No JVP defined for custom_jvp function {name} using defjvp.")
-        nondiff, diff = _split_args(args, self.nondiff_argnums, name)
-        flat, in_tree = tree_util.tree_flatten(tuple(diff))
-
-        def primal(*d):
-            return self.fun(*_merge(self.nondiff_argnums, nondiff, d))
-
-        closed, out_tree = _trace_flat(primal, flat, in_tree, name)
-        hoisted, consts = jaxpr_util.hoist_consts(closed)
+        nondiff, flat, in_tree, closed, out_tree, hoisted, consts, name = self._trace_call(
+            args, kwargs, self.jvp, "JVP"
+        )
         rule = functools.partial(self._flat_jvp, nondiff, in_tree, out_tree, closed, name)
         outs = custom_jvp_call_p.bind(
             *consts,
@@ -350,7 +371,7 @@ batching.batch_rules[custom_vjp_call_p] = _cvjp_batch
 lowering.register(custom_vjp_call_p, _cvjp_impl)
 
 
-class custom_vjp:  # noqa: N801  (JAX's name)
+class custom_vjp(_CustomFunction):  # noqa: N801  (JAX's name)
     """A function with a custom VJP (fwd/bwd) rule, like jax.custom_vjp.
 
     ``fwd(*args) -> (out, residuals)``; ``bwd(*nondiff_args, residuals, out_ct)``
@@ -367,13 +388,11 @@ class custom_vjp:  # noqa: N801  (JAX's name)
       3.0
     """
 
+    kind = "custom_vjp"
+
     def __init__(self, fun, nondiff_argnums=()):
-        if not callable(fun):
-            raise TypeError(f"custom_vjp expects a callable, got {type(fun).__name__}")
-        self.fun = fun
-        self.nondiff_argnums = tuple(nondiff_argnums)
+        super().__init__(fun, nondiff_argnums)
         self.fwd = self.bwd = None
-        functools.update_wrapper(self, fun)
 
     def defvjp(self, fwd, bwd, symbolic_zeros=False):
         """Set ``fwd(*args) -> (out, res)`` and ``bwd(*nondiff_args, res, g) -> tuple``."""
@@ -381,26 +400,10 @@ class custom_vjp:  # noqa: N801  (JAX's name)
             raise NotImplementedError("custom_vjp.defvjp: symbolic_zeros=True is not supported")
         self.fwd, self.bwd = fwd, bwd
 
-    def __get__(self, obj, objtype=None):
-        return self if obj is None else functools.partial(self, obj)
-
     def __call__(self, *args, **kwargs):
-        name = getattr(self.fun, "__name__", "custom_vjp")
-        if kwargs:
-            raise TypeError(
-                f"custom_vjp function {name}: keyword arguments are not supported; "
-                "pass them positionally"
-            )
-        if self.fwd is None:
-            raise AttributeError(f"No VJP defined for custom_vjp function {name} using defvjp.")
-        nondiff, diff = _split_args(args, self.nondiff_argnums, name)
-        flat, in_tree = tree_util.tree_flatten(tuple(diff))
-
-        def primal(*d):
-            return self.fun(*_merge(self.nondiff_argnums, nondiff, d))
-
-        closed, out_tree = _trace_flat(primal, flat, in_tree, name)
-        hoisted, consts = jaxpr_util.hoist_consts(closed)
+        nondiff, flat, in_tree, _, out_tree, hoisted, consts, name = self._trace_call(
+            args, kwargs, self.fwd, "VJP"
+        )
         ctx = (nondiff, in_tree, out_tree, [get_aval(x) for x in flat], name, {})
         outs = custom_vjp_call_p.bind(
             *consts,

@@ -157,6 +157,11 @@ def jvp_flat(fun, primals, tangents, source_info=None):
     args = [JVPTracer(trace, p, t) if type(t) is not Zero else p for p, t in zip(primals, tangents)]
     with core.new_trace(trace):
         outs = fun(*args)
+    return unpack_outputs(trace, outs)
+
+
+def unpack_outputs(trace, outs):
+    """(primals, tangents) of a JVP trace's outputs; a Zero where one carries none."""
     out_p, out_t = [], []
     for o in outs:
         if isinstance(o, JVPTracer) and o._trace is trace:

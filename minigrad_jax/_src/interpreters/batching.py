@@ -121,26 +121,25 @@ def broadcasting_rule(prim):
             return prim.bind(*args, **params), first
         shapes = [a.shape[:d] + a.shape[d + 1 :] if d is not None else a.shape
                   for a, d in zip(avals, dims)]  # fmt: skip
-        out_shape = max(shapes, key=len)
-        return prim.bind(*[_to_front(a, s, d, out_shape, axis_size)
-                           for a, s, d in zip(args, shapes, dims)], **params), 0  # fmt: skip
+        rank = max(len(s) for s in shapes)
+        return prim.bind(*[_to_front(a, s, d, rank) for a, s, d in zip(args, shapes, dims)],
+                         **params), 0  # fmt: skip
 
     return rule
 
 
-def _to_front(x, shape, bdim, out_shape, axis_size):
-    """Mapped axis first and full rank; unmapped scalars stay scalars (lax broadcasts them)."""
+def _to_front(x, shape, bdim, rank):
+    """Mapped axis first, at full rank. Unmapped operands get a size-1 batch axis (lax
+    broadcasts it, nothing is materialized); unmapped scalars stay scalars."""
     from minigrad_jax._src.lax import structural
 
     if bdim is None:
         if not shape:
             return x
-        return structural.broadcast_in_dim(
-            x, (axis_size, *out_shape), tuple(range(1, len(out_shape) + 1))
-        )
+        return structural.broadcast_in_dim(x, (1, *shape), tuple(range(1, len(shape) + 1)))
     x = moveaxis(x, bdim, 0)
-    if len(shape) < len(out_shape):  # a mapped scalar beside mapped arrays
-        x = structural.broadcast_in_dim(x, (axis_size, *out_shape), (0,))
+    if len(shape) < rank:  # a mapped scalar beside mapped arrays
+        x = structural.reshape(x, (core.get_aval(x).shape[0],) + (1,) * rank)
     return x
 
 

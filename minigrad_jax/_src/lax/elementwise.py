@@ -757,7 +757,27 @@ defjvp(clamp_p,
        lambda g, lo, x, hi: select_n(_bcast_sel(lt(x, lo), x), _bz(g, x), _bt(g, x)),
        _clamp_jvp_x,
        lambda g, lo, x, hi: select_n(_bcast_sel(gt(x, hi), x), _bz(g, x), _bt(g, x)))  # fmt: skip
-batching.batch_rules[clamp_p] = batching.broadcasting_rule(clamp_p)
+def _clamp_batch(axis_size, args, dims):
+    # clamp takes scalar bounds or bounds shaped exactly like x (no size-1
+    # broadcasting), so every non-scalar operand gets the full batched shape.
+    from minigrad_jax._src.lax import structural
+
+    avals = [core.get_aval(a) for a in args]
+    shapes = [a.shape[:d] + a.shape[d + 1 :] if d is not None else a.shape
+              for a, d in zip(avals, dims)]  # fmt: skip
+    full = (axis_size, *sorted(shapes, key=len)[-1])  # (this module's max is lax.max)
+    out = []
+    for a, shape, d in zip(args, shapes, dims):
+        if d is None and not shape:
+            out.append(a)
+            continue
+        a = batching.bdim_at_front(a, d, axis_size)
+        keep = (0,) if not shape else tuple(range(len(full)))
+        out.append(structural.broadcast_in_dim(a, full, keep))
+    return clamp_p.bind(*out), 0
+
+
+batching.batch_rules[clamp_p] = _clamp_batch
 lowering.register(clamp_p, lambda lo, x, hi: jlax.clamp(lo, x, hi))
 
 

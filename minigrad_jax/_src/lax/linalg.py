@@ -89,15 +89,24 @@ def _dot_batch(axis_size, args, dims, *, dimension_numbers, **params):
         inc = lambda ds: tuple(d + 1 for d in ds)  # noqa: E731
         dn = ((inc(xc), inc(yc)), ((0,) + inc(xb), (0,) + inc(yb)))
         return dot_general_p.bind(x, y, dimension_numbers=dn, **params), 0
+    # One side mapped: its mapped axis is one more free dimension of that side,
+    # left where it is (no transpose); only the other indices shift past it.
     if xd is not None:
-        # Only lhs mapped: its mapped axis is a free lhs dimension; out axis follows.
-        x = batching.moveaxis(x, xd, core.get_aval(x).ndim - 1)
-        out = dot_general_p.bind(x, y, dimension_numbers=dimension_numbers, **params)
-        nfree = core.get_aval(x).ndim - 1 - len(xc) - len(xb)
-        return out, len(xb) + nfree
-    y = batching.moveaxis(y, yd, core.get_aval(y).ndim - 1)
-    out = dot_general_p.bind(x, y, dimension_numbers=dimension_numbers, **params)
-    return out, core.get_aval(out).ndim - 1
+        dn = ((_shift(xc, xd), yc), (_shift(xb, xd), yb))
+        out = dot_general_p.bind(x, y, dimension_numbers=dn, **params)
+        return out, len(xb) + _free_before(core.get_aval(x).ndim, dn[0][0], dn[1][0], xd)
+    dn = ((xc, _shift(yc, yd)), (xb, _shift(yb, yd)))
+    out = dot_general_p.bind(x, y, dimension_numbers=dn, **params)
+    x_free = core.get_aval(x).ndim - len(xc) - len(xb)
+    return out, len(xb) + x_free + _free_before(core.get_aval(y).ndim, dn[0][1], dn[1][1], yd)
+
+
+def _shift(dims, bdim):
+    return tuple(d + (d >= bdim) for d in dims)
+
+
+def _free_before(ndim, contract, batch, bdim):
+    return sum(1 for i in range(bdim) if i not in contract and i not in batch)
 
 
 def _transpose(x, perm):

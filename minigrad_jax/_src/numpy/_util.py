@@ -185,22 +185,26 @@ def broadcast_to_shape(x, shape):
 
 
 def promote_shapes(name, *args):
-    """numpy broadcasting, leaving rank-0 operands to lax's scalar broadcasting.
-
-    JAX only promotes ranks here and lets lax broadcast size-1 dimensions; our
-    lax ops require equal shapes (rank-0 aside), so the size-1 dimensions are
-    broadcast here too, in the same single broadcast_in_dim.
+    """numpy broadcasting as JAX does it: only ranks are promoted here (leading size-1
+    dimensions); lax broadcasts size-1 dimensions and rank-0 operands by itself.
     """
     if len(args) < 2:
         return list(args)
     shapes = [shape_of(a) for a in args]
     if all(s == shapes[0] for s in shapes[1:]):
         return list(args)
-    result = broadcast_shapes(*shapes)
+    rank = len(broadcast_shapes(*shapes))
     nonscalar_ranks = {len(s) for s in shapes if s}
-    keep_scalars = len(nonscalar_ranks) < 2
-    return [a if (s == result or (keep_scalars and not s)) else broadcast_to_shape(a, result)
-            for a, s in zip(args, shapes, strict=False)]  # fmt: skip
+    if len(nonscalar_ranks) < 2:
+        return list(args)  # equal ranks: rely on lax (rank-0 operands included)
+    return [_to_rank(a, s, rank) for a, s in zip(args, shapes, strict=False)]
+
+
+def _to_rank(x, shape, rank):
+    lead = rank - len(shape)
+    if not lead:
+        return x
+    return lax.broadcast_in_dim(x, (1,) * lead + tuple(shape), tuple(range(lead, rank)))
 
 
 def promote_args(name, *args):
