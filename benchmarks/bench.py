@@ -233,7 +233,7 @@ def bench_per_example_grads(repeats, inner):
 def machine():
     devs = jax.devices()
     return {
-        "platform": platform.platform(),
+        "platform": platform.system(),
         "processor": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),

@@ -137,6 +137,16 @@ def test_vmap_matches_jax(spec, in_axes):
     ours = mg.vmap(spec.fn, in_axes=in_axes)(*args)
     theirs = jax.vmap(spec.jax_fn, in_axes=in_axes)(*args)
     assert_trees_close(ours, theirs, spec.tol, f"{spec.name} vmap {in_axes}")
+    loop = _loop_and_stack(spec.fn, args, in_axes, 3)
+    assert_trees_close(ours, loop, spec.tol, f"{spec.name} vmap {in_axes} vs loop")
+
+
+def _loop_and_stack(fn, args, in_axes, size):
+    """The same map as a Python loop over the mapped axis, stacked (the third oracle)."""
+    axes = in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args)
+    outs = [fn(*[a if ax is None else np.take(np.asarray(a), i, axis=ax)
+                 for a, ax in zip(args, axes)]) for i in range(size)]  # fmt: skip
+    return tree_util.tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *outs)
 
 
 # Compositions through the rules of the structural and indexing primitives.

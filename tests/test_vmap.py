@@ -202,6 +202,30 @@ def test_random_programs_vmap_and_vmap_grad(ops, in_axes):
     theirs = jax.vmap(jax.grad(g_jax), in_axes)(x, y)
     np.testing.assert_allclose(ours, theirs, rtol=2e-5, atol=1e-6)
 
+    # grad of a vmapped program (the mapped outputs summed)
+    def total(vm, g, sum_):
+        return lambda a, b: sum_(vm(lambda a, b: _run(ops, *g, a, b), in_axes)(a, b))
+
+    def mg_sum(o):
+        return red.reduce_sum(o, tuple(range(o.ndim)))
+
+    ours = mg.grad(total(mg.vmap, (mu, mb), mg_sum))(x, y)
+    theirs = jax.grad(total(jax.vmap, (ju, jb), jnp.sum))(x, y)
+    np.testing.assert_allclose(ours, theirs, rtol=2e-5, atol=1e-6)
+
+
+def test_per_example_grads_example_runs_and_agrees():
+    import importlib.util
+    import os
+
+    path = os.path.join(os.path.dirname(__file__), "..", "examples", "per_example_grads.py")
+    spec = importlib.util.spec_from_file_location("per_example_grads", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    res = mod.main(["--batch", "8"])
+    assert res["err_loop"] < 1e-5 and res["err_jax"] < 1e-5
+    assert res["shapes"][0] == (8, 64, 32)
+
 
 def test_batched_vector_matrix_product_is_one_matmul_like_jax():
     def ours(w, x):
