@@ -27,15 +27,7 @@ from minigrad_jax.testing import check_grads
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def x64():
-    """Enable float64 for one test and restore the previous setting."""
-    prev = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    try:
-        yield
-    finally:
-        jax.config.update("jax_enable_x64", prev)
+
 
 
 def assert_tree_close(got, want, rtol=1e-5, atol=1e-6):

@@ -17,7 +17,6 @@ which runs the ``slow`` tests below (each with that many programs).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import types
 
@@ -31,6 +30,7 @@ from jax import lax as jlax
 import minigrad_jax as mg
 from minigrad_jax._src.lax import elementwise as ew
 from minigrad_jax._src.lax import reductions, structural
+from tests.conftest import enable_x64
 
 FUZZ_EXAMPLES = int(os.environ.get("MINIGRAD_FUZZ_EXAMPLES", "5000"))
 
@@ -176,14 +176,7 @@ def _with_context(where, check, *args):
         raise AssertionError(f"{where}\n{e}") from None
 
 
-@contextlib.contextmanager
-def enable_x64():
-    prev = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    try:
-        yield
-    finally:
-        jax.config.update("jax_enable_x64", prev)
+
 
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -371,12 +371,7 @@ def test_pad_transpose_handles_negative_and_interior_padding():
     assert_trees_close(ours, theirs, 1e-6, "pad transpose")
 
 
-@pytest.fixture
-def x64():
-    prev = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    yield
-    jax.config.update("jax_enable_x64", prev)
+
 
 
 X64_PROGRAMS = {

@@ -697,14 +697,7 @@ def test_grad_through_vmap_of_numpy():
     assert_same(ours, theirs, rtol=1e-5, atol=1e-5)
 
 
-@pytest.fixture
-def x64():
-    prev = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    try:
-        yield
-    finally:
-        jax.config.update("jax_enable_x64", prev)
+
 
 
 def test_x64_dtypes(x64):

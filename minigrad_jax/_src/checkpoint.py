@@ -15,6 +15,7 @@ import jax
 from jax import tree_util
 
 from minigrad_jax._src import core
+from minigrad_jax._src.api_util import wraps
 from minigrad_jax._src.core import Primitive, get_aval
 from minigrad_jax._src.interpreters import ad, batching, jaxpr_util, lowering
 from minigrad_jax._src.interpreters import partial_eval as pe
@@ -137,7 +138,7 @@ def checkpoint(fun=None, *, prevent_cse=True, policy=None, static_argnums=()):
         raise NotImplementedError("checkpoint: only policy=None (save nothing) is supported")
     statics = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
 
-    @functools.wraps(fun)
+    @wraps(fun)
     def wrapped(*args, **kwargs):
         dyn = [a for i, a in enumerate(args) if i not in statics]
         flat, in_tree = tree_util.tree_flatten((dyn, kwargs))

@@ -22,13 +22,12 @@ primitive's jax.lax rule, and those accept JAX tracers.
 
 from __future__ import annotations
 
-import functools
-
 import jax
 import numpy as np
 from jax import tree_util
 
 from minigrad_jax._src import core
+from minigrad_jax._src.api_util import wraps
 from minigrad_jax._src.core import Primitive, ShapedArray
 from minigrad_jax._src.interpreters import ad, batching, lowering
 from minigrad_jax._src.interpreters import partial_eval as pe
@@ -320,7 +319,7 @@ def from_jax(jax_fn, static_argnums=()):
     statics_nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
     cache = {}
 
-    @functools.wraps(jax_fn)
+    @wraps(jax_fn)
     def wrapped(*args, **kwargs):
         nargs = len(args)
         statics = []
@@ -400,7 +399,7 @@ def to_jax(mg_fn):
     if not callable(mg_fn):
         raise TypeError(f"to_jax expects a callable, got {type(mg_fn).__name__}")
 
-    @functools.wraps(mg_fn)
+    @wraps(mg_fn)
     def wrapped(*args, **kwargs):
         out = mg_fn(*args, **kwargs)
         if not core.is_top_level():

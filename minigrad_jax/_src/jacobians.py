@@ -17,7 +17,7 @@ import numpy as np
 from jax import tree_util
 
 from minigrad_jax._src import core
-from minigrad_jax._src.api_util import normalize_argnums
+from minigrad_jax._src.api_util import normalize_argnums, wraps
 from minigrad_jax._src.core import get_aval
 
 
@@ -42,7 +42,7 @@ def jacfwd(fun, argnums=0, has_aux=False):
     """
     from minigrad_jax._src.api import jvp, vmap
 
-    @functools.wraps(fun)
+    @wraps(fun)
     def jacfun(*args, **kwargs):
         f_partial, dyn_args = _argnums_partial(fun, argnums, args, kwargs, "jacfwd")
         for i, x in _numbered_leaves(argnums, dyn_args):
@@ -80,7 +80,7 @@ def jacrev(fun, argnums=0, has_aux=False, allow_int=False):
     """
     from minigrad_jax._src.api import vjp, vmap
 
-    @functools.wraps(fun)
+    @wraps(fun)
     def jacfun(*args, **kwargs):
         f_partial, dyn_args = _argnums_partial(fun, argnums, args, kwargs, "jacrev")
         for i, x in _numbered_leaves(argnums, dyn_args):
