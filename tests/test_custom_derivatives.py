@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 import minigrad_jax as mg
+import minigrad_jax.numpy as mnp
 from minigrad_jax._src.custom_derivatives import custom_jvp, custom_vjp
+from minigrad_jax._src.errors import UnexpectedTracerError
 from minigrad_jax._src.lax import elementwise as ew
 from minigrad_jax._src.lax import reductions as red
 
@@ -177,3 +179,21 @@ def test_custom_vjp_errors():
     close(mg.grad(f, (0, 1))(2.0, 3.0), (3.0, 2.0))
     with pytest.raises(TypeError, match="forward-mode autodiff"):
         mg.jvp(f, (2.0, 3.0), (1.0, 1.0))
+
+
+def test_rule_closing_over_a_differentiated_value_raises_like_jax():
+    def make(cj, np_):
+        def outer(y):
+            @cj
+            def f(x):
+                return np_.sin(x) * y
+
+            f.defjvp(lambda p, t: (f(*p), np_.cos(p[0]) * y * t[0]))
+            return f(2.0)
+
+        return outer
+
+    with pytest.raises(jax.errors.UnexpectedTracerError):
+        jax.grad(make(jax.custom_jvp, jnp))(3.0)
+    with pytest.raises(UnexpectedTracerError, match="custom_jvp/custom_vjp rule"):
+        mg.grad(make(mg.custom_jvp, mnp))(3.0)

@@ -46,11 +46,17 @@ class UnexpectedTracerError(MinigradError, TypeError):
         transform = getattr(trace, "transform_name", type(trace).__name__)
         created = getattr(tracer, "source_info", None) or getattr(trace, "source_info", None)
         at = f" It was created at {created}." if created is not None else ""
+        if trace.active:
+            how = ("used outside that transform while it is still running (for example "
+                   "inside a custom_jvp/custom_vjp rule that closes over a value being "
+                   "differentiated; pass such a value as an argument instead)")  # fmt: skip
+        else:
+            how = "used after that transform returned"
         super().__init__(
             f"Encountered an unexpected tracer of type {tracer.aval.str_short()} made by "
-            f"`{transform}`{_where(trace)}, used after that transform returned (or outside "
-            f"it).{at} A function transformed by minigrad_jax must not leak traced values "
-            "into globals or closures that outlive the call; return them instead."
+            f"`{transform}`{_where(trace)}, {how}.{at} A function transformed by "
+            "minigrad_jax must not leak traced values into globals or closures that outlive "
+            "the call; return them instead."
         )
 
 
