@@ -125,7 +125,7 @@ _UNARY_FLOAT = [
     ("expm1", "real"), ("sqrt", "pos"), ("rsqrt", "pos"), ("cbrt", "nonzero"), ("sin", "real"),
     ("cos", "real"), ("tan", "unit"), ("asin", "unit"), ("acos", "unit"), ("atan", "real"),
     ("sinh", "real"), ("cosh", "real"), ("tanh", "real"), ("asinh", "real"), ("acosh", "gt1"),
-    ("atanh", "unit"), ("logistic", "real"), ("erf", "real"), ("erf_inv", "unit"),
+    ("atanh", "unit"), ("logistic", "real"), ("erf", "real"), ("erfc", "real"), ("erf_inv", "unit"),
     ("lgamma", "pos"), ("digamma", "pos"), ("square", "real"), ("is_finite", "real"),
     ("stop_gradient", "real"),
 ]  # fmt: skip

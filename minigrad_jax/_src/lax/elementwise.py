@@ -329,6 +329,14 @@ def erf(x):
     return erf_p.bind(x)
 
 
+erfc_p = unop("erfc", "float", _plain(jlax.erfc))
+defjvp(erfc_p, lambda g, x: mul(g, mul(_const(x, -2 / np.sqrt(np.pi)), exp(neg(square(x))))))
+
+
+def erfc(x):
+    return erfc_p.bind(x)
+
+
 erf_inv_p = unop("erf_inv", "float", _plain(jlax.erf_inv))
 defjvp2(erf_inv_p, lambda g, ans, x: mul(g, mul(_const(x, np.sqrt(np.pi) / 2),
                                                 exp(square(ans)))))  # fmt: skip
