@@ -64,9 +64,6 @@ class ShapedArray:
             self.weak_type if weak_type is None else weak_type,
         )
 
-    def strip_weak_type(self):
-        return self if not self.weak_type else ShapedArray(self.shape, self.dtype, False)
-
     def str_short(self):
         return f"{short_dtype(self.dtype)}[{','.join(map(str, self.shape))}]"
 
@@ -301,10 +298,6 @@ class Tracer:
 
     # Array methods and operators are installed by minigrad_jax._src.numpy
     # (numpy depends on lax, which depends on this module).
-
-
-def full_lower(x):
-    return x
 
 
 # ---------------------------------------------------------------------------

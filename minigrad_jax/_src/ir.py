@@ -139,10 +139,6 @@ def eval_jaxpr(jaxpr: Jaxpr, consts, *args):
     return [read(v) for v in jaxpr.outvars]
 
 
-def eval_closed(closed: ClosedJaxpr, *args):
-    return eval_jaxpr(closed.jaxpr, closed.consts, *args)
-
-
 # ---------------------------------------------------------------------------
 # type checking
 
