@@ -192,3 +192,18 @@ def test_weak_type_promotion_matches_jax():
         a = mg.eval_shape(ours, arg)
         b = jax.eval_shape(theirs, arg)
         assert (a.dtype, a.weak_type) == (b.dtype, b.weak_type), (a, b)
+
+
+def test_one_layer_tanh_grad_prints_like_jax():
+    from minigrad_jax._src.lax import linalg
+
+    dn = (((0,), (0,)), ((), ()))
+
+    def ours(w, x):
+        return red.reduce_sum(ew.tanh(linalg.dot_general(x, w, dn)), (0,))
+
+    def theirs(w, x):
+        return jnp.sum(jnp.tanh(jax.lax.dot_general(x, w, dn)))
+
+    w, x = jnp.ones((3, 2)), jnp.ones(3)
+    assert str(mg.make_jaxpr(mg.grad(ours))(w, x)) == str(jax.make_jaxpr(jax.grad(theirs))(w, x))
