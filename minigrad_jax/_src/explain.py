@@ -29,22 +29,12 @@ import numpy as np
 from jax import tree_util
 
 from minigrad_jax._src import core
-from minigrad_jax._src.ir import ClosedJaxpr, Literal
+from minigrad_jax._src.ir import ClosedJaxpr, Literal, letters
 
 __all__ = ["ExplainReport", "explain_grad"]
 
 # --------------------------------------------------------------------------- shared helpers
-# (also used by viz.py)
-
-
-def letters(n: int) -> str:
-    """Jaxpr-style variable names: a, b, ..., z, ba, bb, ... (as the printer uses)."""
-    s = ""
-    while True:
-        s = chr(ord("a") + n % 26) + s
-        n = n // 26 - 1
-        if n < 0:
-            return s
+# (also used by viz.py; names come from the printer's ir.letters)
 
 
 def var_names(jaxpr) -> dict:

@@ -27,7 +27,7 @@ import numpy as np
 from jax import tree_util
 
 from minigrad_jax._src import core
-from minigrad_jax._src.api_util import wraps
+from minigrad_jax._src.api_util import split_static, wraps
 from minigrad_jax._src.core import Primitive, ShapedArray
 from minigrad_jax._src.interpreters import ad, batching, lowering
 from minigrad_jax._src.interpreters import partial_eval as pe
@@ -321,16 +321,8 @@ def from_jax(jax_fn, static_argnums=()):
 
     @wraps(jax_fn)
     def wrapped(*args, **kwargs):
-        nargs = len(args)
-        statics = []
-        for i in statics_nums:
-            if not -nargs <= i < nargs:
-                raise ValueError(
-                    f"from_jax({name}): static_argnums={statics_nums} refers to "
-                    f"argument {i}, but it was called with {nargs} argument(s)"
-                )
-            statics.append(i % nargs)
-        static_vals = tuple((i, args[i]) for i in sorted(set(statics)))
+        statics = split_static(args, statics_nums, f"from_jax({name})")
+        static_vals = tuple((i, args[i]) for i in statics)
         for i, v in static_vals:
             try:
                 hash(v)
@@ -348,7 +340,7 @@ def from_jax(jax_fn, static_argnums=()):
         key = (in_tree, static_vals)
         entry = cache.get(key)
         if entry is None:
-            entry = cache[key] = _make_flat(jax_fn, name, in_tree, static_vals, nargs)
+            entry = cache[key] = _make_flat(jax_fn, name, in_tree, static_vals, len(args))
         fun, out_tree = entry
         tree = out_tree(tuple(core.get_aval(x) for x in flat))
         outs = bind_jax_call(fun, flat, tree)

@@ -195,11 +195,12 @@ class _Namer:
             return "_"
         name = self.names.get(v)
         if name is None:
-            name = self.names[v] = _letters(len(self.names)) + v.suffix
+            name = self.names[v] = letters(len(self.names)) + v.suffix
         return name
 
 
-def _letters(n: int) -> str:
+def letters(n: int) -> str:
+    """Jaxpr-style variable names: a, b, ..., z, ba, bb, ..."""
     s = ""
     while True:
         s = chr(ord("a") + n % 26) + s
