@@ -55,8 +55,9 @@ TARGETS = {  # ratio mg/JAX to meet (None: reported only)
 
 
 def _block(x):
-    jax.tree_util.tree_map(lambda a: a.block_until_ready() if hasattr(a, "block_until_ready")
-                           else a, x)  # fmt: skip
+    jax.tree_util.tree_map(
+        lambda a: a.block_until_ready() if hasattr(a, "block_until_ready") else a, x
+    )
     return x
 
 
@@ -134,14 +135,20 @@ def bench_dispatch(repeats, inner):
     x = jnp.ones((3,), jnp.float32)
     fm, fj = mg.jit(lambda x: x + 1.0), jax.jit(lambda x: x + 1.0)
     _block(fm(x)), _block(fj(x))
-    rows.append(("dispatch", "jit x+1 on f32[3]",
-                 *_paired(lambda: fm(x), lambda: fj(x), repeats, inner)))  # fmt: skip
+    rows.append(
+        ("dispatch", "jit x+1 on f32[3]", *_paired(lambda: fm(x), lambda: fj(x), repeats, inner))
+    )
     xs = [jnp.full((3,), float(i), jnp.float32) for i in range(10)]
     gm = mg.jit(lambda xs: [a + 1.0 for a in xs])
     gj = jax.jit(lambda xs: [a + 1.0 for a in xs])
     _block(gm(xs)), _block(gj(xs))
-    rows.append(("dispatch", "jit on a 10-array pytree",
-                 *_paired(lambda: gm(xs), lambda: gj(xs), repeats, inner)))  # fmt: skip
+    rows.append(
+        (
+            "dispatch",
+            "jit on a 10-array pytree",
+            *_paired(lambda: gm(xs), lambda: gj(xs), repeats, inner),
+        )
+    )
     return rows
 
 
@@ -150,18 +157,32 @@ def bench_trace_and_first_call(repeats, chain_len):
     params, x, y = mlp_data()
     xc = jnp.ones((16,), jnp.float32)
     cases = [
-        ("MLP loss 784-256-256-10", lambda: (lambda *a: ex.loss_fn(*a)),
-         lambda: (lambda *a: jax_loss(*a)), (params, x, y)),
-        (f"{chain_len}-op elementwise chain", lambda: mg_chain(chain_len),
-         lambda: jax_chain(chain_len), (xc,)),
-    ]  # fmt: skip
+        (
+            "MLP loss 784-256-256-10",
+            lambda: lambda *a: ex.loss_fn(*a),
+            lambda: lambda *a: jax_loss(*a),
+            (params, x, y),
+        ),
+        (
+            f"{chain_len}-op elementwise chain",
+            lambda: mg_chain(chain_len),
+            lambda: jax_chain(chain_len),
+            (xc,),
+        ),
+    ]
     for name, make_mg, make_jax, args in cases:
         mg.make_jaxpr(make_mg())(*args), jax.make_jaxpr(make_jax())(*args)  # warm imports
-        t = _paired(lambda m=make_mg, a=args: mg.make_jaxpr(m())(*a),
-                    lambda m=make_jax, a=args: jax.make_jaxpr(m())(*a), repeats)  # fmt: skip
+        t = _paired(
+            lambda m=make_mg, a=args: mg.make_jaxpr(m())(*a),
+            lambda m=make_jax, a=args: jax.make_jaxpr(m())(*a),
+            repeats,
+        )
         rows.append(("trace", f"make_jaxpr: {name}", *t))
-        t = _paired(lambda m=make_mg, a=args: mg.jit(m())(*a),
-                    lambda m=make_jax, a=args: jax.jit(m())(*a), repeats)  # fmt: skip
+        t = _paired(
+            lambda m=make_mg, a=args: mg.jit(m())(*a),
+            lambda m=make_jax, a=args: jax.jit(m())(*a),
+            repeats,
+        )
         rows.append(("first_call", f"jit first call (trace+compile): {name}", *t))
     return rows
 
@@ -190,16 +211,26 @@ def bench_train_step(repeats, inner):
         return loss
 
     _block(run_mg()), _block(run_jax())
-    return [("train_step", "train step MLP 784-256-256-10, batch 128, Adam",
-             *_paired(run_mg, run_jax, repeats, inner))]  # fmt: skip
+    return [
+        (
+            "train_step",
+            "train step MLP 784-256-256-10, batch 128, Adam",
+            *_paired(run_mg, run_jax, repeats, inner),
+        )
+    ]
 
 
 def bench_eager_grad(repeats):
     params, x, y = mlp_data()
     gm, gj = mg.grad(ex.loss_fn), jax.grad(jax_loss)
     _block(gm(params, x, y)), _block(gj(params, x, y))
-    return [("eager_grad", "eager grad of the MLP loss (not jitted)",
-             *_paired(lambda: gm(params, x, y), lambda: gj(params, x, y), repeats))]  # fmt: skip
+    return [
+        (
+            "eager_grad",
+            "eager grad of the MLP loss (not jitted)",
+            *_paired(lambda: gm(params, x, y), lambda: gj(params, x, y), repeats),
+        )
+    ]
 
 
 def bench_per_example_grads(repeats, inner):
@@ -218,12 +249,22 @@ def bench_per_example_grads(repeats, inner):
     mg_loop = mg.jit(lambda p, x, y: [mg.grad(one_mg)(p, x[i], y[i]) for i in range(n)])
     _block(mg_vmap(params, x, y)), _block(jax_vmap(params, x, y)), _block(mg_loop(params, x, y))
     return [
-        ("per_example", "per-example grads, vmap(grad), batch 128, jitted",
-         *_paired(lambda: mg_vmap(params, x, y), lambda: jax_vmap(params, x, y), repeats, inner)),
-        ("vmap_vs_loop", "per-example grads: mg vmap (col 1) vs mg jitted loop (col 2)",
-         *_paired(lambda: mg_vmap(params, x, y), lambda: mg_loop(params, x, y), repeats,
-                  max(1, inner // 10))),
-    ]  # fmt: skip
+        (
+            "per_example",
+            "per-example grads, vmap(grad), batch 128, jitted",
+            *_paired(lambda: mg_vmap(params, x, y), lambda: jax_vmap(params, x, y), repeats, inner),
+        ),
+        (
+            "vmap_vs_loop",
+            "per-example grads: mg vmap (col 1) vs mg jitted loop (col 2)",
+            *_paired(
+                lambda: mg_vmap(params, x, y),
+                lambda: mg_loop(params, x, y),
+                repeats,
+                max(1, inner // 10),
+            ),
+        ),
+    ]
 
 
 # ---------------------------------------------------------------------------
@@ -251,15 +292,19 @@ def _fmt_time(s):
 
 
 def table(rows):
-    lines = ["| kind | benchmark | minigrad_jax | JAX | mg/JAX | target | met |",
-             "|---|---|---:|---:|---:|---:|:---:|"]  # fmt: skip
+    lines = [
+        "| kind | benchmark | minigrad_jax | JAX | mg/JAX | target | met |",
+        "|---|---|---:|---:|---:|---:|:---:|",
+    ]
     for kind, name, t_mg, t_jx in rows:
         ratio = t_mg / t_jx
         target = TARGETS.get(kind)
         met = "-" if target is None else ("yes" if ratio <= target else "no")
         tgt = "-" if target is None else f"<= {target:.2f}x"
-        lines.append(f"| {kind} | {name} | {_fmt_time(t_mg)} | {_fmt_time(t_jx)} | "
-                     f"{ratio:.2f}x | {tgt} | {met} |")  # fmt: skip
+        lines.append(
+            f"| {kind} | {name} | {_fmt_time(t_mg)} | {_fmt_time(t_jx)} | "
+            f"{ratio:.2f}x | {tgt} | {met} |"
+        )
     return "\n".join(lines)
 
 
@@ -280,11 +325,13 @@ def main(argv=None):
 
     rows = []
     with jax.default_device(dev):
-        for fn in (lambda: bench_dispatch(r, inner),
-                   lambda: bench_trace_and_first_call(max(3, r // 3), chain_len),
-                   lambda: bench_train_step(r, max(5, inner // 4)),
-                   lambda: bench_eager_grad(r),
-                   lambda: bench_per_example_grads(max(3, r // 3), pe_inner)):  # fmt: skip
+        for fn in (
+            lambda: bench_dispatch(r, inner),
+            lambda: bench_trace_and_first_call(max(3, r // 3), chain_len),
+            lambda: bench_train_step(r, max(5, inner // 4)),
+            lambda: bench_eager_grad(r),
+            lambda: bench_per_example_grads(max(3, r // 3), pe_inner),
+        ):
             rows.extend(fn())
             print(table(rows[-1:]).splitlines()[-1], flush=True)
     info = machine()
@@ -294,10 +341,25 @@ def main(argv=None):
     print(text)
     os.makedirs(os.path.dirname(args.json), exist_ok=True)
     with open(args.json, "w") as fh:
-        json.dump({"machine": info, "repeats": r,
-                   "results": [{"kind": k, "name": n, "mg_s": a, "jax_s": b, "ratio": a / b,
-                                "target": TARGETS.get(k)} for k, n, a, b in rows]},
-                  fh, indent=2)  # fmt: skip
+        json.dump(
+            {
+                "machine": info,
+                "repeats": r,
+                "results": [
+                    {
+                        "kind": k,
+                        "name": n,
+                        "mg_s": a,
+                        "jax_s": b,
+                        "ratio": a / b,
+                        "target": TARGETS.get(k),
+                    }
+                    for k, n, a, b in rows
+                ],
+            },
+            fh,
+            indent=2,
+        )
     if args.md:
         with open(args.md, "w") as fh:
             fh.write(markdown(info, text, r) + (f"\n{args.note}\n" if args.note else ""))

@@ -63,8 +63,10 @@ def main(argv=None):
     loss_and_grad = mg.value_and_grad(loss_fn)
     for step in range(args.steps):
         loss, g = loss_and_grad(w, X, Y)
-        print(f"step {step:3d}: w = {float(w):.6g}  loss = {float(loss):.6g}  "
-              f"dloss/dw = {float(g):.6g}")  # fmt: skip
+        print(
+            f"step {step:3d}: w = {float(w):.6g}  loss = {float(loss):.6g}  "
+            f"dloss/dw = {float(g):.6g}"
+        )
         if loss < 1e-6:
             break
         w = w - args.lr * g

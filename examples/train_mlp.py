@@ -191,12 +191,19 @@ def main(argv=None):
         acc = accuracy(params, jax.device_put(x_te, device), y_te)
 
     plot = _save_curve(losses, args.out) if losses else None
-    print(f"{args.steps} steps on {device} in {seconds:.2f}s; final loss "
-          f"{losses[-1] if losses else float('nan'):.4f}; held-out accuracy {acc:.2%}")  # fmt: skip
+    print(
+        f"{args.steps} steps on {device} in {seconds:.2f}s; final loss "
+        f"{losses[-1] if losses else float('nan'):.4f}; held-out accuracy {acc:.2%}"
+    )
     if plot:
         print(f"loss curve: {plot}")
-    return {"losses": losses, "accuracy": acc, "seconds": seconds, "device": str(device),
-            "plot": plot}  # fmt: skip
+    return {
+        "losses": losses,
+        "accuracy": acc,
+        "seconds": seconds,
+        "device": str(device),
+        "plot": plot,
+    }
 
 
 if __name__ == "__main__":

@@ -48,12 +48,24 @@ def _op(
 ):
     n = len(shapes)
     dtypes = (f32,) * n if dtypes is None else tuple(dtypes)
-    domains = tuple("real" if d == f32 else "int" if d == i32 else "bool" for d in dtypes) \
-        if domains is None else tuple(domains)  # fmt: skip
+    domains = (
+        tuple("real" if d == f32 else "int" if d == i32 else "bool" for d in dtypes)
+        if domains is None
+        else tuple(domains)
+    )
     jax_f = f if jax_f is None else jax_f
-    return OpSpec(name, functools.partial(f, mlax), functools.partial(jax_f, jlax),
-                  tuple(map(tuple, shapes)), dtypes, domains, tol, grad, jaxpr,
-                  elementwise)  # fmt: skip
+    return OpSpec(
+        name,
+        functools.partial(f, mlax),
+        functools.partial(jax_f, jlax),
+        tuple(map(tuple, shapes)),
+        dtypes,
+        domains,
+        tol,
+        grad,
+        jaxpr,
+        elementwise,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -120,33 +132,80 @@ def sample(spec: OpSpec, seed: int = 0, batch=None):
 
 S = (2, 3)
 _UNARY_FLOAT = [
-    ("neg", "real"), ("sign", "real"), ("floor", "real"), ("ceil", "real"), ("round", "real"),
-    ("abs", "nonzero"), ("exp", "real"), ("exp2", "real"), ("log", "pos"), ("log1p", "pos"),
-    ("expm1", "real"), ("sqrt", "pos"), ("rsqrt", "pos"), ("cbrt", "nonzero"), ("sin", "real"),
-    ("cos", "real"), ("tan", "unit"), ("asin", "unit"), ("acos", "unit"), ("atan", "real"),
-    ("sinh", "real"), ("cosh", "real"), ("tanh", "real"), ("asinh", "real"), ("acosh", "gt1"),
-    ("atanh", "unit"), ("logistic", "real"), ("erf", "real"), ("erfc", "real"), ("erf_inv", "unit"),
-    ("lgamma", "pos"), ("digamma", "pos"), ("square", "real"), ("is_finite", "real"),
+    ("neg", "real"),
+    ("sign", "real"),
+    ("floor", "real"),
+    ("ceil", "real"),
+    ("round", "real"),
+    ("abs", "nonzero"),
+    ("exp", "real"),
+    ("exp2", "real"),
+    ("log", "pos"),
+    ("log1p", "pos"),
+    ("expm1", "real"),
+    ("sqrt", "pos"),
+    ("rsqrt", "pos"),
+    ("cbrt", "nonzero"),
+    ("sin", "real"),
+    ("cos", "real"),
+    ("tan", "unit"),
+    ("asin", "unit"),
+    ("acos", "unit"),
+    ("atan", "real"),
+    ("sinh", "real"),
+    ("cosh", "real"),
+    ("tanh", "real"),
+    ("asinh", "real"),
+    ("acosh", "gt1"),
+    ("atanh", "unit"),
+    ("logistic", "real"),
+    ("erf", "real"),
+    ("erfc", "real"),
+    ("erf_inv", "unit"),
+    ("lgamma", "pos"),
+    ("digamma", "pos"),
+    ("square", "real"),
+    ("is_finite", "real"),
     ("stop_gradient", "real"),
-]  # fmt: skip
+]
 _BINARY_FLOAT = [
-    ("add", "real", "real"), ("sub", "real", "real"), ("mul", "real", "real"),
-    ("div", "real", "nonzero"), ("rem", "real", "nonzero"), ("pow", "pos", "real"),
-    ("max", "real", "real"), ("min", "real", "real"), ("atan2", "real", "nonzero"),
+    ("add", "real", "real"),
+    ("sub", "real", "real"),
+    ("mul", "real", "real"),
+    ("div", "real", "nonzero"),
+    ("rem", "real", "nonzero"),
+    ("pow", "pos", "real"),
+    ("max", "real", "real"),
+    ("min", "real", "real"),
+    ("atan2", "real", "nonzero"),
     ("nextafter", "real", "real"),
-]  # fmt: skip
+]
 _COMPARE = ["eq", "ne", "lt", "le", "gt", "ge"]
 _LOGIC = ["bitwise_and", "bitwise_or", "bitwise_xor"]
 
 
 def _unary(name, dom, dtype=f32, **kw):
-    return _op(f"{name}_{np.dtype(dtype).name}", lambda L, x: getattr(L, name)(x), [S],
-               [dtype], [dom], elementwise=True, **kw)  # fmt: skip
+    return _op(
+        f"{name}_{np.dtype(dtype).name}",
+        lambda L, x: getattr(L, name)(x),
+        [S],
+        [dtype],
+        [dom],
+        elementwise=True,
+        **kw,
+    )
 
 
 def _binary(name, d1, d2, dtype=f32, **kw):
-    return _op(f"{name}_{np.dtype(dtype).name}", lambda L, x, y: getattr(L, name)(x, y),
-               [S, S], [dtype, dtype], [d1, d2], elementwise=True, **kw)  # fmt: skip
+    return _op(
+        f"{name}_{np.dtype(dtype).name}",
+        lambda L, x, y: getattr(L, name)(x, y),
+        [S, S],
+        [dtype, dtype],
+        [d1, d2],
+        elementwise=True,
+        **kw,
+    )
 
 
 GDN = jlax.GatherDimensionNumbers
@@ -155,8 +214,9 @@ ROWS = GDN(offset_dims=(1,), collapsed_slice_dims=(0,), start_index_map=(0,))
 WINDOWS = GDN(offset_dims=(1, 2), collapsed_slice_dims=(), start_index_map=(0, 1))
 POINTS = GDN(offset_dims=(), collapsed_slice_dims=(0, 1), start_index_map=(1, 0))
 SROWS = SDN(update_window_dims=(1,), inserted_window_dims=(0,), scatter_dims_to_operand_dims=(0,))
-SPOINTS = SDN(update_window_dims=(), inserted_window_dims=(0, 1),
-              scatter_dims_to_operand_dims=(0, 1))  # fmt: skip
+SPOINTS = SDN(
+    update_window_dims=(), inserted_window_dims=(0, 1), scatter_dims_to_operand_dims=(0, 1)
+)
 UNIQUE_ROWS = np.array([[3], [0], [4]], np.int32)
 
 
@@ -169,10 +229,14 @@ def _sort3(L, k1, k2, v):
 
 
 OPS = (
-    [_unary(n, d, tol=1e-4 if n in ("lgamma", "digamma", "erf_inv") else 1e-5)
-     for n, d in _UNARY_FLOAT]
-    + [_binary(n, a, b, tol=1e-4 if n == "pow" else 1e-5, grad=n != "nextafter")
-       for n, a, b in _BINARY_FLOAT]
+    [
+        _unary(n, d, tol=1e-4 if n in ("lgamma", "digamma", "erf_inv") else 1e-5)
+        for n, d in _UNARY_FLOAT
+    ]
+    + [
+        _binary(n, a, b, tol=1e-4 if n == "pow" else 1e-5, grad=n != "nextafter")
+        for n, a, b in _BINARY_FLOAT
+    ]
     + [_binary(n, "int", "int", i32, grad=False) for n in _COMPARE]
     + [_binary("lt", "real", "real", grad=False)]
     + [_binary(n, "bool", "bool", b_, grad=False) for n in _LOGIC]
@@ -184,27 +248,42 @@ OPS = (
         _unary("bitwise_not", "bool", b_, grad=False),
         _unary("bitwise_not", "int", i32, grad=False),
         _op("integer_pow_3", lambda L, x: L.integer_pow(x, 3), [S], elementwise=True),
-        _op("integer_pow_-2", lambda L, x: L.integer_pow(x, -2), [S], domains=["nonzero"],
-            elementwise=True),
+        _op(
+            "integer_pow_-2",
+            lambda L, x: L.integer_pow(x, -2),
+            [S],
+            domains=["nonzero"],
+            elementwise=True,
+        ),
         _op("mul_python_scalar", lambda L, x: L.mul(x, 2.0), [S], elementwise=True),
         _op("copy", _copy, [S], elementwise=True),
-        _op("select_n_bool", lambda L, p, x, y: L.select_n(p, x, y), [S, S, S],
-            [b_, f32, f32]),
-        _op("select_n_int", lambda L, p, x, y, z: L.select_n(p, x, y, z), [S, S, S, S],
-            [i32, f32, f32, f32], ["sel3", "real", "real", "real"]),
+        _op("select_n_bool", lambda L, p, x, y: L.select_n(p, x, y), [S, S, S], [b_, f32, f32]),
+        _op(
+            "select_n_int",
+            lambda L, p, x, y, z: L.select_n(p, x, y, z),
+            [S, S, S, S],
+            [i32, f32, f32, f32],
+            ["sel3", "real", "real", "real"],
+        ),
         _op("select", lambda L, p, x, y: L.select(p, x, y), [S, S, S], [b_, f32, f32]),
         _op("clamp_scalar_bounds", lambda L, x: L.clamp(-0.5, x, 0.5), [S]),
-        _op("clamp_array_bounds", lambda L, lo, x, hi: L.clamp(lo, x, hi), [S, S, S],
-            domains=["real", "real", "gt1"]),
+        _op(
+            "clamp_array_bounds",
+            lambda L, lo, x, hi: L.clamp(lo, x, hi),
+            [S, S, S],
+            domains=["real", "real", "gt1"],
+        ),
         # dtype conversion and shapes
-        _op("convert_f32_i32", lambda L, x: L.convert_element_type(x, np.int32), [S],
-            grad=False),
-        _op("convert_i32_f32", lambda L, x: L.convert_element_type(x, np.float32), [S], [i32],
-            grad=False),
-        _op("convert_f32_f16", lambda L, x: L.convert_element_type(x, np.float16), [S],
-            tol=1e-2),
-        _op("broadcast_in_dim", lambda L, x: L.broadcast_in_dim(x, (3, 2, 4), (1, 2)),
-            [(2, 1)]),
+        _op("convert_f32_i32", lambda L, x: L.convert_element_type(x, np.int32), [S], grad=False),
+        _op(
+            "convert_i32_f32",
+            lambda L, x: L.convert_element_type(x, np.float32),
+            [S],
+            [i32],
+            grad=False,
+        ),
+        _op("convert_f32_f16", lambda L, x: L.convert_element_type(x, np.float16), [S], tol=1e-2),
+        _op("broadcast_in_dim", lambda L, x: L.broadcast_in_dim(x, (3, 2, 4), (1, 2)), [(2, 1)]),
         _op("broadcast", lambda L, x: L.broadcast(x, (2,)), [S]),
         _op("reshape", lambda L, x: L.reshape(x, (3, 2)), [S]),
         _op("reshape_dimensions", lambda L, x: L.reshape(x, (6,), (1, 0)), [S]),
@@ -214,67 +293,130 @@ OPS = (
         _op("expand_dims", lambda L, x: L.expand_dims(x, (0, -1)), [S]),
         _op("rev", lambda L, x: L.rev(x, (0, 2)), [(2, 3, 2)]),
         _op("pad", lambda L, x, v: L.pad(x, v, [(1, 2, 1), (0, 1, 0)]), [S, ()]),
-        _op("pad_negative", lambda L, x, v: L.pad(x, v, [(-1, 2, 2), (2, -2, 0)]),
-            [(3, 4), ()]),
-        _op("pad_int", lambda L, x: L.pad(x, 0, [(1, -1, 1), (0, 0, 0)]), [S], [i32],
-            grad=False),
-        _op("concatenate", lambda L, x, y, z: L.concatenate([x, y, z], 1),
-            [(2, 1), (2, 3), (2, 2)]),
+        _op("pad_negative", lambda L, x, v: L.pad(x, v, [(-1, 2, 2), (2, -2, 0)]), [(3, 4), ()]),
+        _op("pad_int", lambda L, x: L.pad(x, 0, [(1, -1, 1), (0, 0, 0)]), [S], [i32], grad=False),
+        _op(
+            "concatenate", lambda L, x, y, z: L.concatenate([x, y, z], 1), [(2, 1), (2, 3), (2, 2)]
+        ),
         _op("split", lambda L, x: L.split(x, (1, 0, 2), axis=-1), [S]),
         _op("split_one_piece_used", lambda L, x: L.split(x, (3, 1), axis=0)[1], [(4, 2)]),
         _op("slice", lambda L, x: L.slice(x, (1, 0), (3, 4)), [(4, 5)]),
         _op("slice_strided", lambda L, x: L.slice(x, (1, 0), (4, 5), (2, 3)), [(4, 5)]),
         _op("slice_in_dim", lambda L, x: L.slice_in_dim(x, 1, -1, 2, axis=1), [(3, 6)]),
         _op("index_in_dim", lambda L, x: L.index_in_dim(x, -1, 1, keepdims=False), [(3, 4)]),
-        _op("dynamic_slice", lambda L, x, i, j: L.dynamic_slice(x, (i, j), (2, 3)),
-            [(4, 5), (), ()], [f32, i32, i32], ["real", "small", "small"]),
-        _op("dynamic_slice_static_index", lambda L, x, i: L.dynamic_slice(x, (-1, i), (2, 2)),
-            [(4, 5), ()], [f32, i32], ["real", "small"]),
-        _op("dynamic_slice_in_dim", lambda L, x, i: L.dynamic_slice_in_dim(x, i, 2, axis=1),
-            [(3, 5), ()], [f32, i32], ["real", "small"]),
-        _op("dynamic_index_in_dim",
+        _op(
+            "dynamic_slice",
+            lambda L, x, i, j: L.dynamic_slice(x, (i, j), (2, 3)),
+            [(4, 5), (), ()],
+            [f32, i32, i32],
+            ["real", "small", "small"],
+        ),
+        _op(
+            "dynamic_slice_static_index",
+            lambda L, x, i: L.dynamic_slice(x, (-1, i), (2, 2)),
+            [(4, 5), ()],
+            [f32, i32],
+            ["real", "small"],
+        ),
+        _op(
+            "dynamic_slice_in_dim",
+            lambda L, x, i: L.dynamic_slice_in_dim(x, i, 2, axis=1),
+            [(3, 5), ()],
+            [f32, i32],
+            ["real", "small"],
+        ),
+        _op(
+            "dynamic_index_in_dim",
             lambda L, x, i: L.dynamic_index_in_dim(x, i, 0, keepdims=False),
-            [(3, 5), ()], [f32, i32], ["real", "small"], jaxpr=False),
-        _op("dynamic_update_slice",
+            [(3, 5), ()],
+            [f32, i32],
+            ["real", "small"],
+            jaxpr=False,
+        ),
+        _op(
+            "dynamic_update_slice",
             lambda L, x, u, i, j: L.dynamic_update_slice(x, u, (i, j)),
-            [(4, 5), (2, 3), (), ()], [f32, f32, i32, i32], ["real", "real", "small", "small"]),
-        _op("dynamic_update_slice_in_dim",
+            [(4, 5), (2, 3), (), ()],
+            [f32, f32, i32, i32],
+            ["real", "real", "small", "small"],
+        ),
+        _op(
+            "dynamic_update_slice_in_dim",
             lambda L, x, u, i: L.dynamic_update_slice_in_dim(x, u, i, 0),
-            [(4, 3), (2, 3), ()], [f32, f32, i32], ["real", "real", "small"]),
+            [(4, 3), (2, 3), ()],
+            [f32, f32, i32],
+            ["real", "real", "small"],
+        ),
         _op("iota", lambda L: L.iota(np.int32, 5), [], grad=False),
-        _op("broadcasted_iota", lambda L, x: L.mul(x, L.broadcasted_iota(np.float32, S, 1)),
-            [S]),
+        _op("broadcasted_iota", lambda L, x: L.mul(x, L.broadcasted_iota(np.float32, S, 1)), [S]),
         _op("full", lambda L, x: L.add(x, L.full(S, 2.0)), [S]),
         _op("full_like", lambda L, x: L.full_like(x, 3, np.int32), [S], grad=False),
-        _op("zeros_like_array", lambda L, x: L.zeros_like_array(x), [S],
-            jax_f=lambda L, x: L.full_like(x, 0)),
+        _op(
+            "zeros_like_array",
+            lambda L, x: L.zeros_like_array(x),
+            [S],
+            jax_f=lambda L, x: L.full_like(x, 0),
+        ),
         # gather / scatter
-        _op("gather_rows", lambda L, x, i: L.gather(x, i, ROWS, (1, 4)), [(5, 4), (3, 1)],
-            [f32, i32], ["real", "idx5"]),
-        _op("gather_windows_clip",
+        _op(
+            "gather_rows",
+            lambda L, x, i: L.gather(x, i, ROWS, (1, 4)),
+            [(5, 4), (3, 1)],
+            [f32, i32],
+            ["real", "idx5"],
+        ),
+        _op(
+            "gather_windows_clip",
             lambda L, x, i: L.gather(x, i, WINDOWS, (2, 3), mode="clip"),
-            [(4, 5), (3, 2)], [f32, i32], ["real", "idx5"]),
-        _op("gather_points_fill",
+            [(4, 5), (3, 2)],
+            [f32, i32],
+            ["real", "idx5"],
+        ),
+        _op(
+            "gather_points_fill",
             lambda L, x, i: L.gather(x, i, POINTS, (1, 1), mode="fill", fill_value=-1.0),
-            [(5, 5), (4, 2)], [f32, i32], ["real", "oob"]),
-        _op("scatter_add", lambda L, x, i, u: L.scatter_add(x, i, u, SROWS),
-            [(5, 4), (3, 1), (3, 4)], [f32, i32, f32], ["real", "idx5", "real"]),
-        _op("scatter_add_points",
+            [(5, 5), (4, 2)],
+            [f32, i32],
+            ["real", "oob"],
+        ),
+        _op(
+            "scatter_add",
+            lambda L, x, i, u: L.scatter_add(x, i, u, SROWS),
+            [(5, 4), (3, 1), (3, 4)],
+            [f32, i32, f32],
+            ["real", "idx5", "real"],
+        ),
+        _op(
+            "scatter_add_points",
             lambda L, x, i, u: L.scatter_add(x, i, u, SPOINTS, mode="clip"),
-            [(4, 4), (5, 2), (5,)], [f32, i32, f32], ["real", "oob", "real"]),
-        _op("scatter_unique",
+            [(4, 4), (5, 2), (5,)],
+            [f32, i32, f32],
+            ["real", "oob", "real"],
+        ),
+        _op(
+            "scatter_unique",
             lambda L, x, u: L.scatter(x, UNIQUE_ROWS, u, SROWS, unique_indices=True),
-            [(5, 4), (3, 4)]),
-        _op("scatter", lambda L, x, i, u: L.scatter(x, i, u, SROWS),
-            [(5, 4), (3, 1), (3, 4)], [f32, i32, f32], ["real", "idx5", "real"]),
+            [(5, 4), (3, 4)],
+        ),
+        _op(
+            "scatter",
+            lambda L, x, i, u: L.scatter(x, i, u, SROWS),
+            [(5, 4), (3, 1), (3, 4)],
+            [f32, i32, f32],
+            ["real", "idx5", "real"],
+        ),
         # reductions
         _op("reduce_sum", lambda L, x: L.reduce_sum(x, (0, 2)), [(2, 3, 2)]),
         _op("reduce_max", lambda L, x: L.reduce_max(x, (1,)), [(2, 4, 3)]),
         _op("reduce_min", lambda L, x: L.reduce_min(x, (0, 2)), [(2, 3, 2)]),
         _op("reduce_max_int", lambda L, x: L.reduce_max(x, (1,)), [S], [i32], grad=False),
         _op("reduce_prod", lambda L, x: L.reduce_prod(x, (1,)), [(2, 3, 2)]),
-        _op("reduce_prod_zeros", lambda L, x: L.reduce_prod(x, (0, 1)), [(3, 2, 2)],
-            domains=["zeros"]),
+        _op(
+            "reduce_prod_zeros",
+            lambda L, x: L.reduce_prod(x, (0, 1)),
+            [(3, 2, 2)],
+            domains=["zeros"],
+        ),
         _op("reduce_and", lambda L, x: L.reduce_and(x, (1,)), [S], [b_], grad=False),
         _op("reduce_or", lambda L, x: L.reduce_or(x, (0,)), [S], [b_], grad=False),
         _op("reduce_xor", lambda L, x: L.reduce_xor(x, (0, 1)), [S], [i32], grad=False),
@@ -285,25 +427,39 @@ OPS = (
         _op("cumsum_reverse", lambda L, x: L.cumsum(x, 0, reverse=True), [(3, 2)]),
         _op("cumsum_int", lambda L, x: L.cumsum(x, 0), [(3, 2)], [i32], grad=False),
         _op("cumprod", lambda L, x: L.cumprod(x, 1), [(2, 3)]),
-        _op("cumprod_reverse_zeros", lambda L, x: L.cumprod(x, 0, reverse=True), [(3, 1)],
-            domains=["zeros"]),
+        _op(
+            "cumprod_reverse_zeros",
+            lambda L, x: L.cumprod(x, 0, reverse=True),
+            [(3, 1)],
+            domains=["zeros"],
+        ),
         _op("cummax", lambda L, x: L.cummax(x, 1), [(2, 4)]),
         _op("cummin_reverse", lambda L, x: L.cummin(x, 0, reverse=True), [(3, 2)]),
         # sorting
         _op("sort", lambda L, x: L.sort(x), [(3, 4)]),
         _op("sort_dim0", lambda L, x: L.sort(x, dimension=0, is_stable=False), [(3, 4)]),
-        _op("sort_multi_keys", _sort3, [(4, 2), (4, 2), (4, 2)], [i32, i32, f32],
-            ["sel3", "sel3", "real"]),
+        _op(
+            "sort_multi_keys",
+            _sort3,
+            [(4, 2), (4, 2), (4, 2)],
+            [i32, i32, f32],
+            ["sel3", "sel3", "real"],
+        ),
         _op("sort_key_val", lambda L, k, v: L.sort_key_val(k, v), [(2, 5), (2, 5)]),
         # contractions
-        _op("dot_general", lambda L, x, y: L.dot_general(x, y, (((1,), (0,)), ((), ()))),
-            [(2, 3), (3, 4)]),
-        _op("dot_general_batch",
+        _op(
+            "dot_general",
+            lambda L, x, y: L.dot_general(x, y, (((1,), (0,)), ((), ()))),
+            [(2, 3), (3, 4)],
+        ),
+        _op(
+            "dot_general_batch",
             lambda L, x, y: L.dot_general(x, y, (((2,), (1,)), ((0,), (0,)))),
-            [(2, 3, 4), (2, 4, 2)]),
+            [(2, 3, 4), (2, 4, 2)],
+        ),
         _op("dot", lambda L, x, y: L.dot(x, y), [(2, 3), (3,)]),
     ]
-)  # fmt: skip
+)
 
 OPS_BY_NAME = {spec.name: spec for spec in OPS}
 assert len(OPS_BY_NAME) == len(OPS), "op spec names must be unique"

@@ -27,9 +27,6 @@ from minigrad_jax.testing import check_grads
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-
-
-
 def assert_tree_close(got, want, rtol=1e-5, atol=1e-6):
     g_leaves, g_tree = tree_util.tree_flatten(got)
     w_leaves, w_tree = tree_util.tree_flatten(want)
@@ -58,19 +55,44 @@ def S(shape):
 
 
 UNARY = {  # name: domain (lo, hi)
-    "exp": (-2, 2), "exp2": (-2, 2), "log": (0.5, 3), "log1p": (-0.5, 2), "expm1": (-2, 2),
-    "sqrt": (0.5, 3), "rsqrt": (0.5, 3), "cbrt": (0.5, 3), "sin": (-3, 3), "cos": (-3, 3),
-    "tan": (-1, 1), "asin": (-0.8, 0.8), "acos": (-0.8, 0.8), "atan": (-2, 2),
-    "sinh": (-2, 2), "cosh": (-2, 2), "tanh": (-2, 2), "asinh": (-2, 2), "acosh": (1.5, 3),
-    "atanh": (-0.8, 0.8), "logistic": (-3, 3), "erf": (-2, 2), "erf_inv": (-0.8, 0.8),
-    "lgamma": (0.5, 3), "digamma": (0.5, 3), "square": (-2, 2), "neg": (-2, 2),
+    "exp": (-2, 2),
+    "exp2": (-2, 2),
+    "log": (0.5, 3),
+    "log1p": (-0.5, 2),
+    "expm1": (-2, 2),
+    "sqrt": (0.5, 3),
+    "rsqrt": (0.5, 3),
+    "cbrt": (0.5, 3),
+    "sin": (-3, 3),
+    "cos": (-3, 3),
+    "tan": (-1, 1),
+    "asin": (-0.8, 0.8),
+    "acos": (-0.8, 0.8),
+    "atan": (-2, 2),
+    "sinh": (-2, 2),
+    "cosh": (-2, 2),
+    "tanh": (-2, 2),
+    "asinh": (-2, 2),
+    "acosh": (1.5, 3),
+    "atanh": (-0.8, 0.8),
+    "logistic": (-3, 3),
+    "erf": (-2, 2),
+    "erf_inv": (-0.8, 0.8),
+    "lgamma": (0.5, 3),
+    "digamma": (0.5, 3),
+    "square": (-2, 2),
+    "neg": (-2, 2),
     "abs": (0.2, 2),
-}  # fmt: skip
+}
 BINARY = {  # name: (domain of x, domain of y)
-    "add": ((-2, 2), (-2, 2)), "sub": ((-2, 2), (-2, 2)), "mul": ((-2, 2), (-2, 2)),
-    "div": ((-2, 2), (0.5, 2)), "pow": ((0.5, 2), (-2, 2)), "atan2": ((-2, 2), (0.5, 2)),
+    "add": ((-2, 2), (-2, 2)),
+    "sub": ((-2, 2), (-2, 2)),
+    "mul": ((-2, 2), (-2, 2)),
+    "div": ((-2, 2), (0.5, 2)),
+    "pow": ((0.5, 2), (-2, 2)),
+    "atan2": ((-2, 2), (0.5, 2)),
     "rem": ((0.1, 0.9), (1.1, 2)),
-}  # fmt: skip
+}
 
 
 def _cases():
@@ -83,55 +105,133 @@ def _cases():
     cases.append(("max", ew.max, jlax.max, [U(-2, -1), U(1, 2)]))
     cases.append(("min", ew.min, jlax.min, [U(-2, -1), U(1, 2)]))
     for y in (2, 3, -2):
-        cases.append((f"integer_pow_{y}", lambda x, y=y: ew.integer_pow(x, y),
-                      lambda x, y=y: jlax.integer_pow(x, y), [U(0.5, 2)]))  # fmt: skip
+        cases.append(
+            (
+                f"integer_pow_{y}",
+                lambda x, y=y: ew.integer_pow(x, y),
+                lambda x, y=y: jlax.integer_pow(x, y),
+                [U(0.5, 2)],
+            )
+        )
     pred = np.array([True, False, True])
     cases += [
-        ("select_n", lambda a, b: ew.select_n(pred, a, b),
-         lambda a, b: jlax.select_n(pred, a, b), [S((3,)), S((3,))]),
-        ("clamp", lambda x: ew.clamp(-0.5, x, 0.5), lambda x: jlax.clamp(-0.5, x, 0.5),
-         [lambda d: np.array([-0.9, 0.1, 0.9, 0.3], d)]),
-        ("broadcast_in_dim", lambda x: structural.broadcast_in_dim(x, (2, 3, 4), (1, 2)),
-         lambda x: jlax.broadcast_in_dim(x, (2, 3, 4), (1, 2)), [S((3, 1))]),
-        ("reshape", lambda x: structural.reshape(x, (3, 2)), lambda x: jlax.reshape(x, (3, 2)),
-         [S((2, 3))]),
-        ("transpose", lambda x: structural.transpose(x, (1, 0)),
-         lambda x: jlax.transpose(x, (1, 0)), [S((2, 3))]),
-        ("reduce_sum", lambda x: reductions.reduce_sum(x, (1,)),
-         lambda x: jlax.reduce_sum(x, (1,)), [S((2, 3))]),
-        ("reduce_max", lambda x: reductions.reduce_max(x, (0,)),
-         lambda x: jlax.reduce_max(x, (0,)), [S((2, 3))]),
-        ("reduce_min", lambda x: reductions.reduce_min(x, (1,)),
-         lambda x: jlax.reduce_min(x, (1,)), [S((2, 3))]),
-        ("reduce_prod", lambda x: reductions.reduce_prod(x, (1,)),
-         lambda x: jlax.reduce_prod(x, (1,)), [U(0.5, 1.5, (2, 3))]),
+        (
+            "select_n",
+            lambda a, b: ew.select_n(pred, a, b),
+            lambda a, b: jlax.select_n(pred, a, b),
+            [S((3,)), S((3,))],
+        ),
+        (
+            "clamp",
+            lambda x: ew.clamp(-0.5, x, 0.5),
+            lambda x: jlax.clamp(-0.5, x, 0.5),
+            [lambda d: np.array([-0.9, 0.1, 0.9, 0.3], d)],
+        ),
+        (
+            "broadcast_in_dim",
+            lambda x: structural.broadcast_in_dim(x, (2, 3, 4), (1, 2)),
+            lambda x: jlax.broadcast_in_dim(x, (2, 3, 4), (1, 2)),
+            [S((3, 1))],
+        ),
+        (
+            "reshape",
+            lambda x: structural.reshape(x, (3, 2)),
+            lambda x: jlax.reshape(x, (3, 2)),
+            [S((2, 3))],
+        ),
+        (
+            "transpose",
+            lambda x: structural.transpose(x, (1, 0)),
+            lambda x: jlax.transpose(x, (1, 0)),
+            [S((2, 3))],
+        ),
+        (
+            "reduce_sum",
+            lambda x: reductions.reduce_sum(x, (1,)),
+            lambda x: jlax.reduce_sum(x, (1,)),
+            [S((2, 3))],
+        ),
+        (
+            "reduce_max",
+            lambda x: reductions.reduce_max(x, (0,)),
+            lambda x: jlax.reduce_max(x, (0,)),
+            [S((2, 3))],
+        ),
+        (
+            "reduce_min",
+            lambda x: reductions.reduce_min(x, (1,)),
+            lambda x: jlax.reduce_min(x, (1,)),
+            [S((2, 3))],
+        ),
+        (
+            "reduce_prod",
+            lambda x: reductions.reduce_prod(x, (1,)),
+            lambda x: jlax.reduce_prod(x, (1,)),
+            [U(0.5, 1.5, (2, 3))],
+        ),
         ("cumsum", lambda x: reductions.cumsum(x, 1), lambda x: jlax.cumsum(x, 1), [S((2, 3))]),
-        ("cumprod", lambda x: reductions.cumprod(x, 0), lambda x: jlax.cumprod(x, 0),
-         [U(0.5, 1.5, (3, 2))]),
-        ("dot_general", lambda x, y: linalg.dot_general(x, y, (((1,), (0,)), ((), ()))),
-         lambda x, y: jlax.dot_general(x, y, (((1,), (0,)), ((), ()))),
-         [S((2, 3)), S((3, 4))]),
-        ("dot_general_batch",
-         lambda x, y: linalg.dot_general(x, y, (((2,), (1,)), ((0,), (0,)))),
-         lambda x, y: jlax.dot_general(x, y, (((2,), (1,)), ((0,), (0,)))),
-         [S((2, 3, 4)), S((2, 4, 1))]),
-        ("slice", lambda x: structural.slice(x, (0, 1), (2, 3)),
-         lambda x: jlax.slice(x, (0, 1), (2, 3)), [S((3, 4))]),
-        ("pad", lambda x: structural.pad(x, np.zeros((), x.dtype), ((1, 2, 0), (0, 1, 1))),
-         lambda x: jlax.pad(x, np.zeros((), x.dtype), ((1, 2, 0), (0, 1, 1))), [S((2, 3))]),
-        ("concatenate", lambda x, y: structural.concatenate([x, y], 0),
-         lambda x, y: jlax.concatenate([x, y], 0), [S((2, 3)), S((1, 3))]),
+        (
+            "cumprod",
+            lambda x: reductions.cumprod(x, 0),
+            lambda x: jlax.cumprod(x, 0),
+            [U(0.5, 1.5, (3, 2))],
+        ),
+        (
+            "dot_general",
+            lambda x, y: linalg.dot_general(x, y, (((1,), (0,)), ((), ()))),
+            lambda x, y: jlax.dot_general(x, y, (((1,), (0,)), ((), ()))),
+            [S((2, 3)), S((3, 4))],
+        ),
+        (
+            "dot_general_batch",
+            lambda x, y: linalg.dot_general(x, y, (((2,), (1,)), ((0,), (0,)))),
+            lambda x, y: jlax.dot_general(x, y, (((2,), (1,)), ((0,), (0,)))),
+            [S((2, 3, 4)), S((2, 4, 1))],
+        ),
+        (
+            "slice",
+            lambda x: structural.slice(x, (0, 1), (2, 3)),
+            lambda x: jlax.slice(x, (0, 1), (2, 3)),
+            [S((3, 4))],
+        ),
+        (
+            "pad",
+            lambda x: structural.pad(x, np.zeros((), x.dtype), ((1, 2, 0), (0, 1, 1))),
+            lambda x: jlax.pad(x, np.zeros((), x.dtype), ((1, 2, 0), (0, 1, 1))),
+            [S((2, 3))],
+        ),
+        (
+            "concatenate",
+            lambda x, y: structural.concatenate([x, y], 0),
+            lambda x, y: jlax.concatenate([x, y], 0),
+            [S((2, 3)), S((1, 3))],
+        ),
         ("rev", lambda x: structural.rev(x, (0,)), lambda x: jlax.rev(x, (0,)), [S((3, 2))]),
-        ("squeeze", lambda x: structural.squeeze(x, (1,)), lambda x: jlax.squeeze(x, (1,)),
-         [S((3, 1))]),
-        ("expand_dims", lambda x: structural.expand_dims(x, (0,)),
-         lambda x: jlax.expand_dims(x, (0,)), [S((3,))]),
-        ("dynamic_slice", lambda x: structural.dynamic_slice(x, (1, 0), (2, 2)),
-         lambda x: jlax.dynamic_slice(x, (1, 0), (2, 2)), [S((3, 3))]),
-        ("dynamic_update_slice",
-         lambda x, u: structural.dynamic_update_slice(x, u, (1, 1)),
-         lambda x, u: jlax.dynamic_update_slice(x, u, (1, 1)), [S((3, 3)), S((2, 1))]),
-    ]  # fmt: skip
+        (
+            "squeeze",
+            lambda x: structural.squeeze(x, (1,)),
+            lambda x: jlax.squeeze(x, (1,)),
+            [S((3, 1))],
+        ),
+        (
+            "expand_dims",
+            lambda x: structural.expand_dims(x, (0,)),
+            lambda x: jlax.expand_dims(x, (0,)),
+            [S((3,))],
+        ),
+        (
+            "dynamic_slice",
+            lambda x: structural.dynamic_slice(x, (1, 0), (2, 2)),
+            lambda x: jlax.dynamic_slice(x, (1, 0), (2, 2)),
+            [S((3, 3))],
+        ),
+        (
+            "dynamic_update_slice",
+            lambda x, u: structural.dynamic_update_slice(x, u, (1, 1)),
+            lambda x, u: jlax.dynamic_update_slice(x, u, (1, 1)),
+            [S((3, 3)), S((2, 1))],
+        ),
+    ]
     return cases
 
 
@@ -142,20 +242,44 @@ CASES_2ND = [pytest.param(*c, id=c[0]) for c in CASES]
 # jax.numpy functions, included as soon as minigrad_jax.numpy has them (the
 # namespace is growing; the namespace's own tests check that it is complete).
 NUMPY = [
-    ("sin", [S((3,))]), ("cos", [S((3,))]), ("tanh", [S((3,))]), ("exp", [S((3,))]),
-    ("log", [U(0.5, 2)]), ("sqrt", [U(0.5, 2)]), ("multiply", [S((2, 3)), S((3,))]),
-    ("add", [S((2, 3)), S((2, 1))]), ("subtract", [S((3,)), S((2, 1))]),
-    ("divide", [S((3,)), U(0.5, 2)]), ("power", [U(0.5, 2), S((3,))]),
-    ("maximum", [U(-2, -1), U(1, 2)]), ("sum", [S((2, 3))]), ("mean", [S((2, 3))]),
-    ("prod", [U(0.5, 1.5)]), ("max", [S((4,))]), ("matmul", [S((2, 3)), S((3, 2))]),
-    ("dot", [S((3,)), S((3,))]), ("outer", [S((2,)), S((3,))]), ("cumsum", [S((4,))]),
-    ("logaddexp", [S((3,)), S((3,))]), ("hypot", [U(0.5, 1), U(0.5, 1)]),
-    ("arctan2", [S((3,)), U(0.5, 1)]), ("square", [S((3,))]), ("reciprocal", [U(0.5, 2)]),
-    ("log1p", [U(0, 1)]), ("expm1", [S((3,))]), ("var", [S((5,))]), ("std", [S((5,))]),
-    ("transpose", [S((2, 3))]), ("ravel", [S((2, 3))]), ("where", None),
-]  # fmt: skip
-NUMPY_CASES = [(n, getattr(mnp, n), getattr(jnp, n), makers) for n, makers in NUMPY
-               if makers is not None and hasattr(mnp, n)]  # fmt: skip
+    ("sin", [S((3,))]),
+    ("cos", [S((3,))]),
+    ("tanh", [S((3,))]),
+    ("exp", [S((3,))]),
+    ("log", [U(0.5, 2)]),
+    ("sqrt", [U(0.5, 2)]),
+    ("multiply", [S((2, 3)), S((3,))]),
+    ("add", [S((2, 3)), S((2, 1))]),
+    ("subtract", [S((3,)), S((2, 1))]),
+    ("divide", [S((3,)), U(0.5, 2)]),
+    ("power", [U(0.5, 2), S((3,))]),
+    ("maximum", [U(-2, -1), U(1, 2)]),
+    ("sum", [S((2, 3))]),
+    ("mean", [S((2, 3))]),
+    ("prod", [U(0.5, 1.5)]),
+    ("max", [S((4,))]),
+    ("matmul", [S((2, 3)), S((3, 2))]),
+    ("dot", [S((3,)), S((3,))]),
+    ("outer", [S((2,)), S((3,))]),
+    ("cumsum", [S((4,))]),
+    ("logaddexp", [S((3,)), S((3,))]),
+    ("hypot", [U(0.5, 1), U(0.5, 1)]),
+    ("arctan2", [S((3,)), U(0.5, 1)]),
+    ("square", [S((3,))]),
+    ("reciprocal", [U(0.5, 2)]),
+    ("log1p", [U(0, 1)]),
+    ("expm1", [S((3,))]),
+    ("var", [S((5,))]),
+    ("std", [S((5,))]),
+    ("transpose", [S((2, 3))]),
+    ("ravel", [S((2, 3))]),
+    ("where", None),
+]
+NUMPY_CASES = [
+    (n, getattr(mnp, n), getattr(jnp, n), makers)
+    for n, makers in NUMPY
+    if makers is not None and hasattr(mnp, n)
+]
 
 
 def _args(makers, dtype):
@@ -170,8 +294,9 @@ def _check_vjp_against_jax(ours, theirs, args, rtol, atol):
     assert_tree_close(f_vjp(ct), j_vjp(ct), rtol, atol)
 
 
-@pytest.mark.parametrize("name,ours,theirs,makers", CASES + NUMPY_CASES,
-                         ids=IDS + [f"numpy.{c[0]}" for c in NUMPY_CASES])  # fmt: skip
+@pytest.mark.parametrize(
+    "name,ours,theirs,makers", CASES + NUMPY_CASES, ids=IDS + [f"numpy.{c[0]}" for c in NUMPY_CASES]
+)
 def test_vjp_matches_jax_float32(name, ours, theirs, makers):
     args = _args(makers, np.float32)
     _check_vjp_against_jax(ours, theirs, args, rtol=2e-5, atol=1e-5)
@@ -211,8 +336,9 @@ def test_float64_in_a_fresh_process():
         "print('ok')\n"
     )
     env = dict(os.environ, JAX_ENABLE_X64="1", PYTHONPATH=str(ROOT))
-    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         timeout=300)  # fmt: skip
+    res = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
+    )
     assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr
 
 
@@ -251,11 +377,15 @@ def test_linearized_jaxpr_prints_as_jax():
 
 GRAD_PROGRAMS = {
     "tutorial": (loss_ours, loss_ours, (1.0, 1.0, 2.0)),
-    "sin_mul": (lambda x: reductions.reduce_sum(ew.sin(x) * ew.cos(x), (0,)),
-                lambda x: jlax.reduce_sum(jlax.sin(x) * jlax.cos(x), (0,))),
-    "dot_sum": (lambda x: linalg.dot_general(ew.exp(x), x, (((0,), (0,)), ((), ()))),
-                lambda x: jlax.dot_general(jlax.exp(x), x, (((0,), (0,)), ((), ())))),
-}  # fmt: skip
+    "sin_mul": (
+        lambda x: reductions.reduce_sum(ew.sin(x) * ew.cos(x), (0,)),
+        lambda x: jlax.reduce_sum(jlax.sin(x) * jlax.cos(x), (0,)),
+    ),
+    "dot_sum": (
+        lambda x: linalg.dot_general(ew.exp(x), x, (((0,), (0,)), ((), ()))),
+        lambda x: jlax.dot_general(jlax.exp(x), x, (((0,), (0,)), ((), ()))),
+    ),
+}
 
 
 def _grad_jaxprs(name):
@@ -270,8 +400,11 @@ def _equations(closed, params=False):
     def aval(v):
         return (tuple(v.aval.shape), np.dtype(v.aval.dtype).name)
 
-    return [(str(e.primitive), [aval(v) for v in e.invars], [aval(v) for v in e.outvars])
-            + ((dict(e.params),) if params else ()) for e in closed.eqns]  # fmt: skip
+    return [
+        (str(e.primitive), [aval(v) for v in e.invars], [aval(v) for v in e.outvars])
+        + ((dict(e.params),) if params else ())
+        for e in closed.eqns
+    ]
 
 
 @pytest.mark.parametrize("name", list(GRAD_PROGRAMS))
@@ -412,8 +545,10 @@ def test_vmap_of_grad_and_grad_of_vmap():
     def total(f, vmap, x):
         return vmap(f)(x).sum() if vmap is jax.vmap else reductions.reduce_sum(vmap(f)(x), (0,))
 
-    assert_tree_close(mg.grad(lambda x: total(f_scalar, mg.vmap, x))(xs),
-                      jax.grad(lambda x: total(j_scalar, jax.vmap, x))(xs))  # fmt: skip
+    assert_tree_close(
+        mg.grad(lambda x: total(f_scalar, mg.vmap, x))(xs),
+        jax.grad(lambda x: total(j_scalar, jax.vmap, x))(xs),
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -479,8 +614,10 @@ def test_vjp_pytree_output_structure():
 
 def test_unused_input_gets_zero_gradient():
     x = np.array([1.0, 2.0], np.float32)
-    assert_tree_close(mg.grad(lambda x, y: reductions.reduce_sum(x, (0,)), 1)(x, x),
-                      jax.grad(lambda x, y: jnp.sum(x), 1)(x, x))  # fmt: skip
+    assert_tree_close(
+        mg.grad(lambda x, y: reductions.reduce_sum(x, (0,)), 1)(x, x),
+        jax.grad(lambda x, y: jnp.sum(x), 1)(x, x),
+    )
     assert_tree_close(mg.grad(lambda x: 3.0)(1.0), jax.grad(lambda x: 3.0)(1.0))
 
 
@@ -498,8 +635,9 @@ def test_stop_gradient_matches_jax():
     x = np.array([0.5, 1.5], np.float32)
     assert_tree_close(mg.grad(f)(x), jax.grad(g)(x))
     assert_tree_close(mg.hessian(f)(x), jax.hessian(g)(x))
-    assert_tree_close(mg.jvp(f, (x,), (np.ones(2, np.float32),)),
-                      jax.jvp(g, (x,), (np.ones(2, np.float32),)))  # fmt: skip
+    assert_tree_close(
+        mg.jvp(f, (x,), (np.ones(2, np.float32),)), jax.jvp(g, (x,), (np.ones(2, np.float32),))
+    )
     assert float(mg.grad(lambda x: structural.stop_gradient(x))(2.0)) == 0.0
 
 
@@ -558,11 +696,14 @@ def test_linear_transpose_integer_and_dot():
     np.testing.assert_allclose(linear_transpose(f, np.ones(3, np.float32))(ct)[0], a.T @ ct)
 
 
-@pytest.mark.parametrize("fun,word", [
-    (lambda x: ew.sin(x), "'sin'"),
-    (lambda x: x * x, "product"),
-    (lambda x: 1.0 / x, "'div'"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "fun,word",
+    [
+        (lambda x: ew.sin(x), "'sin'"),
+        (lambda x: x * x, "product"),
+        (lambda x: 1.0 / x, "'div'"),
+    ],
+)
 def test_linear_transpose_rejects_nonlinear(fun, word):
     with pytest.raises(ValueError, match="not linear") as e:
         linear_transpose(fun, np.float32(1.0))

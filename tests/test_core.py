@@ -76,10 +76,12 @@ def test_eval_shape_matches_jax():
         return {"z": x * y, "s": mnp.sum(x)}
 
     ours = mg.eval_shape(f, jnp.ones((2, 3)), jnp.ones(3, jnp.float32))
-    theirs = jax.eval_shape(lambda x, y: {"z": x * y, "s": jnp.sum(x)}, jnp.ones((2, 3)),
-                            jnp.ones(3, jnp.float32))  # fmt: skip
-    assert jax.tree_util.tree_map(lambda a, b: (a.shape, a.dtype) == (b.shape, b.dtype),
-                                  ours, theirs) == {"z": True, "s": True}  # fmt: skip
+    theirs = jax.eval_shape(
+        lambda x, y: {"z": x * y, "s": jnp.sum(x)}, jnp.ones((2, 3)), jnp.ones(3, jnp.float32)
+    )
+    assert jax.tree_util.tree_map(
+        lambda a, b: (a.shape, a.dtype) == (b.shape, b.dtype), ours, theirs
+    ) == {"z": True, "s": True}
 
 
 def test_eager_outputs_are_jax_arrays():

@@ -70,10 +70,12 @@ def test_argnums_out_of_range(argnums):
 @pytest.mark.parametrize("out", [1.0, (1.0,), (1.0, 2.0, 3.0)])
 def test_has_aux_output_must_be_a_pair(out):
     f = lambda x: out if not isinstance(out, float) else x  # noqa: E731
-    for call in (lambda: mg.grad(f, has_aux=True)(1.0),
-                 lambda: mg.vjp(f, 1.0, has_aux=True),
-                 lambda: mg.jvp(f, (1.0,), (1.0,), has_aux=True),
-                 lambda: mg.jacrev(f, has_aux=True)(1.0)):  # fmt: skip
+    for call in (
+        lambda: mg.grad(f, has_aux=True)(1.0),
+        lambda: mg.vjp(f, 1.0, has_aux=True),
+        lambda: mg.jvp(f, (1.0,), (1.0,), has_aux=True),
+        lambda: mg.jacrev(f, has_aux=True)(1.0),
+    ):
         with pytest.raises(TypeError, match="pair"):
             call()
 
@@ -125,8 +127,14 @@ def test_jacobian_dtype_checks():
 # primitives without a rule
 
 
-_RULE_TABLES = (core.abstract_eval_rules, core.impl_rules, lowering.lowering_rules,
-                batching.batch_rules, ad.jvp_rules, ad.transpose_rules)  # fmt: skip
+_RULE_TABLES = (
+    core.abstract_eval_rules,
+    core.impl_rules,
+    lowering.lowering_rules,
+    batching.batch_rules,
+    ad.jvp_rules,
+    ad.transpose_rules,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -151,9 +159,11 @@ def _throwaway(name):
 def test_missing_jvp_rule_names_the_primitive():
     square_p = _throwaway("my_square_without_jvp")
     assert float(square_p.bind(np.float32(3.0))) == 9.0  # eager evaluation works
-    for call in (lambda: mg.grad(square_p.bind)(1.0),
-                 lambda: mg.jvp(square_p.bind, (1.0,), (1.0,)),
-                 lambda: mg.jacfwd(square_p.bind)(X3)):  # fmt: skip
+    for call in (
+        lambda: mg.grad(square_p.bind)(1.0),
+        lambda: mg.jvp(square_p.bind, (1.0,), (1.0,)),
+        lambda: mg.jacfwd(square_p.bind)(X3),
+    ):
         with pytest.raises(NotImplementedError, match="'my_square_without_jvp'") as e:
             call()
         assert "Differentiation rule" in str(e.value)
@@ -185,8 +195,10 @@ def _branchy(x):
 
 @pytest.mark.parametrize("transform", ["vmap", "make_jaxpr"])
 def test_python_if_on_traced_value(transform):
-    run = {"vmap": lambda: mg.vmap(_branchy)(X3),
-           "make_jaxpr": lambda: mg.make_jaxpr(_branchy)(1.0)}[transform]  # fmt: skip
+    run = {
+        "vmap": lambda: mg.vmap(_branchy)(X3),
+        "make_jaxpr": lambda: mg.make_jaxpr(_branchy)(1.0),
+    }[transform]
     with pytest.raises(ConcretizationError) as e:
         run()
     msg = str(e.value)
@@ -218,10 +230,12 @@ def test_tracer_leaked_from_make_jaxpr():
         return x * 2.0
 
     mg.make_jaxpr(f)(1.0)
-    for use in (lambda: ew.sin(leaked[0]),
-                lambda: leaked[0] * 3.0,
-                lambda: mg.grad(lambda y: y * leaked[0])(1.0),
-                lambda: mg.make_jaxpr(lambda y: y + leaked[0])(1.0)):  # fmt: skip
+    for use in (
+        lambda: ew.sin(leaked[0]),
+        lambda: leaked[0] * 3.0,
+        lambda: mg.grad(lambda y: y * leaked[0])(1.0),
+        lambda: mg.make_jaxpr(lambda y: y + leaked[0])(1.0),
+    ):
         with pytest.raises(UnexpectedTracerError, match="make_jaxpr") as e:
             use()
         assert "test_errors_autodiff.py" in str(e.value)

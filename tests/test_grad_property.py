@@ -35,11 +35,31 @@ from tests.conftest import enable_x64
 FUZZ_EXAMPLES = int(os.environ.get("MINIGRAD_FUZZ_EXAMPLES", "5000"))
 
 # The two "lax" namespaces one program is written against.
-_NAMES = ("sin", "cos", "tanh", "logistic", "atan", "exp", "log1p", "sqrt", "neg", "add", "sub",
-          "mul", "div", "max", "min", "atan2", "pow", "integer_pow")  # fmt: skip
-MG = types.SimpleNamespace(**{n: getattr(ew, n) for n in _NAMES},
-                           broadcast_in_dim=structural.broadcast_in_dim,
-                           reduce_sum=reductions.reduce_sum)  # fmt: skip
+_NAMES = (
+    "sin",
+    "cos",
+    "tanh",
+    "logistic",
+    "atan",
+    "exp",
+    "log1p",
+    "sqrt",
+    "neg",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "max",
+    "min",
+    "atan2",
+    "pow",
+    "integer_pow",
+)
+MG = types.SimpleNamespace(
+    **{n: getattr(ew, n) for n in _NAMES},
+    broadcast_in_dim=structural.broadcast_in_dim,
+    reduce_sum=reductions.reduce_sum,
+)
 JX = types.SimpleNamespace(
     **{n: getattr(jlax, n) for n in _NAMES},
     broadcast_in_dim=jlax.broadcast_in_dim,
@@ -89,8 +109,9 @@ def programs(draw):
         if kind == "u":
             steps.append(("u", draw(st.sampled_from(sorted(UNARY))), i))
         elif kind == "b":
-            steps.append(("b", draw(st.sampled_from(sorted(BINARY))), i,
-                          draw(st.integers(0, n_vals - 1))))  # fmt: skip
+            steps.append(
+                ("b", draw(st.sampled_from(sorted(BINARY))), i, draw(st.integers(0, n_vals - 1)))
+            )
         else:
             steps.append(("r", i))
         n_vals += 1
@@ -174,9 +195,6 @@ def _with_context(where, check, *args):
         check(*args)
     except AssertionError as e:
         raise AssertionError(f"{where}\n{e}") from None
-
-
-
 
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -17,23 +17,49 @@ M = jnp.asarray(np.random.default_rng(2).normal(size=(4, 5)).astype(np.float32))
 MASK_IDX = (np.asarray([True, False]), 1)
 
 STATIC = [
-    1, -1, 5, -9, (0, 1), (1, -1, 2), (slice(None), 1), (slice(1, None), slice(None, 2)),
-    (slice(None, None, 2),), (slice(None), slice(None, None, -1)),
+    1,
+    -1,
+    5,
+    -9,
+    (0, 1),
+    (1, -1, 2),
+    (slice(None), 1),
+    (slice(1, None), slice(None, 2)),
+    (slice(None, None, 2),),
+    (slice(None), slice(None, None, -1)),
     (Ellipsis, slice(None, None, -2)),
-    (slice(None, None, -1), slice(1, None, 2), slice(3, 0, -2)), (None,), (None, 1, None),
-    (Ellipsis, None), (0, Ellipsis, 2), (slice(5, 1),), (slice(-100, 100),), (),
+    (slice(None, None, -1), slice(1, None, 2), slice(3, 0, -2)),
+    (None,),
+    (None, 1, None),
+    (Ellipsis, None),
+    (0, Ellipsis, 2),
+    (slice(5, 1),),
+    (slice(-100, 100),),
+    (),
     (1, slice(None), None, slice(1, 3)),
-]  # fmt: skip
+]
 ARRAYS = [
-    np.asarray([0, 1, 1]), np.asarray([[1, 0], [-1, 0]]), ([0, -1],), (np.asarray([1, 0]), 2),
-    (slice(None), np.asarray([2, 0, 2])), (np.asarray([1, 0]), slice(None), np.asarray([3, 1])),
-    (np.asarray([[0], [1]]), np.asarray([0, 2, 1])), (0, np.asarray([2, 1]), slice(None, None, -1)),
-    (slice(None), np.asarray([0, 2]), np.asarray([1, 3])), (np.asarray([1]), None, 0),
-    (Ellipsis, np.asarray([3, -4])), (slice(None), slice(None, None, 2), np.asarray([0, 3])),
-    np.asarray([True, False]), (slice(None), np.asarray([False, True, True])),
-    np.asarray([[True, False, True], [False, False, True]]), ([True, False],), (True,),
-    (False, 1), (1, Ellipsis, False), (slice(None), [[0], [2]], [1, 2]),
-]  # fmt: skip
+    np.asarray([0, 1, 1]),
+    np.asarray([[1, 0], [-1, 0]]),
+    ([0, -1],),
+    (np.asarray([1, 0]), 2),
+    (slice(None), np.asarray([2, 0, 2])),
+    (np.asarray([1, 0]), slice(None), np.asarray([3, 1])),
+    (np.asarray([[0], [1]]), np.asarray([0, 2, 1])),
+    (0, np.asarray([2, 1]), slice(None, None, -1)),
+    (slice(None), np.asarray([0, 2]), np.asarray([1, 3])),
+    (np.asarray([1]), None, 0),
+    (Ellipsis, np.asarray([3, -4])),
+    (slice(None), slice(None, None, 2), np.asarray([0, 3])),
+    np.asarray([True, False]),
+    (slice(None), np.asarray([False, True, True])),
+    np.asarray([[True, False, True], [False, False, True]]),
+    ([True, False],),
+    (True,),
+    (False, 1),
+    (1, Ellipsis, False),
+    (slice(None), [[0], [2]], [1, 2]),
+]
 
 
 def _id(idx):
@@ -111,20 +137,30 @@ def test_index_methods_on_tracers_in_vmap():
 # x.at[...]
 
 UPDATES = [
-    ("set", (1,), 5.0), ("set", (slice(None), 0), jnp.asarray([[1.0], [2.0]])),
-    ("set", (Ellipsis, slice(None, None, -2)), 0.0), ("set", (np.asarray([1, 0, 1]),), 3.0),
-    ("add", (0, slice(1, None)), 5.0), ("add", (np.asarray([0, 0, 1]),), 1.5),
+    ("set", (1,), 5.0),
+    ("set", (slice(None), 0), jnp.asarray([[1.0], [2.0]])),
+    ("set", (Ellipsis, slice(None, None, -2)), 0.0),
+    ("set", (np.asarray([1, 0, 1]),), 3.0),
+    ("add", (0, slice(1, None)), 5.0),
+    ("add", (np.asarray([0, 0, 1]),), 1.5),
     ("add", (slice(None), np.asarray([2, 2, 0]), 1), jnp.asarray([1.0, 10.0, 100.0])),
-    ("add", (np.asarray([[0, 1], [1, 1]]), 1, slice(None, 2)), 2.0), ("add", (None, 1), 1.0),
-    ("add", MASK_IDX, 4.0), ("subtract", (1, 2), 3.0),
-    ("multiply", (np.asarray([0, 0, 1]), 1), 2.0), ("multiply", (slice(None), -1), -1.0),
-    ("divide", (0,), 4.0), ("power", (1, 0), 2.0),
+    ("add", (np.asarray([[0, 1], [1, 1]]), 1, slice(None, 2)), 2.0),
+    ("add", (None, 1), 1.0),
+    ("add", MASK_IDX, 4.0),
+    ("subtract", (1, 2), 3.0),
+    ("multiply", (np.asarray([0, 0, 1]), 1), 2.0),
+    ("multiply", (slice(None), -1), -1.0),
+    ("divide", (0,), 4.0),
+    ("power", (1, 0), 2.0),
     ("min", (np.asarray([0, 0, 1]), 1), jnp.asarray([[-20.0], [0.0], [5.0]])),
     ("max", (np.asarray([1, 1]), slice(None), 3), jnp.asarray([[0.0, 100.0, 0.0], [50.0, 0, 0]])),
-    ("min", (slice(None), 0, 0), 0.0), ("add", (True, 1), 1.0), ("set", (0, False), 1.0),
+    ("min", (slice(None), 0, 0), 0.0),
+    ("add", (True, 1), 1.0),
+    ("set", (0, False), 1.0),
     ("max", (slice(None), slice(None, None, -1), 0), jnp.asarray([[-9.0, 0.0, 9.0]])),
-    ("set", (-1, -1, -1), 42.0), ("get", (1, np.asarray([2, 0])), None),
-]  # fmt: skip
+    ("set", (-1, -1, -1), 42.0),
+    ("get", (1, np.asarray([2, 0])), None),
+]
 
 
 def _updates(x):
@@ -135,8 +171,9 @@ def test_at_updates():
     """Every update, compiled together; set/add/get/max eagerly too."""
     traced = mg.jit(_updates)(X)
     wanted = jax.jit(_updates)(X)
-    for k, ((method, idx, values), got, want) in enumerate(zip(UPDATES, traced, wanted,
-                                                               strict=True)):  # fmt: skip
+    for k, ((method, idx, values), got, want) in enumerate(
+        zip(UPDATES, traced, wanted, strict=True)
+    ):
         what = f"{method}{_id(idx)}"
         assert isinstance(got, jax.Array) and got.dtype == want.dtype, what
         np.testing.assert_allclose(got, want, rtol=1e-6, err_msg=what)
@@ -158,8 +195,10 @@ def test_at_modes_and_dtypes():
     for mode in ("drop", "clip", "fill"):
         ours = mg.jit(lambda x, mode=mode: x.at[idx].set(9.0, mode=mode))(v)
         np.testing.assert_array_equal(ours, v.at[idx].set(9.0, mode=mode))
-    np.testing.assert_array_equal(mg.jit(lambda x: x.at[idx].get(mode="fill", fill_value=-1.0))(v),
-                                  v.at[idx].get(mode="fill", fill_value=-1.0))  # fmt: skip
+    np.testing.assert_array_equal(
+        mg.jit(lambda x: x.at[idx].get(mode="fill", fill_value=-1.0))(v),
+        v.at[idx].get(mode="fill", fill_value=-1.0),
+    )
     ints = jnp.arange(6, dtype=jnp.int8)
     got = mg.jit(lambda x: x.at[2].add(3))(ints)
     assert got.dtype == jnp.int8
@@ -173,15 +212,20 @@ def test_at_modes_and_dtypes():
 # gradients
 
 GRAD_CASES = [
-    lambda np_, x: x[1], lambda np_, x: x[:, ::-1, 1:3], lambda np_, x: x[None, 0, ..., -1],
+    lambda np_, x: x[1],
+    lambda np_, x: x[:, ::-1, 1:3],
+    lambda np_, x: x[None, 0, ..., -1],
     lambda np_, x: x[np.asarray([0, 0, 1])],
     lambda np_, x: x[:, np.asarray([2, 2, 0]), np.asarray([1, 3, 1])],
-    lambda np_, x: x[MASK_IDX], lambda np_, x: x.at[0, 1].set(0.0),
-    lambda np_, x: x.at[np.asarray([1, 1])].add(x[0]), lambda np_, x: x.at[:, 1].multiply(3.0),
-    lambda np_, x: x.at[..., 0].max(0.0), lambda np_, x: x.at[np.asarray([0, 0])].min(-1.5),
+    lambda np_, x: x[MASK_IDX],
+    lambda np_, x: x.at[0, 1].set(0.0),
+    lambda np_, x: x.at[np.asarray([1, 1])].add(x[0]),
+    lambda np_, x: x.at[:, 1].multiply(3.0),
+    lambda np_, x: x.at[..., 0].max(0.0),
+    lambda np_, x: x.at[np.asarray([0, 0])].min(-1.5),
     lambda np_, x: np_.take(x, jnp.asarray([3, 0, 3]), axis=2),
     lambda np_, x: np_.take_along_axis(x, jnp.asarray([[[1, 0, 3, 3]]]), axis=1),
-]  # fmt: skip
+]
 
 
 def _grads(np_, grad):

@@ -75,8 +75,10 @@ def test_vmap_of_from_jax_matches_jax():
     f = from_jax(jfun)
     xs = jnp.stack([X, Y, X * 2])
     _close(mg.vmap(f, in_axes=(0, None))(xs, Y), jax.vmap(jfun, in_axes=(0, None))(xs, Y))
-    _close(mg.vmap(mg.grad(f), in_axes=(0, None))(xs, Y),
-           jax.vmap(jax.grad(jfun), in_axes=(0, None))(xs, Y))  # fmt: skip
+    _close(
+        mg.vmap(mg.grad(f), in_axes=(0, None))(xs, Y),
+        jax.vmap(jax.grad(jfun), in_axes=(0, None))(xs, Y),
+    )
     _close(mg.jit(mg.vmap(f, in_axes=(None, 1)))(X, xs), jax.vmap(jfun, in_axes=(None, 1))(X, xs))
 
 

@@ -37,17 +37,17 @@ OPS = [
         "reduce_sum",
         lambda x, y: reductions.reduce_sum(x * y, (0,)),
         lambda x, y: jax.lax.reduce_sum(x * y, (0,)),
-    ),  # fmt: skip
+    ),
     (
         "dot",
         lambda x, y: linalg.dot_general(x, y, (((0,), (0,)), ((), ()))),
         lambda x, y: jax.lax.dot_general(x, y, (((0,), (0,)), ((), ()))),
-    ),  # fmt: skip
+    ),
     (
         "broadcast_reshape",
         lambda x, y: structural.reshape(structural.broadcast_in_dim(x, (2, 4), (1,)), (8,)),
         lambda x, y: jax.lax.reshape(jax.lax.broadcast_in_dim(x, (2, 4), (1,)), (8,)),
-    ),  # fmt: skip
+    ),
 ]
 IDS = [o[0] for o in OPS]
 

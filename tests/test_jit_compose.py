@@ -36,8 +36,9 @@ def test_grad_jit_compositions(name, build):
 
 def test_vmap_grad_jit_and_jvp_grad_jit():
     x = jnp.linspace(-1.0, 1.0, 5)
-    np.testing.assert_allclose(mg.vmap(mg.grad(mg.jit(f_mg)))(x),
-                               jax.vmap(jax.grad(f_jax))(x), rtol=1e-5)  # fmt: skip
+    np.testing.assert_allclose(
+        mg.vmap(mg.grad(mg.jit(f_mg)))(x), jax.vmap(jax.grad(f_jax))(x), rtol=1e-5
+    )
     ours = mg.jvp(mg.grad(mg.jit(f_mg)), (0.3,), (1.0,))
     theirs = jax.jvp(jax.grad(f_jax), (0.3,), (1.0,))
     np.testing.assert_allclose(ours, theirs, rtol=1e-5)

@@ -28,8 +28,9 @@ def assert_trees_close(ours, theirs, tol, what=""):
     assert o_tree == t_tree, f"{what}: tree structure {o_tree} != {t_tree}"
     for o, t in zip(o_leaves, t_leaves, strict=True):
         o, t = np.asarray(o), np.asarray(t)
-        assert (o.shape, o.dtype) == (t.shape, t.dtype), f"{what}: {o.dtype}{o.shape} != " \
-                                                         f"{t.dtype}{t.shape}"  # fmt: skip
+        assert (o.shape, o.dtype) == (t.shape, t.dtype), (
+            f"{what}: {o.dtype}{o.shape} != {t.dtype}{t.shape}"
+        )
         if o.dtype == float0:
             continue
         if is_float(o.dtype):
@@ -144,14 +145,24 @@ def test_vmap_matches_jax(spec, in_axes):
 def _loop_and_stack(fn, args, in_axes, size):
     """The same map as a Python loop over the mapped axis, stacked (the third oracle)."""
     axes = in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args)
-    outs = [fn(*[a if ax is None else np.take(np.asarray(a), i, axis=ax)
-                 for a, ax in zip(args, axes)]) for i in range(size)]  # fmt: skip
+    outs = [
+        fn(*[a if ax is None else np.take(np.asarray(a), i, axis=ax) for a, ax in zip(args, axes)])
+        for i in range(size)
+    ]
     return tree_util.tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *outs)
 
 
 # Compositions through the rules of the structural and indexing primitives.
-COMPOSED = ["gather_rows", "scatter_add", "scatter", "dynamic_slice", "dynamic_update_slice",
-            "pad_negative", "sort_key_val", "concatenate"]  # fmt: skip
+COMPOSED = [
+    "gather_rows",
+    "scatter_add",
+    "scatter",
+    "dynamic_slice",
+    "dynamic_update_slice",
+    "pad_negative",
+    "sort_key_val",
+    "concatenate",
+]
 
 
 @pytest.mark.parametrize("name", COMPOSED)
@@ -273,10 +284,34 @@ def test_table_covers_every_required_primitive():
 # ---------------------------------------------------------------------------
 # every primitive has every rule it needs
 
-LINEAR = {"add_any", "copy", "neg", "add", "sub", "mul", "div", "convert_element_type",
-          "select_n", "dot_general", "broadcast_in_dim", "reshape", "transpose", "squeeze",
-          "rev", "pad", "concatenate", "slice", "dynamic_slice", "dynamic_update_slice",
-          "gather", "scatter-add", "scatter", "reduce_sum", "cumsum", "split"}  # fmt: skip
+LINEAR = {
+    "add_any",
+    "copy",
+    "neg",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "convert_element_type",
+    "select_n",
+    "dot_general",
+    "broadcast_in_dim",
+    "reshape",
+    "transpose",
+    "squeeze",
+    "rev",
+    "pad",
+    "concatenate",
+    "slice",
+    "dynamic_slice",
+    "dynamic_update_slice",
+    "gather",
+    "scatter-add",
+    "scatter",
+    "reduce_sum",
+    "cumsum",
+    "split",
+}
 
 
 # Primitives that only ever live in a linear jaxpr that is transposed (like JAX's
@@ -332,7 +367,7 @@ BAD = [
     ("argmax", lambda: lax.argmax(x34, 0, np.float32), "index_dtype"),
     ("cumsum", lambda: lax.cumsum(x34 > 0, 0), "numeric"),
     ("iota", lambda: lax.broadcasted_iota(np.int32, (3,), 1), "dimension"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("prim, thunk, needle", BAD, ids=[f"{b[0]}-{b[2]}" for b in BAD])
@@ -371,19 +406,23 @@ def test_pad_transpose_handles_negative_and_interior_padding():
     assert_trees_close(ours, theirs, 1e-6, "pad transpose")
 
 
-
-
-
 X64_PROGRAMS = {
     "dynamic_slice": lambda L, x, i: L.dynamic_slice(x, (i, -2), (2, 2)),
     "dynamic_update_slice": lambda L, x, i: L.dynamic_update_slice(
-        x, L.slice(L.mul(x, x), (0, 0), (2, 2)), (i, 1)),
+        x, L.slice(L.mul(x, x), (0, 0), (2, 2)), (i, 1)
+    ),
     "gather": lambda L, x, i: L.gather(x, L.broadcast(i, (2, 1)), ROWS, (1, 5)),
     "sort_key_val": lambda L, x, i: L.sort_key_val(x, L.mul(x, x), 0)[1],
-    "argmax_iota": lambda L, x, i: L.mul(x, L.convert_element_type(L.add(
-        L.broadcasted_iota(np.int64, (4, 5), 0), L.broadcast(L.argmax(x, 0, np.int64), (4,))),
-        np.float64)),
-}  # fmt: skip
+    "argmax_iota": lambda L, x, i: L.mul(
+        x,
+        L.convert_element_type(
+            L.add(
+                L.broadcasted_iota(np.int64, (4, 5), 0), L.broadcast(L.argmax(x, 0, np.int64), (4,))
+            ),
+            np.float64,
+        ),
+    ),
+}
 
 
 @pytest.mark.parametrize("name", list(X64_PROGRAMS))

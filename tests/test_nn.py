@@ -24,20 +24,39 @@ def assert_close(ours, theirs, rtol=1e-6, atol=1e-6, what=""):
     assert len(o_leaves) == len(t_leaves), what
     for o, t in zip(o_leaves, t_leaves, strict=True):
         assert isinstance(o, jax.Array), f"{what}: got {type(o).__name__}"
-        assert (o.shape, o.dtype) == (t.shape, t.dtype), f"{what}: {o.dtype}{o.shape} vs " \
-                                                         f"{t.dtype}{t.shape}"  # fmt: skip
-        np.testing.assert_allclose(np.asarray(o, np.float64), np.asarray(t, np.float64),
-                                   rtol=rtol, atol=atol, err_msg=what)  # fmt: skip
+        assert (o.shape, o.dtype) == (t.shape, t.dtype), (
+            f"{what}: {o.dtype}{o.shape} vs {t.dtype}{t.shape}"
+        )
+        np.testing.assert_allclose(
+            np.asarray(o, np.float64), np.asarray(t, np.float64), rtol=rtol, atol=atol, err_msg=what
+        )
 
 
 ACTIVATIONS = [
-    ("relu", {}), ("relu6", {}), ("sigmoid", {}), ("silu", {}), ("swish", {}),
-    ("log_sigmoid", {}), ("softplus", {}), ("elu", {}), ("elu", {"alpha": 0.5}),
-    ("leaky_relu", {}), ("leaky_relu", {"negative_slope": 0.2}), ("gelu", {}),
-    ("gelu", {"approximate": False}), ("celu", {"alpha": 2.0}), ("selu", {}),
-    ("hard_tanh", {}), ("hard_sigmoid", {}), ("hard_silu", {}), ("soft_sign", {}),
-    ("squareplus", {}), ("sparse_plus", {}), ("sparse_sigmoid", {}), ("tanh", {}),
-]  # fmt: skip
+    ("relu", {}),
+    ("relu6", {}),
+    ("sigmoid", {}),
+    ("silu", {}),
+    ("swish", {}),
+    ("log_sigmoid", {}),
+    ("softplus", {}),
+    ("elu", {}),
+    ("elu", {"alpha": 0.5}),
+    ("leaky_relu", {}),
+    ("leaky_relu", {"negative_slope": 0.2}),
+    ("gelu", {}),
+    ("gelu", {"approximate": False}),
+    ("celu", {"alpha": 2.0}),
+    ("selu", {}),
+    ("hard_tanh", {}),
+    ("hard_sigmoid", {}),
+    ("hard_silu", {}),
+    ("soft_sign", {}),
+    ("squareplus", {}),
+    ("sparse_plus", {}),
+    ("sparse_sigmoid", {}),
+    ("tanh", {}),
+]
 IDS = [f"{n}{k or ''}" for n, k in ACTIVATIONS]
 
 
@@ -106,15 +125,23 @@ def test_activations_of_integers_and_python_scalars():
 
 
 SOFTMAX_CASES = [
-    ("softmax", X, {}), ("softmax", X, {"axis": 0}), ("softmax", LARGE, {}),
-    ("softmax", X, {"where": X > -1.0}), ("log_softmax", X, {}),
+    ("softmax", X, {}),
+    ("softmax", X, {"axis": 0}),
+    ("softmax", LARGE, {}),
+    ("softmax", X, {"where": X > -1.0}),
+    ("log_softmax", X, {}),
     ("log_softmax", LARGE, {"axis": 0}),
-    ("log_softmax", X, {"where": X > -1.0}), ("logsumexp", X, {}), ("logsumexp", X, {"axis": 1}),
-    ("logsumexp", LARGE, {"axis": 1, "keepdims": True}), ("logsumexp", X, {"axis": (0, 1)}),
-    ("logsumexp", X, {"b": jnp.abs(X)}), ("logsumexp", X, {"b": X, "axis": 1}),
+    ("log_softmax", X, {"where": X > -1.0}),
+    ("logsumexp", X, {}),
+    ("logsumexp", X, {"axis": 1}),
+    ("logsumexp", LARGE, {"axis": 1, "keepdims": True}),
+    ("logsumexp", X, {"axis": (0, 1)}),
+    ("logsumexp", X, {"b": jnp.abs(X)}),
+    ("logsumexp", X, {"b": X, "axis": 1}),
     ("logsumexp", X, {"axis": 1, "b": X, "return_sign": True}),
-    ("logsumexp", X, {"axis": 0, "where": X > 0}), ("logsumexp", jnp.full((2,), -jnp.inf), {}),
-]  # fmt: skip
+    ("logsumexp", X, {"axis": 0, "where": X > 0}),
+    ("logsumexp", jnp.full((2,), -jnp.inf), {}),
+]
 
 
 def test_softmax_family():
@@ -123,8 +150,13 @@ def test_softmax_family():
     for (name, _, kwargs), o, t in zip(SOFTMAX_CASES, ours, theirs, strict=True):
         assert_close(o, t, rtol=2e-6, atol=2e-6, what=f"{name}{kwargs}")
     for name, x, kwargs in SOFTMAX_CASES[::5]:  # eagerly too
-        assert_close(getattr(nn, name)(x, **kwargs), getattr(jax.nn, name)(x, **kwargs),
-                     rtol=2e-6, atol=2e-6, what=f"eager {name}{kwargs}")  # fmt: skip
+        assert_close(
+            getattr(nn, name)(x, **kwargs),
+            getattr(jax.nn, name)(x, **kwargs),
+            rtol=2e-6,
+            atol=2e-6,
+            what=f"eager {name}{kwargs}",
+        )
 
 
 @pytest.mark.parametrize("name", ["softmax", "log_softmax", "logsumexp"])
@@ -162,8 +194,9 @@ def test_max_is_stop_gradient_as_in_jax():
 def test_one_hot():
     labels = jnp.asarray([0, 2, 1, 5, -1])
     for kwargs in ({}, {"dtype": jnp.int32}, {"axis": 0}, {"dtype": jnp.bool_}):
-        assert_close(nn.one_hot(labels, 3, **kwargs), jax.nn.one_hot(labels, 3, **kwargs),
-                     what=str(kwargs))  # fmt: skip
+        assert_close(
+            nn.one_hot(labels, 3, **kwargs), jax.nn.one_hot(labels, 3, **kwargs), what=str(kwargs)
+        )
     grid = jnp.asarray([[0, 1], [2, 0]])
     assert_close(nn.one_hot(grid, 3, axis=1), jax.nn.one_hot(grid, 3, axis=1))
     assert_close(mg.vmap(lambda i: nn.one_hot(i, 4))(labels), jax.nn.one_hot(labels, 4))
@@ -171,11 +204,19 @@ def test_one_hot():
 
 def test_standardize():
     assert_close(nn.standardize(X), jax.nn.standardize(X), rtol=1e-5, atol=1e-5)
-    assert_close(nn.standardize(X, axis=0, epsilon=1e-3),
-                 jax.nn.standardize(X, axis=0, epsilon=1e-3), rtol=1e-5, atol=1e-5)  # fmt: skip
+    assert_close(
+        nn.standardize(X, axis=0, epsilon=1e-3),
+        jax.nn.standardize(X, axis=0, epsilon=1e-3),
+        rtol=1e-5,
+        atol=1e-5,
+    )
     m, v = jnp.mean(X, 1, keepdims=True), jnp.var(X, 1, keepdims=True)
-    assert_close(nn.standardize(X, mean=m, variance=v), jax.nn.standardize(X, mean=m, variance=v),
-                 rtol=1e-5, atol=1e-5)  # fmt: skip
+    assert_close(
+        nn.standardize(X, mean=m, variance=v),
+        jax.nn.standardize(X, mean=m, variance=v),
+        rtol=1e-5,
+        atol=1e-5,
+    )
     ours = mg.jit(mg.grad(lambda x: mnp.sum(nn.standardize(x) * X)))(X)
     theirs = jax.jit(jax.grad(lambda x: jnp.sum(jax.nn.standardize(x) * X)))(X)
     assert_close(ours, theirs, rtol=1e-4, atol=1e-5)

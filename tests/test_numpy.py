@@ -48,8 +48,9 @@ def assert_same(ours, theirs, rtol=1e-6, atol=1e-6, what=""):
         assert o_np.shape == t_np.shape, f"{what}: shape {o_np.shape} != {t_np.shape}"
         assert o_np.dtype == t_np.dtype, f"{what}: dtype {o_np.dtype} != {t_np.dtype}"
         if jnp.issubdtype(o_np.dtype, jnp.inexact):
-            np.testing.assert_allclose(o_np.astype(np.float64), t_np.astype(np.float64),
-                                       rtol=rtol, atol=atol, err_msg=what)  # fmt: skip
+            np.testing.assert_allclose(
+                o_np.astype(np.float64), t_np.astype(np.float64), rtol=rtol, atol=atol, err_msg=what
+            )
         else:
             np.testing.assert_array_equal(o_np, t_np, err_msg=what)
 
@@ -116,8 +117,15 @@ def check_table(cases, eager_every=8, rtol=2e-6, atol=2e-6):
     for name, args, kwargs in cases:
         ours, arrays = _bind(getattr(mnp, name), args, kwargs)
         theirs, _ = _bind(getattr(jnp, name), args, kwargs)
-        bound.append((f"{name}{tuple(type(a).__name__ for a in args)}{kwargs or ''}", ours,
-                      theirs, arrays, _low_precision(args)))  # fmt: skip
+        bound.append(
+            (
+                f"{name}{tuple(type(a).__name__ for a in args)}{kwargs or ''}",
+                ours,
+                theirs,
+                arrays,
+                _low_precision(args),
+            )
+        )
     failures = []
     for what, ours, theirs, arrays, _ in bound:
         try:
@@ -127,9 +135,11 @@ def check_table(cases, eager_every=8, rtol=2e-6, atol=2e-6):
     all_arrays = [b[3] for b in bound]
     ours_all = mg.jit(lambda arrs: [b[1](*a) for b, a in zip(bound, arrs, strict=True)])(all_arrays)
     theirs_all = jax.jit(lambda arrs: [b[2](*a) for b, a in zip(bound, arrs, strict=True)])(
-        all_arrays)  # fmt: skip
-    for k, ((what, ours, _, arrays, low), o, t) in enumerate(zip(bound, ours_all, theirs_all,
-                                                                 strict=True)):  # fmt: skip
+        all_arrays
+    )
+    for k, ((what, ours, _, arrays, low), o, t) in enumerate(
+        zip(bound, ours_all, theirs_all, strict=True)
+    ):
         tol = (1e-2, 1e-2) if low else (rtol, atol)
         outs = [("jit", o)] + ([("eager", ours(*arrays))] if k % eager_every == 0 else [])
         for mode, got in outs:
@@ -144,16 +154,53 @@ def check_table(cases, eager_every=8, rtol=2e-6, atol=2e-6):
 # elementwise
 
 UNARY = [
-    ("exp", X), ("exp2", X), ("expm1", X), ("log", POS), ("log1p", POS), ("log2", POS),
-    ("log10", POS), ("sqrt", POS), ("cbrt", X), ("square", X), ("reciprocal", POS),
-    ("sin", X), ("cos", X), ("tan", UNIT), ("arcsin", UNIT), ("arccos", UNIT), ("arctan", X),
-    ("sinh", X), ("cosh", X), ("tanh", X), ("arcsinh", X), ("arccosh", BIG),
-    ("arctanh", UNIT), ("negative", X), ("positive", X), ("abs", X), ("absolute", IX),
-    ("sign", X), ("sign", IX), ("floor", X), ("ceil", X), ("round", X * 3), ("trunc", X * 3),
-    ("rint", X * 3), ("isnan", X), ("isinf", X), ("isfinite", X), ("logical_not", B),
-    ("invert", IX), ("invert", B), ("conj", X), ("real", X), ("square", IX), ("negative", IX),
-    ("floor", IX), ("abs", B),
-]  # fmt: skip
+    ("exp", X),
+    ("exp2", X),
+    ("expm1", X),
+    ("log", POS),
+    ("log1p", POS),
+    ("log2", POS),
+    ("log10", POS),
+    ("sqrt", POS),
+    ("cbrt", X),
+    ("square", X),
+    ("reciprocal", POS),
+    ("sin", X),
+    ("cos", X),
+    ("tan", UNIT),
+    ("arcsin", UNIT),
+    ("arccos", UNIT),
+    ("arctan", X),
+    ("sinh", X),
+    ("cosh", X),
+    ("tanh", X),
+    ("arcsinh", X),
+    ("arccosh", BIG),
+    ("arctanh", UNIT),
+    ("negative", X),
+    ("positive", X),
+    ("abs", X),
+    ("absolute", IX),
+    ("sign", X),
+    ("sign", IX),
+    ("floor", X),
+    ("ceil", X),
+    ("round", X * 3),
+    ("trunc", X * 3),
+    ("rint", X * 3),
+    ("isnan", X),
+    ("isinf", X),
+    ("isfinite", X),
+    ("logical_not", B),
+    ("invert", IX),
+    ("invert", B),
+    ("conj", X),
+    ("real", X),
+    ("square", IX),
+    ("negative", IX),
+    ("floor", IX),
+    ("abs", B),
+]
 
 
 def test_unary():
@@ -176,11 +223,31 @@ def test_special_values():
 
 
 BINARY = [
-    "add", "subtract", "multiply", "divide", "true_divide", "floor_divide", "power", "mod",
-    "remainder", "fmod", "maximum", "minimum", "arctan2", "logaddexp", "hypot", "equal",
-    "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and", "logical_or",
+    "add",
+    "subtract",
+    "multiply",
+    "divide",
+    "true_divide",
+    "floor_divide",
+    "power",
+    "mod",
+    "remainder",
+    "fmod",
+    "maximum",
+    "minimum",
+    "arctan2",
+    "logaddexp",
+    "hypot",
+    "equal",
+    "not_equal",
+    "less",
+    "less_equal",
+    "greater",
+    "greater_equal",
+    "logical_and",
+    "logical_or",
     "logical_xor",
-]  # fmt: skip
+]
 
 PAIRS = {
     "f32,f32": (X, Y),
@@ -230,8 +297,14 @@ def test_bitwise():
     us = jnp.asarray([0, 1, 2, 7, 8, 9], jnp.uint8)
     pairs = [(vals, shifts), (u, us), (vals, 3), (B, ~B)]
     names = ("bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shift")
-    check_table([(name, pair, {}) for name in names for pair in pairs
-                 if not (name.endswith("shift") and pair[0] is B)])  # fmt: skip
+    check_table(
+        [
+            (name, pair, {})
+            for name in names
+            for pair in pairs
+            if not (name.endswith("shift") and pair[0] is B)
+        ]
+    )
 
 
 def test_power_integer_exponent_uses_integer_pow():
@@ -250,8 +323,12 @@ def test_where_clip_isclose():
     check("clip", X, max=0.1)
     near = X + 1e-7
     check("isclose", X, near)
-    check("isclose", jnp.asarray([np.nan, np.inf, 1.0]), jnp.asarray([np.nan, np.inf, 1.1]),
-          equal_nan=True)  # fmt: skip
+    check(
+        "isclose",
+        jnp.asarray([np.nan, np.inf, 1.0]),
+        jnp.asarray([np.nan, np.inf, 1.1]),
+        equal_nan=True,
+    )
     check("isclose", IX, JX)
     assert bool(mnp.allclose(X, near)) and not bool(mnp.allclose(X, X + 1.0))
 
@@ -348,13 +425,44 @@ def test_tracer_operators_and_methods():
         y = (x + 1) * 2 - x / 3 + x**2 - (-x) + abs(x) + (x // 0.7) + (x % 0.5)
         z = (i << 2) + (i >> 1) + (~i) + (i & 3) + (i | 1) + (i ^ 5)
         m = (x > 0) & (x < 1.5) | (x == 0) ^ (x != 0.5)
-        return (y.sum(axis=0), y.mean(), y.max(), y.min(axis=1), y.prod(), y.argmax(),
-                y.argmin(axis=0), y.reshape(3, 2), y.reshape((6,)), y.transpose(), y.T,
-                y.astype(np_.int32), y.squeeze(), y.ravel(), y.flatten(), y.std(),
-                m.any(), m.all(axis=0), y.cumsum(axis=1), y.cumprod(), y.clip(-1, 1),
-                y.dot(y.T), y.round(1), y.swapaxes(0, 1), y.repeat(2), y.take(2),
-                y.sort(), y.argsort(axis=0), y.conj(), y.trace(), y.diagonal(), z, x @ x.T,
-                y[1], y[:, ::-1], y[None, 0, 1:])  # fmt: skip
+        return (
+            y.sum(axis=0),
+            y.mean(),
+            y.max(),
+            y.min(axis=1),
+            y.prod(),
+            y.argmax(),
+            y.argmin(axis=0),
+            y.reshape(3, 2),
+            y.reshape((6,)),
+            y.transpose(),
+            y.T,
+            y.astype(np_.int32),
+            y.squeeze(),
+            y.ravel(),
+            y.flatten(),
+            y.std(),
+            m.any(),
+            m.all(axis=0),
+            y.cumsum(axis=1),
+            y.cumprod(),
+            y.clip(-1, 1),
+            y.dot(y.T),
+            y.round(1),
+            y.swapaxes(0, 1),
+            y.repeat(2),
+            y.take(2),
+            y.sort(),
+            y.argsort(axis=0),
+            y.conj(),
+            y.trace(),
+            y.diagonal(),
+            z,
+            x @ x.T,
+            y[1],
+            y[:, ::-1],
+            y[None, 0, 1:],
+        )
 
     theirs = jax.jit(lambda x, i: f(jnp, x, i))(X, IX)
     ours = mg.jit(lambda x, i: f(mnp, x, i))(X, IX)
@@ -367,29 +475,58 @@ def test_tracer_operators_and_methods():
 A3 = _f32(2, 3, 4)
 
 REDUCTIONS = [
-    ("sum", (A3,), {}), ("sum", (A3,), {"axis": 1}), ("sum", (A3,), {"axis": (0, 2)}),
-    ("sum", (A3,), {"axis": -1, "keepdims": True}), ("sum", (IX,), {}), ("sum", (B,), {}),
-    ("sum", (jnp.asarray([1, 2], jnp.uint8),), {}), ("sum", (A3,), {"dtype": jnp.int32}),
-    ("sum", (X,), {"where": B}), ("sum", (X,), {"initial": 10.0}),
-    ("sum", (X.astype(jnp.bfloat16),), {"axis": 0}), ("prod", (X,), {"axis": 1}),
-    ("prod", (IX,), {}), ("max", (A3,), {"axis": 2}), ("max", (IX,), {"axis": 0}),
-    ("max", (X,), {"initial": 1.0}), ("max", (X,), {"where": B, "initial": -5.0}),
-    ("min", (A3,), {}), ("amax", (X,), {"keepdims": True}), ("amin", (X,), {"axis": 0}),
-    ("max", (B,), {}), ("argmax", (A3,), {"axis": 1}), ("argmin", (A3,), {}),
-    ("argmax", (X,), {"axis": 0, "keepdims": True}), ("mean", (A3,), {}),
-    ("mean", (A3,), {"axis": (0, 1)}), ("mean", (IX,), {"axis": 0}),
-    ("mean", (X,), {"where": B}), ("mean", (X.astype(jnp.float16),), {}),
-    ("var", (A3,), {}), ("var", (A3,), {"axis": 1, "ddof": 1}), ("var", (IX,), {}),
-    ("var", (X,), {"axis": 0, "keepdims": True}), ("std", (A3,), {"axis": 2}),
-    ("std", (X,), {"correction": 1}), ("all", (B,), {}), ("any", (B,), {"axis": 1}),
-    ("all", (X,), {"axis": 0}), ("any", (IX,), {"keepdims": True}), ("cumsum", (A3,), {}),
-    ("cumsum", (A3,), {"axis": 1}), ("cumsum", (B,), {"axis": 0}), ("cumprod", (X,), {"axis": 1}),
-    ("cumsum", (jnp.asarray([1, 2], jnp.int8),), {}), ("cumsum", (IX,), {"dtype": jnp.float32}),
-    ("average", (A3,), {}), ("average", (A3,), {"axis": 1}),
+    ("sum", (A3,), {}),
+    ("sum", (A3,), {"axis": 1}),
+    ("sum", (A3,), {"axis": (0, 2)}),
+    ("sum", (A3,), {"axis": -1, "keepdims": True}),
+    ("sum", (IX,), {}),
+    ("sum", (B,), {}),
+    ("sum", (jnp.asarray([1, 2], jnp.uint8),), {}),
+    ("sum", (A3,), {"dtype": jnp.int32}),
+    ("sum", (X,), {"where": B}),
+    ("sum", (X,), {"initial": 10.0}),
+    ("sum", (X.astype(jnp.bfloat16),), {"axis": 0}),
+    ("prod", (X,), {"axis": 1}),
+    ("prod", (IX,), {}),
+    ("max", (A3,), {"axis": 2}),
+    ("max", (IX,), {"axis": 0}),
+    ("max", (X,), {"initial": 1.0}),
+    ("max", (X,), {"where": B, "initial": -5.0}),
+    ("min", (A3,), {}),
+    ("amax", (X,), {"keepdims": True}),
+    ("amin", (X,), {"axis": 0}),
+    ("max", (B,), {}),
+    ("argmax", (A3,), {"axis": 1}),
+    ("argmin", (A3,), {}),
+    ("argmax", (X,), {"axis": 0, "keepdims": True}),
+    ("mean", (A3,), {}),
+    ("mean", (A3,), {"axis": (0, 1)}),
+    ("mean", (IX,), {"axis": 0}),
+    ("mean", (X,), {"where": B}),
+    ("mean", (X.astype(jnp.float16),), {}),
+    ("var", (A3,), {}),
+    ("var", (A3,), {"axis": 1, "ddof": 1}),
+    ("var", (IX,), {}),
+    ("var", (X,), {"axis": 0, "keepdims": True}),
+    ("std", (A3,), {"axis": 2}),
+    ("std", (X,), {"correction": 1}),
+    ("all", (B,), {}),
+    ("any", (B,), {"axis": 1}),
+    ("all", (X,), {"axis": 0}),
+    ("any", (IX,), {"keepdims": True}),
+    ("cumsum", (A3,), {}),
+    ("cumsum", (A3,), {"axis": 1}),
+    ("cumsum", (B,), {"axis": 0}),
+    ("cumprod", (X,), {"axis": 1}),
+    ("cumsum", (jnp.asarray([1, 2], jnp.int8),), {}),
+    ("cumsum", (IX,), {"dtype": jnp.float32}),
+    ("average", (A3,), {}),
+    ("average", (A3,), {"axis": 1}),
     ("average", (A3,), {"axis": 1, "weights": _f32(3, lo=0.1, hi=1.0)}),
-    ("average", (X,), {"weights": POS, "returned": True}), ("count_nonzero", (IX,), {"axis": 0}),
+    ("average", (X,), {"weights": POS, "returned": True}),
+    ("count_nonzero", (IX,), {"axis": 0}),
     ("ptp", (X,), {"axis": 1}),
-]  # fmt: skip
+]
 
 
 def test_reductions():
@@ -405,28 +542,53 @@ def test_var_with_too_few_elements_is_nan():
 # shapes
 
 SHAPES = [
-    ("reshape", (A3, (4, -1)), {}), ("reshape", (A3, (6, 4)), {"order": "F"}),
-    ("ravel", (A3,), {}), ("transpose", (A3,), {}), ("transpose", (A3, (1, 0, 2)), {}),
-    ("swapaxes", (A3, 0, 2), {}), ("moveaxis", (A3, 0, -1), {}),
-    ("moveaxis", (A3, (0, 1), (2, 0)), {}), ("expand_dims", (X, (0, 3)), {}),
-    ("squeeze", (A3[:1, :, :1],), {}), ("squeeze", (A3[:1],), {"axis": 0}),
-    ("broadcast_to", (V, (4, 2, 3)), {}), ("atleast_1d", (jnp.asarray(1.0),), {}),
-    ("atleast_2d", (V,), {}), ("atleast_3d", (X,), {}), ("flip", (A3,), {}),
-    ("flip", (A3,), {"axis": (0, 2)}), ("roll", (A3, 2), {}), ("roll", (A3, -1), {"axis": 1}),
-    ("roll", (A3, (1, 2)), {"axis": (0, 2)}), ("tile", (X, 2), {}), ("tile", (V, (2, 1, 2)), {}),
-    ("repeat", (X, 2), {}), ("repeat", (X, 3), {"axis": 1}),
-    ("repeat", (X, np.asarray([1, 0, 2])), {"axis": 1}), ("pad", (X, 1), {}),
+    ("reshape", (A3, (4, -1)), {}),
+    ("reshape", (A3, (6, 4)), {"order": "F"}),
+    ("ravel", (A3,), {}),
+    ("transpose", (A3,), {}),
+    ("transpose", (A3, (1, 0, 2)), {}),
+    ("swapaxes", (A3, 0, 2), {}),
+    ("moveaxis", (A3, 0, -1), {}),
+    ("moveaxis", (A3, (0, 1), (2, 0)), {}),
+    ("expand_dims", (X, (0, 3)), {}),
+    ("squeeze", (A3[:1, :, :1],), {}),
+    ("squeeze", (A3[:1],), {"axis": 0}),
+    ("broadcast_to", (V, (4, 2, 3)), {}),
+    ("atleast_1d", (jnp.asarray(1.0),), {}),
+    ("atleast_2d", (V,), {}),
+    ("atleast_3d", (X,), {}),
+    ("flip", (A3,), {}),
+    ("flip", (A3,), {"axis": (0, 2)}),
+    ("roll", (A3, 2), {}),
+    ("roll", (A3, -1), {"axis": 1}),
+    ("roll", (A3, (1, 2)), {"axis": (0, 2)}),
+    ("tile", (X, 2), {}),
+    ("tile", (V, (2, 1, 2)), {}),
+    ("repeat", (X, 2), {}),
+    ("repeat", (X, 3), {"axis": 1}),
+    ("repeat", (X, np.asarray([1, 0, 2])), {"axis": 1}),
+    ("pad", (X, 1), {}),
     ("pad", (X, ((0, 1), (2, 0))), {"constant_values": 5.0}),
-    ("pad", (X, ((1, 2), (0, 1))), {"mode": "edge"}), ("pad", (X, 2), {"mode": "wrap"}),
+    ("pad", (X, ((1, 2), (0, 1))), {"mode": "edge"}),
+    ("pad", (X, 2), {"mode": "wrap"}),
     ("pad", (X, ((1, 1), (2, 2))), {"mode": "reflect"}),
     ("pad", (X, ((1, 1), (2, 2))), {"mode": "symmetric"}),
     ("pad", (IX, ((1, 0), (0, 1))), {"constant_values": ((1, 2), (3, 4))}),
-    ("diagonal", (A3,), {}), ("diagonal", (A3,), {"offset": 1, "axis1": 1, "axis2": 2}),
-    ("diagonal", (X,), {"offset": -1}), ("diagonal", (X,), {"offset": 5}),
-    ("diag", (V,), {}), ("diag", (V,), {"k": -1}), ("diag", (X,), {"k": 1}),
-    ("trace", (A3,), {}), ("trace", (X,), {"offset": 1}), ("trace", (IX,), {}),
-    ("tril", (A3,), {}), ("triu", (X,), {"k": 1}), ("tril", (X,), {"k": -1}),
-    ("astype", (X, jnp.int32), {}), ("astype", (IX, jnp.bool_), {}),
+    ("diagonal", (A3,), {}),
+    ("diagonal", (A3,), {"offset": 1, "axis1": 1, "axis2": 2}),
+    ("diagonal", (X,), {"offset": -1}),
+    ("diagonal", (X,), {"offset": 5}),
+    ("diag", (V,), {}),
+    ("diag", (V,), {"k": -1}),
+    ("diag", (X,), {"k": 1}),
+    ("trace", (A3,), {}),
+    ("trace", (X,), {"offset": 1}),
+    ("trace", (IX,), {}),
+    ("tril", (A3,), {}),
+    ("triu", (X,), {"k": 1}),
+    ("tril", (X,), {"k": -1}),
+    ("astype", (X, jnp.int32), {}),
+    ("astype", (IX, jnp.bool_), {}),
     ("take", (X, jnp.asarray([0, 5, -1, -7])), {}),
     ("take", (X, np.asarray([[2, 0]])), {"axis": 1}),
     ("take", (IX, jnp.asarray([0, 4, -1])), {"axis": 1, "mode": "wrap"}),
@@ -436,7 +598,7 @@ SHAPES = [
     ("take_along_axis", (X, jnp.asarray([[2], [0]])), {"axis": 1}),
     ("take_along_axis", (X, jnp.asarray([[0, 5, -1]])), {"axis": 0}),
     ("take_along_axis", (V, jnp.asarray([2, 0])), {"axis": None}),
-]  # fmt: skip
+]
 
 
 def test_shape_functions():
@@ -473,25 +635,43 @@ def test_shape_queries():
 
 
 CREATION = [
-    ("zeros", ((2, 3),), {}), ("zeros", (3,), {"dtype": jnp.int32}),
-    ("ones", ((2,),), {"dtype": mnp.bfloat16}), ("full", ((2, 3), 7), {}),
-    ("full", ((2, 3), 7.0), {"dtype": jnp.int32}), ("full", ((2, 3), V), {}),
+    ("zeros", ((2, 3),), {}),
+    ("zeros", (3,), {"dtype": jnp.int32}),
+    ("ones", ((2,),), {"dtype": mnp.bfloat16}),
+    ("full", ((2, 3), 7), {}),
+    ("full", ((2, 3), 7.0), {"dtype": jnp.int32}),
+    ("full", ((2, 3), V), {}),
     ("empty", ((0, 2),), {}),
-    *[(f, (like,), {}) for f in ("zeros_like", "ones_like")
-      for like in (X, IX, jnp.asarray(1.0), 3)],
+    *[
+        (f, (like,), {})
+        for f in ("zeros_like", "ones_like")
+        for like in (X, IX, jnp.asarray(1.0), 3)
+    ],
     *[("full_like", (like, 4), {}) for like in (X, IX, jnp.asarray(1.0), 3)],
-    ("full_like", (X, 2), {"dtype": jnp.int8, "shape": (4,)}), ("arange", (5,), {}),
-    ("arange", (5.0,), {}), ("arange", (2, 11, 3), {}), ("arange", (0.0, 1.0, 0.25), {}),
-    ("arange", (4,), {"dtype": jnp.float32}), ("linspace", (0.0, 1.0, 5), {}),
-    ("linspace", (0, 10, 4), {"endpoint": False}), ("linspace", (V, V + 1, 3), {"axis": 1}),
-    ("linspace", (0, 10, 6), {"dtype": jnp.int32}), ("linspace", (0.0, 1.0, 5), {"retstep": True}),
-    ("eye", (3,), {}), ("eye", (2, 4), {"k": 1, "dtype": jnp.int32}),
-    ("identity", (3,), {"dtype": jnp.bool_}), ("tri", (3, 4), {"k": 1}),
-    ("array", ([[1, 2], [3, 4]],), {}), ("array", ([1.0, 2.0],), {"dtype": jnp.bfloat16}),
-    ("array", (3.0,), {}), ("array", (X,), {}), ("array", (V,), {"ndmin": 3}),
-    ("asarray", ([True, False],), {}), ("asarray", (IX,), {"dtype": jnp.float32}),
+    ("full_like", (X, 2), {"dtype": jnp.int8, "shape": (4,)}),
+    ("arange", (5,), {}),
+    ("arange", (5.0,), {}),
+    ("arange", (2, 11, 3), {}),
+    ("arange", (0.0, 1.0, 0.25), {}),
+    ("arange", (4,), {"dtype": jnp.float32}),
+    ("linspace", (0.0, 1.0, 5), {}),
+    ("linspace", (0, 10, 4), {"endpoint": False}),
+    ("linspace", (V, V + 1, 3), {"axis": 1}),
+    ("linspace", (0, 10, 6), {"dtype": jnp.int32}),
+    ("linspace", (0.0, 1.0, 5), {"retstep": True}),
+    ("eye", (3,), {}),
+    ("eye", (2, 4), {"k": 1, "dtype": jnp.int32}),
+    ("identity", (3,), {"dtype": jnp.bool_}),
+    ("tri", (3, 4), {"k": 1}),
+    ("array", ([[1, 2], [3, 4]],), {}),
+    ("array", ([1.0, 2.0],), {"dtype": jnp.bfloat16}),
+    ("array", (3.0,), {}),
+    ("array", (X,), {}),
+    ("array", (V,), {"ndmin": 3}),
+    ("asarray", ([True, False],), {}),
+    ("asarray", (IX,), {"dtype": jnp.float32}),
     ("asarray", (np.arange(3.0),), {}),
-]  # fmt: skip
+]
 
 
 def test_creation():
@@ -513,8 +693,19 @@ def test_array_of_traced_values():
 
 
 def test_dtype_objects_and_facts():
-    for name in ("float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64",
-                 "uint8", "uint32", "bool_"):  # fmt: skip
+    for name in (
+        "float16",
+        "bfloat16",
+        "float32",
+        "float64",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint8",
+        "uint32",
+        "bool_",
+    ):
         ours, theirs = getattr(mnp, name), getattr(jnp, name)
         assert np.dtype(ours) == np.dtype(theirs)
         assert ours == theirs and hash(ours) == hash(np.dtype(theirs).type)
@@ -564,14 +755,21 @@ def test_products():
 
 
 EINSUMS = [
-    ("ij,jk->ik", ((3, 4), (4, 5))), ("ij,jk", ((3, 4), (4, 5))),
+    ("ij,jk->ik", ((3, 4), (4, 5))),
+    ("ij,jk", ((3, 4), (4, 5))),
     ("bij,bjk->bik", ((2, 3, 4), (2, 4, 5))),
-    ("i,i->", ((3,), (3,))), ("i,j->ij", ((3,), (2,))), ("ij->ji", ((3, 4),)), ("ij->", ((3, 4),)),
-    ("ij->j", ((3, 4),)), ("ijk,ikl,lm->jm", ((2, 3, 4), (2, 4, 5), (5, 2))),
-    ("...ij,...jk->...ik", ((2, 3, 4), (2, 4, 5))), ("i...,i->...", ((3, 2, 2), (3,))),
-    ("bi,bi->b", ((4, 3), (4, 3))), ("ab,cd->abcd", ((2, 2), (3, 1))),
+    ("i,i->", ((3,), (3,))),
+    ("i,j->ij", ((3,), (2,))),
+    ("ij->ji", ((3, 4),)),
+    ("ij->", ((3, 4),)),
+    ("ij->j", ((3, 4),)),
+    ("ijk,ikl,lm->jm", ((2, 3, 4), (2, 4, 5), (5, 2))),
+    ("...ij,...jk->...ik", ((2, 3, 4), (2, 4, 5))),
+    ("i...,i->...", ((3, 2, 2), (3,))),
+    ("bi,bi->b", ((4, 3), (4, 3))),
+    ("ab,cd->abcd", ((2, 2), (3, 1))),
     ("ij,kj->ik", ((3, 4), (1, 4))),
-]  # fmt: skip
+]
 
 
 def test_einsum():
@@ -591,11 +789,22 @@ def test_einsum_gradient():
 
 
 NORMS = [
-    ((V,), {}), ((V,), {"ord": 1}), ((V,), {"ord": np.inf}), ((V,), {"ord": -np.inf}),
-    ((V,), {"ord": 0}), ((V,), {"ord": 3}), ((X,), {}), ((X,), {"ord": "fro"}),
-    ((X,), {"ord": 1}), ((X,), {"ord": -1}), ((X,), {"ord": np.inf}), ((X,), {"ord": -np.inf}),
-    ((A3,), {"axis": 1}), ((A3,), {"axis": (0, 2), "keepdims": True}), ((IX,), {"axis": 0}),
-]  # fmt: skip
+    ((V,), {}),
+    ((V,), {"ord": 1}),
+    ((V,), {"ord": np.inf}),
+    ((V,), {"ord": -np.inf}),
+    ((V,), {"ord": 0}),
+    ((V,), {"ord": 3}),
+    ((X,), {}),
+    ((X,), {"ord": "fro"}),
+    ((X,), {"ord": 1}),
+    ((X,), {"ord": -1}),
+    ((X,), {"ord": np.inf}),
+    ((X,), {"ord": -np.inf}),
+    ((A3,), {"axis": 1}),
+    ((A3,), {"axis": (0, 2), "keepdims": True}),
+    ((IX,), {"axis": 0}),
+]
 
 
 def test_linalg_norm():
@@ -629,25 +838,64 @@ def test_sort_and_argsort():
 # gradients against jax.grad (table-driven)
 
 GRADS = [
-    ("exp", (X,), {}), ("log", (POS,), {}), ("sqrt", (POS,), {}), ("tanh", (X,), {}),
-    ("sin", (X,), {}), ("arctan", (X,), {}), ("log1p", (POS,), {}), ("power", (POS, 2.5), {}),
-    ("power", (X, 3), {}), ("divide", (X, POS), {}), ("maximum", (X, Y), {}),
-    ("minimum", (X, 0.1), {}), ("abs", (X,), {}), ("square", (X,), {}), ("cbrt", (POS,), {}),
-    ("logaddexp", (X, Y), {}), ("hypot", (X, Y), {}), ("arctan2", (X, POS), {}),
-    ("where", (B, X, Y), {}), ("clip", (X, -0.5, 0.5), {}), ("sum", (A3,), {"axis": 1}),
-    ("mean", (A3,), {}), ("prod", (X,), {"axis": 0}), ("max", (A3,), {"axis": 2}),
-    ("min", (X,), {}), ("var", (A3,), {"axis": 0}), ("std", (X,), {}),
-    ("cumsum", (X,), {"axis": 1}), ("cumprod", (POS,), {}), ("average", (X,), {"weights": POS}),
-    ("reshape", (A3, (4, 6)), {}), ("transpose", (A3,), {}), ("moveaxis", (A3, 0, 2), {}),
-    ("concatenate", ([X, Y],), {"axis": 1}), ("stack", ([X, Y],), {}), ("tile", (V, 3), {}),
-    ("repeat", (X, 2), {"axis": 0}), ("flip", (X,), {}), ("roll", (X, 1), {"axis": 1}),
-    ("pad", (X, 1), {}), ("pad", (X, 2), {"mode": "reflect"}), ("diagonal", (A3,), {}),
-    ("trace", (X,), {}), ("tril", (X,), {}), ("diag", (V,), {}), ("broadcast_to", (V, (2, 3)), {}),
-    ("take", (V, jnp.asarray([0, 2, 2])), {}), ("take_along_axis", (X, JX % 3), {"axis": 1}),
-    ("matmul", (X, Y.T), {}), ("dot", (X, V), {}), ("tensordot", (A3, V, (1, 0)), {}),
-    ("outer", (V, V), {}), ("sort", (X,), {"axis": 1}), ("split", (A3, 2), {"axis": 2}),
-    ("linspace", (V, V + 2.0, 4), {}), ("isclose", (X, Y), {}), ("hstack", ([X, Y],), {}),
-]  # fmt: skip
+    ("exp", (X,), {}),
+    ("log", (POS,), {}),
+    ("sqrt", (POS,), {}),
+    ("tanh", (X,), {}),
+    ("sin", (X,), {}),
+    ("arctan", (X,), {}),
+    ("log1p", (POS,), {}),
+    ("power", (POS, 2.5), {}),
+    ("power", (X, 3), {}),
+    ("divide", (X, POS), {}),
+    ("maximum", (X, Y), {}),
+    ("minimum", (X, 0.1), {}),
+    ("abs", (X,), {}),
+    ("square", (X,), {}),
+    ("cbrt", (POS,), {}),
+    ("logaddexp", (X, Y), {}),
+    ("hypot", (X, Y), {}),
+    ("arctan2", (X, POS), {}),
+    ("where", (B, X, Y), {}),
+    ("clip", (X, -0.5, 0.5), {}),
+    ("sum", (A3,), {"axis": 1}),
+    ("mean", (A3,), {}),
+    ("prod", (X,), {"axis": 0}),
+    ("max", (A3,), {"axis": 2}),
+    ("min", (X,), {}),
+    ("var", (A3,), {"axis": 0}),
+    ("std", (X,), {}),
+    ("cumsum", (X,), {"axis": 1}),
+    ("cumprod", (POS,), {}),
+    ("average", (X,), {"weights": POS}),
+    ("reshape", (A3, (4, 6)), {}),
+    ("transpose", (A3,), {}),
+    ("moveaxis", (A3, 0, 2), {}),
+    ("concatenate", ([X, Y],), {"axis": 1}),
+    ("stack", ([X, Y],), {}),
+    ("tile", (V, 3), {}),
+    ("repeat", (X, 2), {"axis": 0}),
+    ("flip", (X,), {}),
+    ("roll", (X, 1), {"axis": 1}),
+    ("pad", (X, 1), {}),
+    ("pad", (X, 2), {"mode": "reflect"}),
+    ("diagonal", (A3,), {}),
+    ("trace", (X,), {}),
+    ("tril", (X,), {}),
+    ("diag", (V,), {}),
+    ("broadcast_to", (V, (2, 3)), {}),
+    ("take", (V, jnp.asarray([0, 2, 2])), {}),
+    ("take_along_axis", (X, JX % 3), {"axis": 1}),
+    ("matmul", (X, Y.T), {}),
+    ("dot", (X, V), {}),
+    ("tensordot", (A3, V, (1, 0)), {}),
+    ("outer", (V, V), {}),
+    ("sort", (X,), {"axis": 1}),
+    ("split", (A3, 2), {"axis": 2}),
+    ("linspace", (V, V + 2.0, 4), {}),
+    ("isclose", (X, Y), {}),
+    ("hstack", ([X, Y],), {}),
+]
 
 
 def _loss(np_, name, args, kwargs, pos):
@@ -667,13 +915,19 @@ def _loss(np_, name, args, kwargs, pos):
 
 def test_grad_matches_jax():
     """Gradients of every differentiable function, all compiled in one program per side."""
-    losses = [(_loss(mnp, n, a, k, 1 if n == "where" else 0),
-               _loss(jnp, n, a, k, 1 if n == "where" else 0),
-               a[1 if n == "where" else 0]) for n, a, k in GRADS]  # fmt: skip
+    losses = [
+        (
+            _loss(mnp, n, a, k, 1 if n == "where" else 0),
+            _loss(jnp, n, a, k, 1 if n == "where" else 0),
+            a[1 if n == "where" else 0],
+        )
+        for n, a, k in GRADS
+    ]
     xs = [x for _, _, x in losses]
     ours = mg.jit(lambda xs: [mg.grad(f)(x) for (f, _, _), x in zip(losses, xs, strict=True)])(xs)
     theirs = jax.jit(lambda xs: [jax.grad(g)(x) for (_, g, _), x in zip(losses, xs, strict=True)])(
-        xs)  # fmt: skip
+        xs
+    )
     failures = []
     for (name, _, _), o, t in zip(GRADS, ours, theirs, strict=True):
         try:
@@ -697,21 +951,28 @@ def test_grad_through_vmap_of_numpy():
     assert_same(ours, theirs, rtol=1e-5, atol=1e-5)
 
 
-
-
-
 def test_x64_dtypes(x64):
     """With x64 on, defaults are 64-bit and Python scalars promote as in JAX."""
     x = jnp.arange(6.0).reshape(2, 3)
     i = jnp.arange(6).reshape(2, 3)
     assert x.dtype == jnp.float64 and i.dtype == jnp.int64
-    check_table([
-        ("zeros", ((2,),), {}), ("arange", (4,), {}), ("sum", (i.astype(jnp.int32),), {}),
-        ("mean", (i,), {}), ("multiply", (i, 2.5), {}), ("sin", (i.astype(jnp.int8),), {}),
-        ("argmax", (x,), {"axis": 1}), ("argsort", (x,), {}),
-        ("add", (x.astype(jnp.float32), 1.0), {}),
-        ("linspace", (0.0, 1.0, 4), {}), ("eye", (2,), {}), ("true_divide", (i, 4), {}),
-    ], eager_every=1)  # fmt: skip
+    check_table(
+        [
+            ("zeros", ((2,),), {}),
+            ("arange", (4,), {}),
+            ("sum", (i.astype(jnp.int32),), {}),
+            ("mean", (i,), {}),
+            ("multiply", (i, 2.5), {}),
+            ("sin", (i.astype(jnp.int8),), {}),
+            ("argmax", (x,), {"axis": 1}),
+            ("argsort", (x,), {}),
+            ("add", (x.astype(jnp.float32), 1.0), {}),
+            ("linspace", (0.0, 1.0, 4), {}),
+            ("eye", (2,), {}),
+            ("true_divide", (i, 4), {}),
+        ],
+        eager_every=1,
+    )
 
 
 # ---------------------------------------------------------------------------

@@ -68,8 +68,10 @@ def test_numpy_and_nn_functions_under_vmap():
     jnn = {mnp: jnp, mnn: jax.nn}
 
     def run(vmap, pick):
-        return [vmap(bind(pick(CASES[k][0])), in_axes=axis)(*batched)
-                for k, (bind, batched, axis) in enumerate(prepared)]  # fmt: skip
+        return [
+            vmap(bind(pick(CASES[k][0])), in_axes=axis)(*batched)
+            for k, (bind, batched, axis) in enumerate(prepared)
+        ]
 
     ours = mg.jit(lambda: run(mg.vmap, lambda m: m))()
     theirs = jax.jit(lambda: run(jax.vmap, lambda m: jnn[m]))()

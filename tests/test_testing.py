@@ -118,8 +118,15 @@ def test_compare_with_jax_agrees_on_a_correct_program():
     assert all(r.max_abs_diff < 1e-5 for r in report.rows[:6])
     text = str(report)
     assert "compare_with_jax(loss): all agree" in text
-    assert text.splitlines()[1].split() == ["transform", "agree", "max", "|mg", "-", "jax|",
-                                            "detail"]  # fmt: skip
+    assert text.splitlines()[1].split() == [
+        "transform",
+        "agree",
+        "max",
+        "|mg",
+        "-",
+        "jax|",
+        "detail",
+    ]
     assert report["grad"].ok and report["grad"].max_abs_diff == pytest.approx(0.0, abs=1e-5)
 
 
@@ -151,8 +158,9 @@ def test_compare_with_jax_when_one_side_raises():
     def prog(np_, x):
         return np_.sum(x)
 
-    report = testing.compare_with_jax(prog, np.arange(3, dtype=np.int32),
-                                      transforms=("value", "grad"))  # fmt: skip
+    report = testing.compare_with_jax(
+        prog, np.arange(3, dtype=np.int32), transforms=("value", "grad")
+    )
     assert report["value"].ok
     assert report["grad"].ok and "both raised" in report["grad"].detail
 

@@ -51,8 +51,9 @@ def test_pytree_in_axes_prefix_and_dict_outputs():
 
     arg = {"a": X, "b": jnp.ones(3)}
     ours = mg.vmap(f, in_axes=({"a": 0, "b": None},))(arg)
-    theirs = jax.vmap(lambda d: {"p": d["a"] * d["b"], "s": jnp.sum(d["a"])},
-                      in_axes=({"a": 0, "b": None},))(arg)  # fmt: skip
+    theirs = jax.vmap(
+        lambda d: {"p": d["a"] * d["b"], "s": jnp.sum(d["a"])}, in_axes=({"a": 0, "b": None},)
+    )(arg)
     for k in ("p", "s"):
         np.testing.assert_allclose(ours[k], theirs[k], rtol=1e-6)
 
@@ -114,8 +115,9 @@ def test_vmap_of_jvp_and_of_linearized_function():
     theirs = jax.vmap(lambda x, t: jax.jvp(jnp.sin, (x,), (t,)))(X, t)
     np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-6)
     _, f_jvp = mg.linearize(ew.sin, X[0])
-    np.testing.assert_allclose(mg.vmap(f_jvp)(X), jax.vmap(jax.linearize(jnp.sin, X[0])[1])(X),
-                               rtol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        mg.vmap(f_jvp)(X), jax.vmap(jax.linearize(jnp.sin, X[0])[1])(X), rtol=1e-6
+    )
 
 
 def test_vmap_dot_general_both_and_one_side():
@@ -158,10 +160,13 @@ def test_mapped_output_with_out_axes_none():
 
 # -- random programs ---------------------------------------------------------
 
-UNARY = [(ew.sin, jnp.sin), (ew.tanh, jnp.tanh), (ew.exp, lambda x: jnp.exp(x)),
-         (lambda x: ew.integer_pow(x, 2), lambda x: x**2)]  # fmt: skip
-BINARY = [(ew.add, jnp.add), (ew.mul, jnp.multiply), (ew.sub, jnp.subtract),
-          (ew.max, jnp.maximum)]  # fmt: skip
+UNARY = [
+    (ew.sin, jnp.sin),
+    (ew.tanh, jnp.tanh),
+    (ew.exp, lambda x: jnp.exp(x)),
+    (lambda x: ew.integer_pow(x, 2), lambda x: x**2),
+]
+BINARY = [(ew.add, jnp.add), (ew.mul, jnp.multiply), (ew.sub, jnp.subtract), (ew.max, jnp.maximum)]
 
 
 @st.composite

@@ -82,8 +82,9 @@ def eval_shape(fun, *args, **kwargs):
     flat, tree = tree_util.tree_flatten((args, kwargs))
     flat_fun = FlatFun(lambda *a, **k: fun(*a, **k), tree)
     closed = trace_to_jaxpr(flat_fun, [to_aval(x) for x in flat], "eval_shape")
-    shapes = [jax.ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type)
-              for a in closed.out_avals]  # fmt: skip
+    shapes = [
+        jax.ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type) for a in closed.out_avals
+    ]
     return tree_util.tree_unflatten(flat_fun.out_tree, shapes)
 
 
@@ -121,8 +122,11 @@ def jvp(fun, primals, tangents, has_aux=False):
     primal_out = tree_util.tree_unflatten(tree, _materialize(out_p[:n]))
     tangent_out = tree_util.tree_unflatten(tree, [_instantiate_out(t) for t in out_t[:n]])
     if has_aux:
-        return primal_out, tangent_out, tree_util.tree_unflatten(f.aux_tree,
-                                                                 _materialize(out_p[n:]))
+        return (
+            primal_out,
+            tangent_out,
+            tree_util.tree_unflatten(f.aux_tree, _materialize(out_p[n:])),
+        )
     return primal_out, tangent_out
 
 
@@ -200,8 +204,10 @@ def linearize_flat(fun, primals, source_info=None):
     pe = JaxprTrace(core.current_trace(), False, "linearize", source_info)
     jt = JVPTrace(pe, "linearize", source_info)
     mask = [core.is_float(get_aval(p).dtype) for p in primals]
-    args = [JVPTracer(jt, p, pe.new_arg(ad.tangent_aval(get_aval(p)))) if m else p
-            for p, m in zip(primals, mask)]  # fmt: skip
+    args = [
+        JVPTracer(jt, p, pe.new_arg(ad.tangent_aval(get_aval(p)))) if m else p
+        for p, m in zip(primals, mask)
+    ]
     try:
         with core.new_trace(jt):
             outs = fun(*args)
@@ -236,8 +242,9 @@ def linearize(fun, *primals):
     def f_jvp(*tangents):
         flat_t, tree_t = tree_util.tree_flatten(tuple(tangents))
         if tree_t != in_tree:
-            raise TypeError(f"linearized function expects tangents of structure {in_tree}, "
-                            f"got {tree_t}")  # fmt: skip
+            raise TypeError(
+                f"linearized function expects tangents of structure {in_tree}, got {tree_t}"
+            )
         flat_t = [_check_tangent(p, t, "linearize") for p, t in zip(flat_p, flat_t)]
         lin_args = [t for t, m in zip(flat_t, mask) if m]
         outs = eval_jaxpr(linear.jaxpr, linear.consts, *map(ad.instantiate, lin_args))
@@ -288,12 +295,15 @@ def vjp(fun, *primals, has_aux=False):
     def f_vjp(ct):
         flat_ct, ct_tree = tree_util.tree_flatten(ct)
         if ct_tree != out_tree:
-            raise TypeError(f"vjp function expects a cotangent of structure {out_tree}, "
-                            f"got {ct_tree}")  # fmt: skip
+            raise TypeError(
+                f"vjp function expects a cotangent of structure {out_tree}, got {ct_tree}"
+            )
         for a, c in zip(out_avals, flat_ct):
             if get_aval(c).shape != a.shape:
-                raise ValueError(f"vjp cotangent shape {get_aval(c).shape} does not match the "
-                                 f"output shape {a.shape}")  # fmt: skip
+                raise ValueError(
+                    f"vjp cotangent shape {get_aval(c).shape} does not match the "
+                    f"output shape {a.shape}"
+                )
         cts = f_vjp_flat(flat_ct)
         return tree_util.tree_unflatten(in_tree, _materialize(cts))
 
@@ -365,8 +375,7 @@ def _check_scalar_output(out):
     aval = get_aval(leaves[0])
     if aval.shape != ():
         raise TypeError(
-            "Gradient only defined for scalar-output functions. Output had shape: "
-            f"{aval.shape}."
+            f"Gradient only defined for scalar-output functions. Output had shape: {aval.shape}."
         )
     if not core.is_float(aval.dtype):
         raise TypeError(
@@ -411,8 +420,9 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
     @wraps(fun)
     def wrapped(*args, **kwargs):
         if kwargs:
-            raise NotImplementedError("vmap of a call with keyword arguments; pass them "
-                                      "positionally")  # fmt: skip
+            raise NotImplementedError(
+                "vmap of a call with keyword arguments; pass them positionally"
+            )
         flat, in_tree = tree_util.tree_flatten(args)
         axes = in_axes
         if isinstance(axes, tuple) and len(axes) != len(args):
@@ -421,8 +431,9 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
                 f"the positional arguments passed to the function, but got len(in_axes)="
                 f"{len(axes)}, len(args)={len(args)}"
             )
-        in_dims = flatten_axes("vmap", in_tree, axes if isinstance(axes, tuple) else
-                               (axes,) * len(args))  # fmt: skip
+        in_dims = flatten_axes(
+            "vmap", in_tree, axes if isinstance(axes, tuple) else (axes,) * len(args)
+        )
         in_dims = [_check_axis(d, x, i) for i, (d, x) in enumerate(zip(in_dims, flat))]
         size = _axis_size(flat, in_dims, axis_size, args, in_tree)
         flat_fun = FlatFun(lambda *a: fun(*a), tree_util.tree_structure((args, {})))
@@ -455,16 +466,19 @@ def _axis_size(flat, in_dims, axis_size, args, in_tree):
     if axis_size is not None:
         sizes.add(axis_size)
     if not sizes:
-        raise ValueError("vmap must have at least one non-None value in in_axes "
-                         "(or pass axis_size)")  # fmt: skip
+        raise ValueError(
+            "vmap must have at least one non-None value in in_axes (or pass axis_size)"
+        )
     if len(sizes) > 1:
         lines = [
             f"  argument {i} of shape {get_aval(x).shape} has size {get_aval(x).shape[d]} "
             f"along axis {d}"
-            for i, (x, d) in enumerate(zip(flat, in_dims)) if d is not None
+            for i, (x, d) in enumerate(zip(flat, in_dims))
+            if d is not None
         ]
-        raise ValueError("vmap got inconsistent sizes for array axes to be mapped:\n"
-                         + "\n".join(lines))  # fmt: skip
+        raise ValueError(
+            "vmap got inconsistent sizes for array axes to be mapped:\n" + "\n".join(lines)
+        )
     return sizes.pop()
 
 

@@ -177,8 +177,9 @@ class _CustomFunction:
                 "pass them positionally"
             )
         if rule is None:
-            raise AttributeError(f"No {what} defined for {self.kind} function {name} using "
-                                 f"def{what.lower()}.")  # fmt: skip
+            raise AttributeError(
+                f"No {what} defined for {self.kind} function {name} using def{what.lower()}."
+            )
         nondiff, diff = _split_args(args, self.nondiff_argnums, name)
         flat, in_tree = tree_util.tree_flatten(tuple(diff))
 

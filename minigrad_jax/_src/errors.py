@@ -47,9 +47,11 @@ class UnexpectedTracerError(MinigradError, TypeError):
         created = getattr(tracer, "source_info", None) or getattr(trace, "source_info", None)
         at = f" It was created at {created}." if created is not None else ""
         if trace.active:
-            how = ("used outside that transform while it is still running (for example "
-                   "inside a custom_jvp/custom_vjp rule that closes over a value being "
-                   "differentiated; pass such a value as an argument instead)")  # fmt: skip
+            how = (
+                "used outside that transform while it is still running (for example "
+                "inside a custom_jvp/custom_vjp rule that closes over a value being "
+                "differentiated; pass such a value as an argument instead)"
+            )
         else:
             how = "used after that transform returned"
         super().__init__(

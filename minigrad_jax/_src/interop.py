@@ -149,8 +149,10 @@ def _jax_call_jvp(primals, tangents, *, fun, out_tree):
     outs = bind_jax_call(jf, [*primals, *nz])
     n = len(out_float)
     ts = iter(outs[n:])
-    out_t = [next(ts) if fl else Zero(ad.tangent_aval(core.get_aval(o)))
-             for fl, o in zip(out_float, outs[:n], strict=False)]  # fmt: skip
+    out_t = [
+        next(ts) if fl else Zero(ad.tangent_aval(core.get_aval(o)))
+        for fl, o in zip(out_float, outs[:n], strict=False)
+    ]
     return outs[:n], out_t
 
 
@@ -169,8 +171,7 @@ def _jax_call_partial_eval(trace, args, params):
             primals, tangents = args[:n], args[n:]
             outs = core.bind_in(trace.parent, jax_call_p, primals, {"fun": base, "out_tree": None})
             tf, out_float = _tangent_fun(base, in_avals, nonzeros)
-            touts = trace.stage(jax_call_p, [*primals, *tangents],
-                                {"fun": tf, "out_tree": None})  # fmt: skip
+            touts = trace.stage(jax_call_p, [*primals, *tangents], {"fun": tf, "out_tree": None})
             return [*outs, *touts]
     return trace.stage(jax_call_p, args, params)
 
@@ -251,8 +252,14 @@ def _batch_fun(fun: JaxFun, dims, axis_size, out_mapped):
         out_axes = [0 if m else None for m in out_mapped]
 
         def call(*args):
-            return list(jax.vmap(lambda *a: list(fun.call(*a)), in_axes=list(dims),
-                                 out_axes=out_axes, axis_size=axis_size)(*args))  # fmt: skip
+            return list(
+                jax.vmap(
+                    lambda *a: list(fun.call(*a)),
+                    in_axes=list(dims),
+                    out_axes=out_axes,
+                    axis_size=axis_size,
+                )(*args)
+            )
 
         return JaxFun(call, f"vmap({fun.name})")
 
@@ -287,8 +294,9 @@ lowering.register(jax_call_p, _jax_call_impl)
 
 
 def _is_array_leaf(x):
-    return isinstance(x, (core.Tracer, jax.Array, np.ndarray, np.generic, bool, int, float,
-                          complex))  # fmt: skip
+    return isinstance(
+        x, (core.Tracer, jax.Array, np.ndarray, np.generic, bool, int, float, complex)
+    )
 
 
 def from_jax(jax_fn, static_argnums=()):
@@ -327,8 +335,10 @@ def from_jax(jax_fn, static_argnums=()):
             try:
                 hash(v)
             except TypeError:
-                raise TypeError(f"from_jax({name}): static argument {i} of type "
-                                f"{type(v).__name__} is not hashable") from None  # fmt: skip
+                raise TypeError(
+                    f"from_jax({name}): static argument {i} of type "
+                    f"{type(v).__name__} is not hashable"
+                ) from None
         dyn = [a for i, a in enumerate(args) if i not in dict(static_vals)]
         flat, in_tree = tree_util.tree_flatten((tuple(dyn), kwargs))
         for x in flat:

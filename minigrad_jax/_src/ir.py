@@ -259,19 +259,15 @@ def _pp_param(v, indent):
 
 def pp_eqn(eqn: JaxprEqn, name, indent: int = 4) -> str:
     params = [(k, v) for k, v in eqn.params.items() if _shown(eqn.primitive.name, k, v)]
-    lhs = " ".join(
-        name(v) + ":" + v.aval.str_short()
-        for v in eqn.outvars
-    )
+    lhs = " ".join(name(v) + ":" + v.aval.str_short() for v in eqn.outvars)
     rhs = " ".join(name(a) for a in eqn.invars)
     if not params:
         return f"{lhs} = {eqn.primitive.name} {rhs}".rstrip()
-    has_jaxpr = any(isinstance(v, (Jaxpr, ClosedJaxpr, tuple)) and _is_jaxpr_param(v)
-                    for _, v in params)  # fmt: skip
+    has_jaxpr = any(
+        isinstance(v, (Jaxpr, ClosedJaxpr, tuple)) and _is_jaxpr_param(v) for _, v in params
+    )
     if has_jaxpr:
-        inner = "".join(
-            f"\n{' ' * (indent + 2)}{k}={_pp_param(v, indent + 2)}" for k, v in params
-        )
+        inner = "".join(f"\n{' ' * (indent + 2)}{k}={_pp_param(v, indent + 2)}" for k, v in params)
         return f"{lhs} = {eqn.primitive.name}[{inner}\n{' ' * indent}] {rhs}".rstrip()
     ps = " ".join(f"{k}={_pp_value(eqn.primitive.name, k, v, indent)}" for k, v in sorted(params))
     return f"{lhs} = {eqn.primitive.name}[{ps}] {rhs}".rstrip()

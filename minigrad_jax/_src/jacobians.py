@@ -206,5 +206,6 @@ def _split(x, sizes, axis):
     if len(sizes) == 1:
         return [x]
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int)
-    return [slice_in_dim(x, int(s), int(s + n), axis=axis)
-            for s, n in zip(starts, sizes, strict=True)]  # fmt: skip
+    return [
+        slice_in_dim(x, int(s), int(s + n), axis=axis) for s, n in zip(starts, sizes, strict=True)
+    ]

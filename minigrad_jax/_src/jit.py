@@ -84,8 +84,9 @@ def _jit_jvp(primals, tangents, *, jaxpr, name):
     outs = bind_jit(jj, [*primals, *nz], f"jvp({name})")
     n = len(jaxpr.out_avals)
     ts = iter(outs[n:])
-    out_t = [next(ts) if fl else Zero(ad.tangent_aval(a))
-             for fl, a in zip(out_float, jaxpr.out_avals)]  # fmt: skip
+    out_t = [
+        next(ts) if fl else Zero(ad.tangent_aval(a)) for fl, a in zip(out_float, jaxpr.out_avals)
+    ]
     return outs[:n], out_t
 
 
@@ -99,8 +100,9 @@ def _jit_partial_eval(trace, args, params):
     residuals = known_outs[n_known:]
     unknown_args = [*residuals, *(a for a, u in zip(args, unknowns) if u)]
     hoisted, consts = jaxpr_util.hoist_consts(unknown)
-    unknown_outs = iter(trace.stage(jit_p, [*consts, *unknown_args],
-                                    {"name": name, "jaxpr": hoisted}))  # fmt: skip
+    unknown_outs = iter(
+        trace.stage(jit_p, [*consts, *unknown_args], {"name": name, "jaxpr": hoisted})
+    )
     known_vals = iter(known_outs[:n_known])
     return [next(unknown_outs) if u else next(known_vals) for u in out_unknowns]
 
@@ -142,8 +144,11 @@ def _retrace_reason(seen, sig):
         return f"new pytree structure {sig[0]} (was {last[0]})"
     if sig[2] != last[2]:
         return f"new static argument values {sig[2]!r} (were {last[2]!r})"
-    diffs = [f"argument leaf {i}: {a.str_short()} (was {b.str_short()})"
-             for i, (a, b) in enumerate(zip(sig[1], last[1])) if a != b]  # fmt: skip
+    diffs = [
+        f"argument leaf {i}: {a.str_short()} (was {b.str_short()})"
+        for i, (a, b) in enumerate(zip(sig[1], last[1]))
+        if a != b
+    ]
     return "new shapes/dtypes: " + "; ".join(diffs)
 
 
@@ -283,8 +288,17 @@ def _as_tuple(x):
     return tuple(x)
 
 
-def jit(fun=None, *, static_argnums=(), static_argnames=(), donate_argnums=(),
-        in_shardings=None, out_shardings=None, device=None, backend=None):  # fmt: skip
+def jit(
+    fun=None,
+    *,
+    static_argnums=(),
+    static_argnames=(),
+    donate_argnums=(),
+    in_shardings=None,
+    out_shardings=None,
+    device=None,
+    backend=None,
+):
     """Compile ``fun`` with XLA (CPU, GPU or TPU), like jax.jit.
 
     Args:
@@ -305,10 +319,16 @@ def jit(fun=None, *, static_argnums=(), static_argnames=(), donate_argnums=(),
       Array(6., dtype=float32, weak_type=True)
     """
     if fun is None:
-        return functools.partial(jit, static_argnums=static_argnums,
-                                 static_argnames=static_argnames, donate_argnums=donate_argnums,
-                                 in_shardings=in_shardings, out_shardings=out_shardings,
-                                 device=device, backend=backend)  # fmt: skip
+        return functools.partial(
+            jit,
+            static_argnums=static_argnums,
+            static_argnames=static_argnames,
+            donate_argnums=donate_argnums,
+            in_shardings=in_shardings,
+            out_shardings=out_shardings,
+            device=device,
+            backend=backend,
+        )
     if not callable(fun):
         raise TypeError(f"jit expects a callable, got {type(fun).__name__}")
     if device is not None or backend is not None:

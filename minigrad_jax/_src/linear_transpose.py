@@ -95,8 +95,9 @@ def _trace_linear(flat_fun, in_avals):
 
 def _check_dtypes(in_avals, out_avals):
     dtypes = [a.dtype for a in in_avals + out_avals]
-    if not (all(core.is_float(d) for d in dtypes)
-            or all(np.issubdtype(d, np.integer) for d in dtypes)):  # fmt: skip
+    if not (
+        all(core.is_float(d) for d in dtypes) or all(np.issubdtype(d, np.integer) for d in dtypes)
+    ):
         raise TypeError(
             "linear_transpose only supports [float or complex] -> [float or complex], and "
             f"integer -> integer functions, but got {[a.dtype.name for a in in_avals]} -> "

@@ -17,11 +17,34 @@ from minigrad_jax._src.numpy import _util as util
 from minigrad_jax._src.numpy._lax import lax
 
 __all__ = [
-    "celu", "elu", "gelu", "glu", "hard_sigmoid", "hard_silu", "hard_swish", "hard_tanh",
-    "leaky_relu", "log_sigmoid", "log_softmax", "logsumexp", "one_hot", "relu", "relu6",
-    "selu", "sigmoid", "silu", "soft_sign", "softmax", "softplus", "sparse_plus",
-    "sparse_sigmoid", "squareplus", "standardize", "swish", "tanh",
-]  # fmt: skip
+    "celu",
+    "elu",
+    "gelu",
+    "glu",
+    "hard_sigmoid",
+    "hard_silu",
+    "hard_swish",
+    "hard_tanh",
+    "leaky_relu",
+    "log_sigmoid",
+    "log_softmax",
+    "logsumexp",
+    "one_hot",
+    "relu",
+    "relu6",
+    "selu",
+    "sigmoid",
+    "silu",
+    "soft_sign",
+    "softmax",
+    "softplus",
+    "sparse_plus",
+    "sparse_sigmoid",
+    "squareplus",
+    "standardize",
+    "swish",
+    "tanh",
+]
 
 
 def _positive_part(x, upper=None):
@@ -145,8 +168,7 @@ def sparse_plus(x):
     """0 for x <= -1, x for x >= 1, (x + 1)**2 / 4 between, like jax.nn.sparse_plus."""
     (x,) = util.promote_args_inexact("sparse_plus", x)
     quad = mnp.true_divide(mnp.square(mnp.add(x, 1)), 4)
-    return mnp.where(mnp.less_equal(x, -1.0), 0.0,
-                     mnp.where(mnp.greater_equal(x, 1.0), x, quad))  # fmt: skip
+    return mnp.where(mnp.less_equal(x, -1.0), 0.0, mnp.where(mnp.greater_equal(x, 1.0), x, quad))
 
 
 def sparse_sigmoid(x):
@@ -208,8 +230,7 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, where=Non
         (a,) = util.promote_args_inexact("logsumexp", a)
     dims = util.canonicalize_axes(axis, util.ndim_of(a))
     amax = mnp.max(a, axis=dims, keepdims=keepdims, where=where, initial=-np.inf)
-    amax = _stop_gradient(lax.select_n(mnp.isfinite(amax), util.full_like_internal(amax, 0),
-                                       amax))  # fmt: skip
+    amax = _stop_gradient(lax.select_n(mnp.isfinite(amax), util.full_like_internal(amax, 0), amax))
     amax_with_dims = amax if keepdims else mnp.expand_dims(amax, dims)
     exp_a = lax.exp(mnp.subtract(a, amax_with_dims))
     if b is not None:
@@ -260,8 +281,9 @@ def standardize(x, axis=-1, mean=None, variance=None, epsilon=1e-5, where=None):
     if mean is None:
         mean = mnp.mean(x, axis, keepdims=True, where=where)
     if variance is None:
-        variance = mnp.subtract(mnp.mean(mnp.square(x), axis, keepdims=True, where=where),
-                                mnp.square(mean))  # fmt: skip
+        variance = mnp.subtract(
+            mnp.mean(mnp.square(x), axis, keepdims=True, where=where), mnp.square(mean)
+        )
         variance = mnp.clip(variance, 0)
     return mnp.multiply(mnp.subtract(x, mean), lax.rsqrt(mnp.add(variance, epsilon)))
 

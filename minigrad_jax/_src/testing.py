@@ -140,8 +140,10 @@ def _numerical_jvp(f, args, tangents, eps):
         return f(*tree_util.tree_map(move, args, tangents))
 
     leaves = [np.asarray(x) for x in tree_util.tree_leaves(args)]
-    h = _eps(next((x.dtype for x in leaves if np.issubdtype(x.dtype, np.inexact)),
-                  np.dtype(np.float32)), eps)  # fmt: skip
+    h = _eps(
+        next((x.dtype for x in leaves if np.issubdtype(x.dtype, np.inexact)), np.dtype(np.float32)),
+        eps,
+    )
     pos, neg = step(1.0), step(-1.0)
     return tree_util.tree_map(lambda a, b: (np.asarray(a) - np.asarray(b)) / (2 * h), pos, neg)
 
@@ -204,8 +206,10 @@ class Row:
         self.max_abs_diff, self.detail = max_abs_diff, detail
 
     def __repr__(self):
-        return (f"Row({self.transform!r}, ok={self.ok}, max_abs_diff={self.max_abs_diff}, "
-                f"detail={self.detail!r})")  # fmt: skip
+        return (
+            f"Row({self.transform!r}, ok={self.ok}, max_abs_diff={self.max_abs_diff}, "
+            f"detail={self.detail!r})"
+        )
 
 
 class Report:
@@ -222,14 +226,21 @@ class Report:
         for r in self.rows:
             if r.transform == transform:
                 return r
-        raise KeyError(f"no row for transform {transform!r}; rows: "
-                       f"{[r.transform for r in self.rows]}")  # fmt: skip
+        raise KeyError(
+            f"no row for transform {transform!r}; rows: {[r.transform for r in self.rows]}"
+        )
 
     def __str__(self):
         head = ("transform", "agree", "max |mg - jax|", "detail")
-        body = [(r.transform, "yes" if r.ok else "NO",
-                 "-" if r.max_abs_diff is None else f"{r.max_abs_diff:.3g}", r.detail)
-                for r in self.rows]  # fmt: skip
+        body = [
+            (
+                r.transform,
+                "yes" if r.ok else "NO",
+                "-" if r.max_abs_diff is None else f"{r.max_abs_diff:.3g}",
+                r.detail,
+            )
+            for r in self.rows
+        ]
         widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(3)]
         lines = [f"compare_with_jax({self.name}): {'all agree' if self.ok else 'DIFFERENCES'}"]
         for row in [head, *body]:
@@ -243,8 +254,16 @@ class Report:
 _TRANSFORMS = ("value", "jvp", "grad", "hessian", "jacfwd", "jacrev")
 
 
-def compare_with_jax(program, *args, transforms=("value", "jvp", "grad", "hessian"), argnums=0,
-                     atol=1e-5, rtol=1e-5, jaxpr=False, seed=0):  # fmt: skip
+def compare_with_jax(
+    program,
+    *args,
+    transforms=("value", "jvp", "grad", "hessian"),
+    argnums=0,
+    atol=1e-5,
+    rtol=1e-5,
+    jaxpr=False,
+    seed=0,
+):
     """Run ``program`` through minigrad_jax and through JAX and compare, per transform.
 
     ``program(np_, *args)`` takes a numpy-like module as its first argument:
@@ -300,8 +319,9 @@ def compare_with_jax(program, *args, transforms=("value", "jvp", "grad", "hessia
 
     unknown = [t for t in transforms if t not in _TRANSFORMS]
     if unknown:
-        raise ValueError(f"compare_with_jax: unknown transform(s) {unknown}; choose from "
-                         f"{_TRANSFORMS}")  # fmt: skip
+        raise ValueError(
+            f"compare_with_jax: unknown transform(s) {unknown}; choose from {_TRANSFORMS}"
+        )
     f_mg = functools.partial(program, mnp)
     f_jax = functools.partial(program, jnp)
     ctx = _Context(args, argnums, seed)
@@ -310,11 +330,17 @@ def compare_with_jax(program, *args, transforms=("value", "jvp", "grad", "hessia
         mg_side, jax_side = _SIDES[t](mg, f_mg, ctx), _SIDES[t](jax, f_jax, ctx)
         rows.append(_compare(t, mg_side, jax_side, atol, rtol))
     if jaxpr:
-        rows.append(_compare_jaxprs("jaxpr(value)", mg.make_jaxpr(f_mg), jax.make_jaxpr(f_jax),
-                                    args))  # fmt: skip
-        rows.append(_compare_jaxprs("jaxpr(grad)",
-                                    mg.make_jaxpr(_grad_fn(mg, f_mg, ctx)),
-                                    jax.make_jaxpr(_grad_fn(jax, f_jax, ctx)), args))  # fmt: skip
+        rows.append(
+            _compare_jaxprs("jaxpr(value)", mg.make_jaxpr(f_mg), jax.make_jaxpr(f_jax), args)
+        )
+        rows.append(
+            _compare_jaxprs(
+                "jaxpr(grad)",
+                mg.make_jaxpr(_grad_fn(mg, f_mg, ctx)),
+                jax.make_jaxpr(_grad_fn(jax, f_jax, ctx)),
+                args,
+            )
+        )
     return Report(rows, getattr(program, "__name__", "program"))
 
 
@@ -325,9 +351,12 @@ class _Context:
         self.args, self.argnums, self.seed = args, argnums, seed
         nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
         rng = np.random.RandomState(seed)
-        self.tangents = tuple(tree_util.tree_map(functools.partial(_rand_like, rng), a)
-                              if i in nums else tree_util.tree_map(_zero_tangent, a)
-                              for i, a in enumerate(args))  # fmt: skip
+        self.tangents = tuple(
+            tree_util.tree_map(functools.partial(_rand_like, rng), a)
+            if i in nums
+            else tree_util.tree_map(_zero_tangent, a)
+            for i, a in enumerate(args)
+        )
         self._ct = None
 
     def cotangent(self, out):
@@ -372,10 +401,11 @@ _SIDES = {
     "jvp": lambda lib, f, ctx: _run(lib.jvp, f, ctx.args, ctx.tangents),
     "grad": lambda lib, f, ctx: _run(_grad_fn(lib, f, ctx), *ctx.args),
     "hessian": lambda lib, f, ctx: _run(
-        lib.hessian(_scalarized(lib, f, ctx), argnums=ctx.argnums), *ctx.args),
+        lib.hessian(_scalarized(lib, f, ctx), argnums=ctx.argnums), *ctx.args
+    ),
     "jacfwd": lambda lib, f, ctx: _run(lib.jacfwd(f, argnums=ctx.argnums), *ctx.args),
     "jacrev": lambda lib, f, ctx: _run(lib.jacrev(f, argnums=ctx.argnums), *ctx.args),
-}  # fmt: skip
+}
 
 
 def _run(fn, *args):
@@ -424,14 +454,22 @@ def _compare_jaxprs(name, mg_make, jax_make, args):
     ok_mg, mg_j = _run(mg_make, *args)
     ok_jax, jax_j = _run(jax_make, *args)
     if not (ok_mg and ok_jax):
-        return Row(name, ok_mg == ok_jax, None,
-                   f"tracing raised: {_short(mg_j) if not ok_mg else _short(jax_j)}")  # fmt: skip
+        return Row(
+            name,
+            ok_mg == ok_jax,
+            None,
+            f"tracing raised: {_short(mg_j) if not ok_mg else _short(jax_j)}",
+        )
     mine = [e.primitive.name for e in mg_j.eqns]
     theirs = [str(e.primitive) for e in jax_j.eqns]
     if mine == theirs:
         return Row(name, True, None, f"{len(mine)} equations, same primitives")
     pairs = enumerate(zip(mine, theirs, strict=False))
     k = next((i for i, (a, b) in pairs if a != b), min(len(mine), len(theirs)))
-    return Row(name, False, None,
-               f"first difference at equation {k}: {mine[k:k + 3]} vs {theirs[k:k + 3]} "
-               f"({len(mine)} vs {len(theirs)} equations)")  # fmt: skip
+    return Row(
+        name,
+        False,
+        None,
+        f"first difference at equation {k}: {mine[k : k + 3]} vs {theirs[k : k + 3]} "
+        f"({len(mine)} vs {len(theirs)} equations)",
+    )

@@ -41,8 +41,16 @@ __all__ = ["Drawing", "draw"]
 
 # Higher-order primitives whose inner jaxpr receives exactly the operands (so forward values
 # can be shown inside the cluster too).
-_CALL_LIKE = ("jit", "pjit", "closed_call", "core_call", "checkpoint", "remat", "custom_jvp_call",
-              "custom_vjp_call")  # fmt: skip
+_CALL_LIKE = (
+    "jit",
+    "pjit",
+    "closed_call",
+    "core_call",
+    "checkpoint",
+    "remat",
+    "custom_jvp_call",
+    "custom_vjp_call",
+)
 
 
 class Drawing:
@@ -213,8 +221,7 @@ class _Builder:
     def _connect(self, atom, dst, names, env, src, lit_id, container):
         """Forward edge bringing ``atom`` (a Var with a producer, or a Literal) to ``dst``."""
         if type(atom) is Literal:
-            lid = self._node(lit_id, str(atom).split(":")[0], "const", container,
-                             tooltip=str(atom))  # fmt: skip
+            lid = self._node(lit_id, str(atom).split(":")[0], "const", container, tooltip=str(atom))
             self.edges.append(Edge(lid, dst))
             return
         self.edges.append(Edge(src[atom], dst, self._edge_label(names[atom], env, atom)))
@@ -234,8 +241,9 @@ class _Builder:
             self._node(nid, label, "op", container, tooltip=tip)
             mapped: set = set()
             for j, (key, idx, inner) in enumerate(inners):
-                mapped |= self._cluster(eqn, k, j, key, idx, inner, names, env, src, nid, prefix,
-                                        container)  # fmt: skip
+                mapped |= self._cluster(
+                    eqn, k, j, key, idx, inner, names, env, src, nid, prefix, container
+                )
             for i, atom in enumerate(eqn.invars):
                 if i not in mapped:
                     self._connect(atom, nid, names, env, src, f"{nid}_lit{i}", container)
@@ -265,12 +273,14 @@ class _Builder:
             label = f"{inames[v]}\n{v.aval.str_short()}"
             isrc[v] = self._node(f"{cprefix}in{i}", label, "cluster_in", cluster)
             if opmap is not None:
-                self._connect(eqn.invars[opmap[i]], isrc[v], names, env, src,
-                              f"{cprefix}inlit{i}", container)  # fmt: skip
+                self._connect(
+                    eqn.invars[opmap[i]], isrc[v], names, env, src, f"{cprefix}inlit{i}", container
+                )
         self._eqns(ij, inames, user_labels(ij), inner_env, isrc, cprefix, cluster)
         for i, v in enumerate(ij.outvars):
-            oid = self._node(f"{cprefix}out{i}", f"out[{i}]\n{v.aval.str_short()}",
-                             "cluster_out", cluster)  # fmt: skip
+            oid = self._node(
+                f"{cprefix}out{i}", f"out[{i}]\n{v.aval.str_short()}", "cluster_out", cluster
+            )
             self._connect(v, oid, inames, inner_env, isrc, f"{cprefix}outlit{i}", cluster)
             self.edges.append(Edge(oid, eqn_id))
         return set(opmap or ())

@@ -122,8 +122,10 @@ class JVPTrace(core.Trace):
                 tangents.append(None)
         if not nonzero:
             return core.bind_in(self.parent, prim, primals, params)
-        tangents = [Zero(tangent_aval(core.get_aval(p))) if t is None else t
-                    for p, t in zip(primals, tangents)]  # fmt: skip
+        tangents = [
+            Zero(tangent_aval(core.get_aval(p))) if t is None else t
+            for p, t in zip(primals, tangents)
+        ]
         rule = jvp_rules.get(prim)
         if rule is None:
             raise NotImplementedError(f"Differentiation rule for '{prim.name}' not implemented")
@@ -266,8 +268,10 @@ def backward_pass(jaxpr, consts, args, cts_out):
         invals = [read(a) if is_known(a) else UndefinedPrimal(a.aval) for a in eqn.invars]
         rule = transpose_rules.get(eqn.primitive)
         if rule is None:
-            raise NotImplementedError(f"Transpose rule (for reverse-mode differentiation) "
-                                      f"for '{eqn.primitive.name}' not implemented")  # fmt: skip
+            raise NotImplementedError(
+                f"Transpose rule (for reverse-mode differentiation) "
+                f"for '{eqn.primitive.name}' not implemented"
+            )
         ct_arg = cts if eqn.primitive.multiple_results else cts[0]
         cts_in = rule(ct_arg, *invals, **eqn.params)
         for v, ct in zip(eqn.invars, cts_in):

@@ -94,8 +94,11 @@ def bdim_at_front(x, bdim, axis_size):
 def matchaxis(x, src, dst, axis_size):
     """Move (or create by broadcasting) the mapped axis of ``x`` from src to dst."""
     if src is None:
-        return bdim_at_front(x, None, axis_size) if dst == 0 else moveaxis(
-            bdim_at_front(x, None, axis_size), 0, dst)  # fmt: skip
+        return (
+            bdim_at_front(x, None, axis_size)
+            if dst == 0
+            else moveaxis(bdim_at_front(x, None, axis_size), 0, dst)
+        )
     return moveaxis(x, src, dst)
 
 
@@ -116,14 +119,20 @@ def broadcasting_rule(prim):
         avals = [core.get_aval(a) for a in args]
         first = next(d for d in dims if d is not None)
         mapped_ranks = {a.ndim for a, d in zip(avals, dims) if d is not None}
-        if (all(d in (first, None) for d in dims) and len(mapped_ranks) == 1
-                and all(a.ndim == 0 for a, d in zip(avals, dims) if d is None)):  # fmt: skip
+        if (
+            all(d in (first, None) for d in dims)
+            and len(mapped_ranks) == 1
+            and all(a.ndim == 0 for a, d in zip(avals, dims) if d is None)
+        ):
             return prim.bind(*args, **params), first
-        shapes = [a.shape[:d] + a.shape[d + 1 :] if d is not None else a.shape
-                  for a, d in zip(avals, dims)]  # fmt: skip
+        shapes = [
+            a.shape[:d] + a.shape[d + 1 :] if d is not None else a.shape
+            for a, d in zip(avals, dims)
+        ]
         rank = max(len(s) for s in shapes)
-        return prim.bind(*[_to_front(a, s, d, rank) for a, s, d in zip(args, shapes, dims)],
-                         **params), 0  # fmt: skip
+        return prim.bind(
+            *[_to_front(a, s, d, rank) for a, s, d in zip(args, shapes, dims)], **params
+        ), 0
 
     return rule
 

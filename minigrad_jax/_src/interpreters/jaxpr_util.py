@@ -46,10 +46,13 @@ def jvp_jaxpr(closed: ClosedJaxpr, nonzeros):
 
         def f(*args):
             primals, nz_t = args[:n], iter(args[n:])
-            tangents = [next(nz_t) if nz else Zero(ad.tangent_aval(a))
-                        for a, nz in zip(closed.in_avals, nonzeros)]  # fmt: skip
-            outs, touts = ad.jvp_flat(lambda *a: eval_jaxpr(closed.jaxpr, closed.consts, *a),
-                                      primals, tangents)  # fmt: skip
+            tangents = [
+                next(nz_t) if nz else Zero(ad.tangent_aval(a))
+                for a, nz in zip(closed.in_avals, nonzeros)
+            ]
+            outs, touts = ad.jvp_flat(
+                lambda *a: eval_jaxpr(closed.jaxpr, closed.consts, *a), primals, tangents
+            )
             return outs + [ad.instantiate(t) for t, fl in zip(touts, out_float) if fl]
 
         return trace_to_jaxpr(f, list(closed.in_avals) + t_avals, "jvp"), out_float
@@ -113,8 +116,10 @@ def transpose_jaxpr(closed: ClosedJaxpr, linear):
 
         def f(*args):
             nonlin, cts = iter(args[: len(nonlin_avals)]), args[len(nonlin_avals) :]
-            full = [UndefinedPrimal(a) if lin else next(nonlin)
-                    for a, lin in zip(closed.in_avals, linear)]  # fmt: skip
+            full = [
+                UndefinedPrimal(a) if lin else next(nonlin)
+                for a, lin in zip(closed.in_avals, linear)
+            ]
             cts_in = ad.backward_pass(closed.jaxpr, closed.consts, full, list(cts))
             return [ad.instantiate(ct) for ct, lin in zip(cts_in, linear) if lin]
 

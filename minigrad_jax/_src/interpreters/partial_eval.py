@@ -45,8 +45,12 @@ def _is_literalable(x, jax_arrays: bool) -> bool:
         return np.shape(x) == ()
     # make_jaxpr inlines concrete scalar arrays as JAX does; partial evaluation
     # keeps them as constvars, since those are the residuals.
-    return (jax_arrays and isinstance(x, jax.Array) and not isinstance(x, jax.core.Tracer)
-            and x.shape == ())  # fmt: skip
+    return (
+        jax_arrays
+        and isinstance(x, jax.Array)
+        and not isinstance(x, jax.core.Tracer)
+        and x.shape == ()
+    )
 
 
 class JaxprTrace(core.Trace):

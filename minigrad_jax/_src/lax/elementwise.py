@@ -35,22 +35,28 @@ def broadcast_shapes_lax(name, *avals):
     if not shapes:
         return ()
     if len({len(s) for s in shapes}) > 1:
-        raise TypeError(f"{name}: arrays must have the same number of dimensions, got "
-                        + ", ".join(str(a.shape) for a in avals))  # fmt: skip
+        raise TypeError(
+            f"{name}: arrays must have the same number of dimensions, got "
+            + ", ".join(str(a.shape) for a in avals)
+        )
     out = []
     for sizes in zip(*shapes):
         big = {d for d in sizes if d != 1}
         if len(big) > 1:
-            raise TypeError(f"{name} got incompatible shapes for broadcasting: "
-                            + ", ".join(str(a.shape) for a in avals))  # fmt: skip
+            raise TypeError(
+                f"{name} got incompatible shapes for broadcasting: "
+                + ", ".join(str(a.shape) for a in avals)
+            )
         out.append(big.pop() if big else 1)
     return tuple(out)
 
 
 def _same_dtypes(name, avals):
     if len({a.dtype for a in avals}) > 1:
-        raise TypeError(f"{name} requires arguments to have the same dtypes, got "
-                        + ", ".join(a.dtype.name for a in avals))  # fmt: skip
+        raise TypeError(
+            f"{name} requires arguments to have the same dtypes, got "
+            + ", ".join(a.dtype.name for a in avals)
+        )
 
 
 def unop(name, kind, lower):
@@ -338,8 +344,7 @@ def erfc(x):
 
 
 erf_inv_p = unop("erf_inv", "float", _plain(jlax.erf_inv))
-defjvp2(erf_inv_p, lambda g, ans, x: mul(g, mul(_const(x, np.sqrt(np.pi) / 2),
-                                                exp(square(ans)))))  # fmt: skip
+defjvp2(erf_inv_p, lambda g, ans, x: mul(g, mul(_const(x, np.sqrt(np.pi) / 2), exp(square(ans)))))
 
 
 def erf_inv(x):
@@ -451,8 +456,10 @@ def _add_jvp(primals, tangents):
 
 
 def _add_transpose(ct, x, y):
-    return [unbroadcast(x.aval, ct) if is_undefined(x) else None,
-            unbroadcast(y.aval, ct) if is_undefined(y) else None]  # fmt: skip
+    return [
+        unbroadcast(x.aval, ct) if is_undefined(x) else None,
+        unbroadcast(y.aval, ct) if is_undefined(y) else None,
+    ]
 
 
 ad.jvp_rules[add_p] = _add_jvp
@@ -474,8 +481,10 @@ def _sub_jvp(primals, tangents):
 def _sub_transpose(ct, x, y):
     if type(ct) is Zero:
         return [None, None]
-    return [unbroadcast(x.aval, ct) if is_undefined(x) else None,
-            unbroadcast(y.aval, neg(ct)) if is_undefined(y) else None]  # fmt: skip
+    return [
+        unbroadcast(x.aval, ct) if is_undefined(x) else None,
+        unbroadcast(y.aval, neg(ct)) if is_undefined(y) else None,
+    ]
 
 
 ad.jvp_rules[sub_p] = _sub_jvp
@@ -494,8 +503,7 @@ def _mul_transpose(ct, x, y, **params):
 
 ad.transpose_rules[mul_p] = _mul_transpose
 
-defjvp(div_p, lambda g, x, y: div(g, y),
-       lambda g, x, y: mul(mul(neg(g), x), integer_pow(y, -2)))  # fmt: skip
+defjvp(div_p, lambda g, x, y: div(g, y), lambda g, x, y: mul(mul(neg(g), x), integer_pow(y, -2)))
 
 
 def _div_transpose(ct, x, y):
@@ -506,8 +514,11 @@ def _div_transpose(ct, x, y):
 
 ad.transpose_rules[div_p] = _div_transpose
 
-defjvp(rem_p, lambda g, x, y: _bcast_tangent(g, y),
-       lambda g, x, y: mul(neg(g), mul(sign(div(x, y)), floor(abs(div(x, y))))))  # fmt: skip
+defjvp(
+    rem_p,
+    lambda g, x, y: _bcast_tangent(g, y),
+    lambda g, x, y: mul(neg(g), mul(sign(div(x, y)), floor(abs(div(x, y))))),
+)
 
 
 def _pow_jvp_x(g, x, y):
@@ -670,11 +681,15 @@ def _select_n_abstract(which, *cases):
         raise TypeError("select_n with a bool selector takes exactly two cases")
     _same_dtypes("select_n", cases)
     if len({c.shape for c in cases}) > 1:
-        raise TypeError("select_n cases must have the same shapes, got "
-                        + ", ".join(str(c.shape) for c in cases))  # fmt: skip
+        raise TypeError(
+            "select_n cases must have the same shapes, got "
+            + ", ".join(str(c.shape) for c in cases)
+        )
     if which.ndim and which.shape != cases[0].shape:
-        raise TypeError(f"select_n selector shape {which.shape} must be scalar or equal "
-                        f"to the case shape {cases[0].shape}")  # fmt: skip
+        raise TypeError(
+            f"select_n selector shape {which.shape} must be scalar or equal "
+            f"to the case shape {cases[0].shape}"
+        )
     return ShapedArray(cases[0].shape, cases[0].dtype, all(c.weak_type for c in cases))
 
 
@@ -719,7 +734,7 @@ def _select_n_batch(axis_size, args, dims):
 
     wa = core.get_aval(which)
     if wdim is None or wa.ndim < len(shape):
-        dims_ = (tuple(range(1, wa.ndim + 1)) if wdim is None else tuple(range(wa.ndim)))
+        dims_ = tuple(range(1, wa.ndim + 1)) if wdim is None else tuple(range(wa.ndim))
         which = structural.broadcast_in_dim(which, shape, dims_)
     return select_n(which, *cases), 0
 
@@ -742,8 +757,9 @@ def _clamp_abstract(lo, x, hi):
     _same_dtypes("clamp", [lo, x, hi])
     for b in (lo, hi):
         if b.ndim and b.shape != x.shape:
-            raise TypeError(f"clamp bounds must be scalars or shaped like the operand "
-                            f"{x.shape}, got {b.shape}")  # fmt: skip
+            raise TypeError(
+                f"clamp bounds must be scalars or shaped like the operand {x.shape}, got {b.shape}"
+            )
     return x
 
 
@@ -761,18 +777,23 @@ def _bcast_sel(pred, like):
 
 
 core.abstract_eval_rules[clamp_p] = _clamp_abstract
-defjvp(clamp_p,
-       lambda g, lo, x, hi: select_n(_bcast_sel(lt(x, lo), x), _bz(g, x), _bt(g, x)),
-       _clamp_jvp_x,
-       lambda g, lo, x, hi: select_n(_bcast_sel(gt(x, hi), x), _bz(g, x), _bt(g, x)))  # fmt: skip
+defjvp(
+    clamp_p,
+    lambda g, lo, x, hi: select_n(_bcast_sel(lt(x, lo), x), _bz(g, x), _bt(g, x)),
+    _clamp_jvp_x,
+    lambda g, lo, x, hi: select_n(_bcast_sel(gt(x, hi), x), _bz(g, x), _bt(g, x)),
+)
+
+
 def _clamp_batch(axis_size, args, dims):
     # clamp takes scalar bounds or bounds shaped exactly like x (no size-1
     # broadcasting), so every non-scalar operand gets the full batched shape.
     from minigrad_jax._src.lax import structural
 
     avals = [core.get_aval(a) for a in args]
-    shapes = [a.shape[:d] + a.shape[d + 1 :] if d is not None else a.shape
-              for a, d in zip(avals, dims)]  # fmt: skip
+    shapes = [
+        a.shape[:d] + a.shape[d + 1 :] if d is not None else a.shape for a, d in zip(avals, dims)
+    ]
     full = (axis_size, *sorted(shapes, key=len)[-1])  # (this module's max is lax.max)
     out = []
     for a, shape, d in zip(args, shapes, dims):

@@ -18,8 +18,14 @@ from minigrad_jax._src.core import Primitive, ShapedArray
 from minigrad_jax._src.interpreters import ad, batching, lowering
 from minigrad_jax._src.interpreters.ad import Zero, is_undefined
 
-__all__ = ["GatherDimensionNumbers", "GatherScatterMode", "ScatterDimensionNumbers",
-           "gather", "scatter", "scatter_add"]  # fmt: skip
+__all__ = [
+    "GatherDimensionNumbers",
+    "GatherScatterMode",
+    "ScatterDimensionNumbers",
+    "gather",
+    "scatter",
+    "scatter_add",
+]
 
 # ---------------------------------------------------------------------------
 # shared checks
@@ -36,18 +42,22 @@ def _check_indices(name, indices):
     if not jax.numpy.issubdtype(indices.dtype, np.integer):
         raise TypeError(f"{name} indices must have an integer dtype, got {indices.dtype.name}")
     if indices.ndim < 1:
-        raise TypeError(f"{name} indices must have at least one dimension (the trailing "
-                        "index-vector dimension)")  # fmt: skip
+        raise TypeError(
+            f"{name} indices must have at least one dimension (the trailing index-vector dimension)"
+        )
 
 
 def _check_batching(name, operand, indices, operand_bdims, indices_bdims):
     _check_dims(name, "operand_batching_dims", operand_bdims, operand.ndim)
     _check_dims(name, "indices batching dims", indices_bdims, indices.ndim - 1, ordered=False)
     if tuple(operand.shape[d] for d in operand_bdims) != tuple(
-            indices.shape[d] for d in indices_bdims):  # fmt: skip
-        raise TypeError(f"operand batching dims {operand_bdims} and indices batching "
-                        f"dims {indices_bdims} must have equal sizes, got shapes "
-                        f"{operand.shape} and {indices.shape}")  # fmt: skip
+        indices.shape[d] for d in indices_bdims
+    ):
+        raise TypeError(
+            f"operand batching dims {operand_bdims} and indices batching "
+            f"dims {indices_bdims} must have equal sizes, got shapes "
+            f"{operand.shape} and {indices.shape}"
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -56,8 +66,17 @@ def _check_batching(name, operand, indices, operand_bdims, indices_bdims):
 gather_p = Primitive("gather")
 
 
-def _gather_abstract(operand, indices, *, dimension_numbers, slice_sizes, unique_indices,
-                     indices_are_sorted, mode, fill_value):  # fmt: skip
+def _gather_abstract(
+    operand,
+    indices,
+    *,
+    dimension_numbers,
+    slice_sizes,
+    unique_indices,
+    indices_are_sorted,
+    mode,
+    fill_value,
+):
     dn = dimension_numbers
     _check_indices("gather", indices)
     batch_rank = indices.ndim - 1
@@ -65,61 +84,105 @@ def _gather_abstract(operand, indices, *, dimension_numbers, slice_sizes, unique
     _check_dims("gather", "offset_dims", dn.offset_dims, out_rank)
     _check_dims("gather", "collapsed_slice_dims", dn.collapsed_slice_dims, operand.ndim)
     _check_dims("gather", "start_index_map", dn.start_index_map, operand.ndim, ordered=False)
-    _check_batching("gather", operand, indices, dn.operand_batching_dims,
-                    dn.start_indices_batching_dims)  # fmt: skip
+    _check_batching(
+        "gather", operand, indices, dn.operand_batching_dims, dn.start_indices_batching_dims
+    )
     if len(dn.start_index_map) != indices.shape[-1]:
         raise TypeError(
             f"start_index_map {dn.start_index_map} must have one entry per "
             f"element of the index vector (indices shape {indices.shape})"
         )
-    if set(dn.collapsed_slice_dims) & set(dn.operand_batching_dims) or \
-            set(dn.start_index_map) & set(dn.operand_batching_dims):  # fmt: skip
-        raise TypeError("operand_batching_dims must be disjoint from "
-                        "collapsed_slice_dims and start_index_map")  # fmt: skip
+    if set(dn.collapsed_slice_dims) & set(dn.operand_batching_dims) or set(
+        dn.start_index_map
+    ) & set(dn.operand_batching_dims):
+        raise TypeError(
+            "operand_batching_dims must be disjoint from collapsed_slice_dims and start_index_map"
+        )
     if len(slice_sizes) != operand.ndim or any(
-            not 0 <= s <= d for s, d in zip(slice_sizes, operand.shape, strict=True)):  # fmt: skip
+        not 0 <= s <= d for s, d in zip(slice_sizes, operand.shape, strict=True)
+    ):
         raise TypeError(
             f"slice_sizes {tuple(slice_sizes)} must give one size per "
             f"operand axis, within the operand shape {operand.shape}"
         )
     squeezed = set(dn.collapsed_slice_dims) | set(dn.operand_batching_dims)
     if any(slice_sizes[d] > 1 for d in squeezed):
-        raise TypeError(f"collapsed and batching dims must have slice size <= 1, got "
-                        f"slice_sizes {tuple(slice_sizes)}")  # fmt: skip
+        raise TypeError(
+            f"collapsed and batching dims must have slice size <= 1, got "
+            f"slice_sizes {tuple(slice_sizes)}"
+        )
     window = [s for i, s in enumerate(slice_sizes) if i not in squeezed]
     if len(window) != len(dn.offset_dims):
-        raise TypeError(f"offset_dims {dn.offset_dims} must match the "
-                        f"{len(window)} uncollapsed slice dimensions")  # fmt: skip
+        raise TypeError(
+            f"offset_dims {dn.offset_dims} must match the "
+            f"{len(window)} uncollapsed slice dimensions"
+        )
     batch_shape = iter(indices.shape[:-1])
     window = iter(window)
     shape = [next(window) if i in dn.offset_dims else next(batch_shape) for i in range(out_rank)]
     return ShapedArray(shape, operand.dtype, operand.weak_type)
 
 
-def _gather_jvp(g, operand, indices, *, dimension_numbers, slice_sizes, unique_indices,
-                indices_are_sorted, mode, fill_value):  # fmt: skip
-    return gather(g, indices, dimension_numbers, slice_sizes, unique_indices=unique_indices,
-                  indices_are_sorted=indices_are_sorted, mode=mode, fill_value=0)  # fmt: skip
+def _gather_jvp(
+    g,
+    operand,
+    indices,
+    *,
+    dimension_numbers,
+    slice_sizes,
+    unique_indices,
+    indices_are_sorted,
+    mode,
+    fill_value,
+):
+    return gather(
+        g,
+        indices,
+        dimension_numbers,
+        slice_sizes,
+        unique_indices=unique_indices,
+        indices_are_sorted=indices_are_sorted,
+        mode=mode,
+        fill_value=0,
+    )
 
 
 def _scatter_dnums_of(dn):
     return ScatterDimensionNumbers(
-        update_window_dims=dn.offset_dims, inserted_window_dims=dn.collapsed_slice_dims,
+        update_window_dims=dn.offset_dims,
+        inserted_window_dims=dn.collapsed_slice_dims,
         scatter_dims_to_operand_dims=dn.start_index_map,
         operand_batching_dims=dn.operand_batching_dims,
-        scatter_indices_batching_dims=dn.start_indices_batching_dims)  # fmt: skip
+        scatter_indices_batching_dims=dn.start_indices_batching_dims,
+    )
 
 
-def _gather_transpose(ct, operand, indices, *, dimension_numbers, slice_sizes, unique_indices,
-                      indices_are_sorted, mode, fill_value):  # fmt: skip
+def _gather_transpose(
+    ct,
+    operand,
+    indices,
+    *,
+    dimension_numbers,
+    slice_sizes,
+    unique_indices,
+    indices_are_sorted,
+    mode,
+    fill_value,
+):
     from minigrad_jax._src.lax.structural import full
 
     if type(ct) is Zero or not is_undefined(operand):
         return [None, None]
     zeros = full(operand.aval.shape, 0, core.get_aval(ct).dtype)
-    out = scatter_add(zeros, indices, ct, _scatter_dnums_of(dimension_numbers),
-                      indices_are_sorted=indices_are_sorted, unique_indices=unique_indices,
-                      mode=mode)  # fmt: skip
+    out = scatter_add(
+        zeros,
+        indices,
+        ct,
+        _scatter_dnums_of(dimension_numbers),
+        indices_are_sorted=indices_are_sorted,
+        unique_indices=unique_indices,
+        mode=mode,
+    )
     return [out, None]
 
 
@@ -138,7 +201,8 @@ def gather_batch_rule(axis_size, args, dims, *, dimension_numbers, slice_sizes, 
             collapsed_slice_dims=_add1(dn.collapsed_slice_dims),
             start_index_map=_add1(dn.start_index_map),
             operand_batching_dims=_add1(dn.operand_batching_dims),
-            start_indices_batching_dims=dn.start_indices_batching_dims)  # fmt: skip
+            start_indices_batching_dims=dn.start_indices_batching_dims,
+        )
         out = gather(operand, indices, dn, (axis_size, *slice_sizes), **params)
         return out, 0
     indices = batching.moveaxis(indices, idd, 0)
@@ -157,15 +221,32 @@ def gather_batch_rule(axis_size, args, dims, *, dimension_numbers, slice_sizes, 
         collapsed_slice_dims=_add1(dn.collapsed_slice_dims),
         start_index_map=_add1(dn.start_index_map),
         operand_batching_dims=(0,) + _add1(dn.operand_batching_dims),
-        start_indices_batching_dims=(0,) + _add1(dn.start_indices_batching_dims))  # fmt: skip
+        start_indices_batching_dims=(0,) + _add1(dn.start_indices_batching_dims),
+    )
     return gather(operand, indices, dn, (int(axis_size > 0), *slice_sizes), **params), 0
 
 
-def _gather_lower(operand, indices, *, dimension_numbers, slice_sizes, unique_indices,
-                  indices_are_sorted, mode, fill_value):  # fmt: skip
-    return jlax.gather(operand, indices, dimension_numbers, slice_sizes,
-                       unique_indices=unique_indices, indices_are_sorted=indices_are_sorted,
-                       mode=mode, fill_value=fill_value)  # fmt: skip
+def _gather_lower(
+    operand,
+    indices,
+    *,
+    dimension_numbers,
+    slice_sizes,
+    unique_indices,
+    indices_are_sorted,
+    mode,
+    fill_value,
+):
+    return jlax.gather(
+        operand,
+        indices,
+        dimension_numbers,
+        slice_sizes,
+        unique_indices=unique_indices,
+        indices_are_sorted=indices_are_sorted,
+        mode=mode,
+        fill_value=fill_value,
+    )
 
 
 core.abstract_eval_rules[gather_p] = _gather_abstract
@@ -177,8 +258,10 @@ lowering.register(gather_p, _gather_lower)
 
 def _canon_gather_dnums(dn):
     if not isinstance(dn, GatherDimensionNumbers):
-        raise TypeError(f"gather dimension_numbers must be a jax.lax.GatherDimensionNumbers, "
-                        f"got {type(dn).__name__}")  # fmt: skip
+        raise TypeError(
+            f"gather dimension_numbers must be a jax.lax.GatherDimensionNumbers, "
+            f"got {type(dn).__name__}"
+        )
     return GatherDimensionNumbers(*(tuple(int(d) for d in f) for f in dn))
 
 
@@ -193,8 +276,17 @@ def _default_fill(dtype):
     return True
 
 
-def gather(operand, start_indices, dimension_numbers, slice_sizes, *, unique_indices=False,
-           indices_are_sorted=False, mode=None, fill_value=None):  # fmt: skip
+def gather(
+    operand,
+    start_indices,
+    dimension_numbers,
+    slice_sizes,
+    *,
+    unique_indices=False,
+    indices_are_sorted=False,
+    mode=None,
+    fill_value=None,
+):
     """XLA's gather: slices of ``operand`` starting at each index vector.
 
     Example:
@@ -204,19 +296,22 @@ def gather(operand, start_indices, dimension_numbers, slice_sizes, *, unique_ind
       >>> lax.gather(np.arange(5.0, dtype=np.float32), np.array([[4], [1]]), dn, (1,))
       Array([4., 1.], dtype=float32)
     """
-    mode = GatherScatterMode.from_any(GatherScatterMode.PROMISE_IN_BOUNDS if mode is None
-                                      else mode)  # fmt: skip
+    mode = GatherScatterMode.from_any(GatherScatterMode.PROMISE_IN_BOUNDS if mode is None else mode)
     if mode == GatherScatterMode.FILL_OR_DROP:
         if fill_value is None:
             fill_value = _default_fill(core.get_aval(operand).dtype)
     else:
         fill_value = None
-    return gather_p.bind(operand, start_indices,
-                         dimension_numbers=_canon_gather_dnums(dimension_numbers),
-                         slice_sizes=tuple(int(s) for s in slice_sizes),
-                         unique_indices=bool(unique_indices),
-                         indices_are_sorted=bool(indices_are_sorted), mode=mode,
-                         fill_value=fill_value)  # fmt: skip
+    return gather_p.bind(
+        operand,
+        start_indices,
+        dimension_numbers=_canon_gather_dnums(dimension_numbers),
+        slice_sizes=tuple(int(s) for s in slice_sizes),
+        unique_indices=bool(unique_indices),
+        indices_are_sorted=bool(indices_are_sorted),
+        mode=mode,
+        fill_value=fill_value,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -228,19 +323,29 @@ def _scatter_abstract(name):
         dn = dimension_numbers
         _check_indices(name, indices)
         if operand.dtype != updates.dtype:
-            raise TypeError(f"{name} requires updates of the operand's dtype, got "
-                            f"{updates.dtype.name} and {operand.dtype.name}")  # fmt: skip
+            raise TypeError(
+                f"{name} requires updates of the operand's dtype, got "
+                f"{updates.dtype.name} and {operand.dtype.name}"
+            )
         batch_rank = indices.ndim - 1
         if updates.ndim != batch_rank + len(dn.update_window_dims):
-            raise TypeError(f"updates must have rank "
-                            f"{batch_rank + len(dn.update_window_dims)}, got shape "
-                            f"{updates.shape}")  # fmt: skip
+            raise TypeError(
+                f"updates must have rank "
+                f"{batch_rank + len(dn.update_window_dims)}, got shape "
+                f"{updates.shape}"
+            )
         _check_dims(name, "update_window_dims", dn.update_window_dims, updates.ndim)
         _check_dims(name, "inserted_window_dims", dn.inserted_window_dims, operand.ndim)
-        _check_dims(name, "scatter_dims_to_operand_dims", dn.scatter_dims_to_operand_dims,
-                    operand.ndim, ordered=False)  # fmt: skip
-        _check_batching(name, operand, indices, dn.operand_batching_dims,
-                        dn.scatter_indices_batching_dims)  # fmt: skip
+        _check_dims(
+            name,
+            "scatter_dims_to_operand_dims",
+            dn.scatter_dims_to_operand_dims,
+            operand.ndim,
+            ordered=False,
+        )
+        _check_batching(
+            name, operand, indices, dn.operand_batching_dims, dn.scatter_indices_batching_dims
+        )
         if len(dn.scatter_dims_to_operand_dims) != indices.shape[-1]:
             raise TypeError(
                 f"scatter_dims_to_operand_dims "
@@ -253,12 +358,15 @@ def _scatter_abstract(name):
             if i not in dn.inserted_window_dims and i not in dn.operand_batching_dims
         ]
         if len(windowed) != len(dn.update_window_dims):
-            raise TypeError(f"update_window_dims {dn.update_window_dims} must match "
-                            f"the {len(windowed)} operand window dimensions")  # fmt: skip
+            raise TypeError(
+                f"update_window_dims {dn.update_window_dims} must match "
+                f"the {len(windowed)} operand window dimensions"
+            )
         for od, ud in zip(windowed, dn.update_window_dims, strict=True):
             if updates.shape[ud] > operand.shape[od]:
-                raise TypeError(f"the update window {updates.shape} does not fit in the "
-                                f"operand {operand.shape}")  # fmt: skip
+                raise TypeError(
+                    f"the update window {updates.shape} does not fit in the operand {operand.shape}"
+                )
         scatter_dims = [d for d in range(updates.ndim) if d not in dn.update_window_dims]
         if tuple(updates.shape[d] for d in scatter_dims) != indices.shape[:-1]:
             raise TypeError(
@@ -272,10 +380,12 @@ def _scatter_abstract(name):
 
 def _gather_dnums_of(dn):
     return GatherDimensionNumbers(
-        offset_dims=dn.update_window_dims, collapsed_slice_dims=dn.inserted_window_dims,
+        offset_dims=dn.update_window_dims,
+        collapsed_slice_dims=dn.inserted_window_dims,
         start_index_map=dn.scatter_dims_to_operand_dims,
         operand_batching_dims=dn.operand_batching_dims,
-        start_indices_batching_dims=dn.scatter_indices_batching_dims)  # fmt: skip
+        start_indices_batching_dims=dn.scatter_indices_batching_dims,
+    )
 
 
 def _updates_slice_sizes(operand_shape, updates_shape, dn):
@@ -306,12 +416,10 @@ def _scatter_add_jvp(primals, tangents, **params):
     out = scatter_add_p.bind(operand, indices, updates, **params)
     if type(t_op) is Zero and type(t_up) is Zero:
         return out, Zero(ad.tangent_aval(core.get_aval(out)))
-    return out, scatter_add_p.bind(ad.instantiate(t_op), indices, ad.instantiate(t_up),
-                                   **params)  # fmt: skip
+    return out, scatter_add_p.bind(ad.instantiate(t_op), indices, ad.instantiate(t_up), **params)
 
 
-def _scatter_add_transpose(ct, operand, indices, updates, *, dimension_numbers, mode,
-                           **params):  # fmt: skip
+def _scatter_add_transpose(ct, operand, indices, updates, *, dimension_numbers, mode, **params):
     if is_undefined(indices):
         raise NotImplementedError("scatter-add is not linear in its indices")
     if type(ct) is Zero:
@@ -331,11 +439,12 @@ def scatter_batch_rule(prim):
         updates = batching.bdim_at_front(updates, ud, axis_size)
         if idd is None:
             # Unmapped indices: the mapped axis is one more window dimension.
-            dn = dn._replace(update_window_dims=(0,) + _add1(dn.update_window_dims),
-                             inserted_window_dims=_add1(dn.inserted_window_dims),
-                             operand_batching_dims=_add1(dn.operand_batching_dims),
-                             scatter_dims_to_operand_dims=_add1(
-                                 dn.scatter_dims_to_operand_dims))  # fmt: skip
+            dn = dn._replace(
+                update_window_dims=(0,) + _add1(dn.update_window_dims),
+                inserted_window_dims=_add1(dn.inserted_window_dims),
+                operand_batching_dims=_add1(dn.operand_batching_dims),
+                scatter_dims_to_operand_dims=_add1(dn.scatter_dims_to_operand_dims),
+            )
             return prim.bind(operand, indices, updates, dimension_numbers=dn, **params), 0
         indices = batching.bdim_at_front(indices, idd, axis_size)
         dn = ScatterDimensionNumbers(
@@ -351,11 +460,27 @@ def scatter_batch_rule(prim):
 
 
 def _scatter_lower(fn):
-    def rule(operand, indices, updates, *, update_jaxpr, update_consts, dimension_numbers,
-             indices_are_sorted, unique_indices, mode):  # fmt: skip
-        return fn(operand, indices, updates, dimension_numbers,
-                  indices_are_sorted=indices_are_sorted, unique_indices=unique_indices,
-                  mode=mode)  # fmt: skip
+    def rule(
+        operand,
+        indices,
+        updates,
+        *,
+        update_jaxpr,
+        update_consts,
+        dimension_numbers,
+        indices_are_sorted,
+        unique_indices,
+        mode,
+    ):
+        return fn(
+            operand,
+            indices,
+            updates,
+            dimension_numbers,
+            indices_are_sorted=indices_are_sorted,
+            unique_indices=unique_indices,
+            mode=mode,
+        )
 
     return rule
 
@@ -383,13 +508,23 @@ def _add_jaxpr(dtype):
 
 def _canon_scatter_dnums(dn):
     if not isinstance(dn, ScatterDimensionNumbers):
-        raise TypeError(f"scatter dimension_numbers must be a jax.lax.ScatterDimensionNumbers, "
-                        f"got {type(dn).__name__}")  # fmt: skip
+        raise TypeError(
+            f"scatter dimension_numbers must be a jax.lax.ScatterDimensionNumbers, "
+            f"got {type(dn).__name__}"
+        )
     return ScatterDimensionNumbers(*(tuple(int(d) for d in f) for f in dn))
 
 
-def scatter_add(operand, scatter_indices, updates, dimension_numbers, *,
-                indices_are_sorted=False, unique_indices=False, mode=None):  # fmt: skip
+def scatter_add(
+    operand,
+    scatter_indices,
+    updates,
+    dimension_numbers,
+    *,
+    indices_are_sorted=False,
+    unique_indices=False,
+    mode=None,
+):
     """XLA's scatter with addition: ``operand`` plus ``updates`` added at the indexed windows.
 
     Example:
@@ -401,19 +536,33 @@ def scatter_add(operand, scatter_indices, updates, dimension_numbers, *,
       Array([0., 2., 0.], dtype=float32)
     """
     dtype = core.get_aval(operand).dtype
-    return scatter_add_p.bind(operand, scatter_indices, updates,
-                              update_jaxpr=_add_jaxpr(dtype), update_consts=(),
-                              dimension_numbers=_canon_scatter_dnums(dimension_numbers),
-                              indices_are_sorted=bool(indices_are_sorted),
-                              unique_indices=bool(unique_indices),
-                              mode=GatherScatterMode.from_any(mode))  # fmt: skip
+    return scatter_add_p.bind(
+        operand,
+        scatter_indices,
+        updates,
+        update_jaxpr=_add_jaxpr(dtype),
+        update_consts=(),
+        dimension_numbers=_canon_scatter_dnums(dimension_numbers),
+        indices_are_sorted=bool(indices_are_sorted),
+        unique_indices=bool(unique_indices),
+        mode=GatherScatterMode.from_any(mode),
+    )
 
 
 scatter_p = Primitive("scatter")
 
 
-def _scatter_jvp(primals, tangents, *, update_jaxpr, update_consts, dimension_numbers,
-                 indices_are_sorted, unique_indices, mode):  # fmt: skip
+def _scatter_jvp(
+    primals,
+    tangents,
+    *,
+    update_jaxpr,
+    update_consts,
+    dimension_numbers,
+    indices_are_sorted,
+    unique_indices,
+    mode,
+):
     from minigrad_jax._src.lax.elementwise import add, eq
     from minigrad_jax._src.lax.structural import (
         broadcast_in_dim,
@@ -427,16 +576,23 @@ def _scatter_jvp(primals, tangents, *, update_jaxpr, update_consts, dimension_nu
     operand, indices, updates = primals
     t_op, _, t_up = tangents
     dn = dimension_numbers
-    params = dict(update_jaxpr=update_jaxpr, update_consts=update_consts, dimension_numbers=dn,
-                  indices_are_sorted=indices_are_sorted, unique_indices=unique_indices,
-                  mode=mode)  # fmt: skip
+    params = dict(
+        update_jaxpr=update_jaxpr,
+        update_consts=update_consts,
+        dimension_numbers=dn,
+        indices_are_sorted=indices_are_sorted,
+        unique_indices=unique_indices,
+        mode=mode,
+    )
     if type(t_op) is Zero and type(t_up) is Zero:
         out = scatter_p.bind(operand, indices, updates, **params)
         return out, Zero(ad.tangent_aval(core.get_aval(out)))
     t_op, t_up = ad.instantiate(t_op), ad.instantiate(t_up)
     if unique_indices:
-        return (scatter_p.bind(operand, indices, updates, **params),
-                scatter_p.bind(t_op, indices, t_up, **params))  # fmt: skip
+        return (
+            scatter_p.bind(operand, indices, updates, **params),
+            scatter_p.bind(t_op, indices, t_up, **params),
+        )
     # Overlapping updates: which one wins is unspecified, so (as JAX does) tag
     # each update with an id, scatter the ids, read them back, and keep only the
     # operand entries and updates that won; a scatter-add of those is exact.
@@ -450,8 +606,7 @@ def _scatter_jvp(primals, tangents, *, update_jaxpr, update_consts, dimension_nu
     ones = full(up_aval.shape, 1, id_dtype)
     # JAX lets add broadcast the size-1 window axes; broadcast explicitly.
     update_ids = add(broadcast_in_dim(ids, up_aval.shape, tuple(range(up_aval.ndim))), ones)
-    kwargs = dict(indices_are_sorted=indices_are_sorted, unique_indices=unique_indices,
-                  mode=mode)  # fmt: skip
+    kwargs = dict(indices_are_sorted=indices_are_sorted, unique_indices=unique_indices, mode=mode)
     scattered_ids = scatter(full(op_aval.shape, 0, id_dtype), indices, update_ids, dn, **kwargs)
     sizes = _updates_slice_sizes(op_aval.shape, up_aval.shape, dn)
     gathered_ids = gather(scattered_ids, indices, _gather_dnums_of(dn), sizes)
@@ -470,13 +625,23 @@ def _scatter_jvp(primals, tangents, *, update_jaxpr, update_consts, dimension_nu
     return out, t_out
 
 
-def _scatter_transpose(ct, operand, indices, updates, *, update_jaxpr, update_consts,
-                       dimension_numbers, indices_are_sorted, unique_indices, mode):  # fmt: skip
+def _scatter_transpose(
+    ct,
+    operand,
+    indices,
+    updates,
+    *,
+    update_jaxpr,
+    update_consts,
+    dimension_numbers,
+    indices_are_sorted,
+    unique_indices,
+    mode,
+):
     from minigrad_jax._src.lax.structural import full
 
     if not unique_indices:
-        raise NotImplementedError("scatter transpose is only implemented where "
-                                  "unique_indices=True")  # fmt: skip
+        raise NotImplementedError("scatter transpose is only implemented where unique_indices=True")
     if is_undefined(indices):
         raise NotImplementedError("scatter is not linear in its indices")
     if type(ct) is Zero:
@@ -486,8 +651,15 @@ def _scatter_transpose(ct, operand, indices, updates, *, update_jaxpr, update_co
     if is_undefined(operand):
         # The overwritten entries get no cotangent: scatter zeros over them.
         zeros = full(up_aval.shape, 0, core.get_aval(ct).dtype)
-        ct_op = scatter(ct, indices, zeros, dn, indices_are_sorted=indices_are_sorted,
-                        unique_indices=True, mode=mode)  # fmt: skip
+        ct_op = scatter(
+            ct,
+            indices,
+            zeros,
+            dn,
+            indices_are_sorted=indices_are_sorted,
+            unique_indices=True,
+            mode=mode,
+        )
     if is_undefined(updates):
         ct_up = _gather_updates(ct, indices, up_aval.shape, dn, mode)
     return [ct_op, None, ct_up]
@@ -500,8 +672,16 @@ batching.batch_rules[scatter_p] = scatter_batch_rule(scatter_p)
 lowering.register(scatter_p, _scatter_lower(jlax.scatter))
 
 
-def scatter(operand, scatter_indices, updates, dimension_numbers, *, indices_are_sorted=False,
-            unique_indices=False, mode=None):  # fmt: skip
+def scatter(
+    operand,
+    scatter_indices,
+    updates,
+    dimension_numbers,
+    *,
+    indices_are_sorted=False,
+    unique_indices=False,
+    mode=None,
+):
     """XLA's scatter: ``operand`` with the indexed windows overwritten by ``updates``.
 
     Example:
@@ -511,9 +691,14 @@ def scatter(operand, scatter_indices, updates, dimension_numbers, *, indices_are
       >>> lax.scatter(np.zeros(3, np.float32), np.array([[2]]), np.ones(1, np.float32), dn)
       Array([0., 0., 1.], dtype=float32)
     """
-    return scatter_p.bind(operand, scatter_indices, updates, update_jaxpr=None,
-                          update_consts=(),
-                          dimension_numbers=_canon_scatter_dnums(dimension_numbers),
-                          indices_are_sorted=bool(indices_are_sorted),
-                          unique_indices=bool(unique_indices),
-                          mode=GatherScatterMode.from_any(mode))  # fmt: skip
+    return scatter_p.bind(
+        operand,
+        scatter_indices,
+        updates,
+        update_jaxpr=None,
+        update_consts=(),
+        dimension_numbers=_canon_scatter_dnums(dimension_numbers),
+        indices_are_sorted=bool(indices_are_sorted),
+        unique_indices=bool(unique_indices),
+        mode=GatherScatterMode.from_any(mode),
+    )

@@ -16,15 +16,21 @@ dot_general_p = Primitive("dot_general")
 def _dot_abstract(x, y, *, dimension_numbers, precision, preferred_element_type, out_sharding):
     (xc, yc), (xb, yb) = dimension_numbers
     if len(xc) != len(yc) or len(xb) != len(yb):
-        raise TypeError(f"dot_general: dimension_numbers {dimension_numbers} must pair up "
-                        "contracting and batch dimensions")  # fmt: skip
+        raise TypeError(
+            f"dot_general: dimension_numbers {dimension_numbers} must pair up "
+            "contracting and batch dimensions"
+        )
     for a, b in list(zip(xc, yc)) + list(zip(xb, yb)):
         if not (0 <= a < x.ndim and 0 <= b < y.ndim) or x.shape[a] != y.shape[b]:
-            raise TypeError(f"dot_general: incompatible shapes {x.shape} and {y.shape} for "
-                            f"dimension_numbers {dimension_numbers}")  # fmt: skip
+            raise TypeError(
+                f"dot_general: incompatible shapes {x.shape} and {y.shape} for "
+                f"dimension_numbers {dimension_numbers}"
+            )
     if x.dtype != y.dtype and preferred_element_type is None:
-        raise TypeError(f"dot_general requires operands of the same dtype, got "
-                        f"{x.dtype.name} and {y.dtype.name}")  # fmt: skip
+        raise TypeError(
+            f"dot_general requires operands of the same dtype, got "
+            f"{x.dtype.name} and {y.dtype.name}"
+        )
     batch = tuple(x.shape[a] for a in xb)
     xfree = tuple(s for i, s in enumerate(x.shape) if i not in xc and i not in xb)
     yfree = tuple(s for i, s in enumerate(y.shape) if i not in yc and i not in yb)
@@ -116,16 +122,19 @@ def _transpose(x, perm):
 
 
 core.abstract_eval_rules[dot_general_p] = _dot_abstract
-ad.defjvp(dot_general_p,
-          lambda g, x, y, **p: dot_general_p.bind(g, y, **p),
-          lambda g, x, y, **p: dot_general_p.bind(x, g, **p))  # fmt: skip
+ad.defjvp(
+    dot_general_p,
+    lambda g, x, y, **p: dot_general_p.bind(g, y, **p),
+    lambda g, x, y, **p: dot_general_p.bind(x, g, **p),
+)
 ad.transpose_rules[dot_general_p] = _dot_transpose
 batching.batch_rules[dot_general_p] = _dot_batch
 lowering.register(
     dot_general_p,
-    lambda x, y, *, dimension_numbers, precision, preferred_element_type, out_sharding:
-    jlax.dot_general(x, y, dimension_numbers, precision, preferred_element_type),
-)  # fmt: skip
+    lambda x, y, *, dimension_numbers, precision, preferred_element_type, out_sharding: (
+        jlax.dot_general(x, y, dimension_numbers, precision, preferred_element_type)
+    ),
+)
 
 
 def _canon_dn(dn):
@@ -134,11 +143,17 @@ def _canon_dn(dn):
     return ((t(xc), t(yc)), (t(xb), t(yb)))
 
 
-def dot_general(x, y, dimension_numbers, precision=None, preferred_element_type=None, *,
-                out_sharding=None):  # fmt: skip
+def dot_general(
+    x, y, dimension_numbers, precision=None, preferred_element_type=None, *, out_sharding=None
+):
     if out_sharding is not None:
         raise NotImplementedError("dot_general: out_sharding other than None is not supported")
     pet = None if preferred_element_type is None else np.dtype(preferred_element_type)
-    return dot_general_p.bind(x, y, dimension_numbers=_canon_dn(dimension_numbers),
-                              precision=precision, preferred_element_type=pet,
-                              out_sharding=None)  # fmt: skip
+    return dot_general_p.bind(
+        x,
+        y,
+        dimension_numbers=_canon_dn(dimension_numbers),
+        precision=precision,
+        preferred_element_type=pet,
+        out_sharding=None,
+    )

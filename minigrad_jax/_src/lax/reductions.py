@@ -31,8 +31,9 @@ def _reduce_abstract(name, kind="number", keep_weak=True):
     def rule(x, *, axes, **params):
         _check_dtype(name, x.dtype, kind)
         if any(not 0 <= a < x.ndim for a in axes) or len(set(axes)) != len(axes):
-            raise TypeError(f"axes {axes} out of range (or repeated) for an operand "
-                            f"of shape {x.shape}")  # fmt: skip
+            raise TypeError(
+                f"axes {axes} out of range (or repeated) for an operand of shape {x.shape}"
+            )
         shape = tuple(s for i, s in enumerate(x.shape) if i not in axes)
         return ShapedArray(shape, x.dtype, x.weak_type and keep_weak)
 
@@ -178,8 +179,11 @@ def reduce_prod(operand, axes):
 reduce_and_p = Primitive("reduce_and")
 reduce_or_p = Primitive("reduce_or")
 reduce_xor_p = Primitive("reduce_xor")
-for _p, _fn in ((reduce_and_p, jlax.reduce_and), (reduce_or_p, jlax.reduce_or),
-                (reduce_xor_p, jlax.reduce_xor)):  # fmt: skip
+for _p, _fn in (
+    (reduce_and_p, jlax.reduce_and),
+    (reduce_or_p, jlax.reduce_or),
+    (reduce_xor_p, jlax.reduce_xor),
+):
     defreducer(_p, "int_or_bool", keep_weak=False)
     ad.defnondiff(_p)
     lowering.register(_p, lambda x, *, axes, _fn=_fn: _fn(x, axes))
@@ -209,11 +213,14 @@ def _argminmax_abstract(name):
         if len(axes) != 1 or not 0 <= axes[0] < x.ndim:
             raise ValueError(f"invalid axis {axes} for an operand of shape {x.shape}")
         if x.shape[axes[0]] < 1:
-            raise ValueError(f"{name} requires a non-empty reduced dimension, got shape "
-                             f"{x.shape} and axis {axes[0]}")  # fmt: skip
+            raise ValueError(
+                f"{name} requires a non-empty reduced dimension, got shape "
+                f"{x.shape} and axis {axes[0]}"
+            )
         if not jax.numpy.issubdtype(index_dtype, np.integer):
-            raise TypeError(f"index_dtype must be an integer type, got "
-                            f"{np.dtype(index_dtype).name}")  # fmt: skip
+            raise TypeError(
+                f"index_dtype must be an integer type, got {np.dtype(index_dtype).name}"
+            )
         shape = tuple(s for i, s in enumerate(x.shape) if i != axes[0])
         return ShapedArray(shape, index_dtype, False)
 
@@ -252,8 +259,7 @@ def _cumulative_abstract(name):
     def rule(x, *, axis, reverse):
         _check_dtype(name, x.dtype, "number")
         if not 0 <= axis < x.ndim:
-            raise ValueError(f"axis {axis} is out of bounds for an array of shape "
-                             f"{x.shape}")  # fmt: skip
+            raise ValueError(f"axis {axis} is out of bounds for an array of shape {x.shape}")
         return x
 
     return rule
@@ -280,8 +286,10 @@ cumprod_p = _cumulative("cumprod", jlax.cumprod)
 cummax_p = _cumulative("cummax", jlax.cummax)
 cummin_p = _cumulative("cummin", jlax.cummin)
 
-ad.deflinear(cumsum_p, lambda ct, x, *, axis, reverse: [
-    None if type(ct) is Zero else cumsum(ct, axis, not reverse)])  # fmt: skip
+ad.deflinear(
+    cumsum_p,
+    lambda ct, x, *, axis, reverse: [None if type(ct) is Zero else cumsum(ct, axis, not reverse)],
+)
 
 
 def _scan_jvp(combine_name):
@@ -334,8 +342,10 @@ def _associative_scan(fn, x, reverse, axis):
         n = core.get_aval(elems).shape[axis]
         if n < 2:
             return elems
-        reduced = fn(slice_in_dim(elems, 0, -1, stride=2, axis=axis),
-                     slice_in_dim(elems, 1, None, stride=2, axis=axis))  # fmt: skip
+        reduced = fn(
+            slice_in_dim(elems, 0, -1, stride=2, axis=axis),
+            slice_in_dim(elems, 1, None, stride=2, axis=axis),
+        )
         odd = scan(reduced)
         rest = slice_in_dim(elems, 2, None, stride=2, axis=axis)
         if n % 2 == 0:

@@ -17,14 +17,15 @@ def _sort_abstract(*avals, dimension, is_stable, num_keys):
     if not avals:
         raise TypeError("sort requires at least one operand")
     if len({a.shape for a in avals}) != 1:
-        raise TypeError("sort operands must have equal shapes, got "
-                        + ", ".join(str(a.shape) for a in avals))  # fmt: skip
+        raise TypeError(
+            "sort operands must have equal shapes, got " + ", ".join(str(a.shape) for a in avals)
+        )
     if not 0 <= dimension < avals[0].ndim:
-        raise ValueError(f"sort dimension {dimension} is out of bounds for shape "
-                         f"{avals[0].shape}")  # fmt: skip
+        raise ValueError(f"sort dimension {dimension} is out of bounds for shape {avals[0].shape}")
     if not 1 <= num_keys <= len(avals):
-        raise ValueError(f"sort num_keys={num_keys} must be between 1 and the number of "
-                         f"operands ({len(avals)})")  # fmt: skip
+        raise ValueError(
+            f"sort num_keys={num_keys} must be between 1 and the number of operands ({len(avals)})"
+        )
     return list(avals)
 
 
@@ -37,17 +38,23 @@ def _sort_jvp(primals, tangents, *, dimension, is_stable, num_keys):
     shape = core.get_aval(primals[0]).shape
     index_dtype = np.uint64 if any(d > np.iinfo(np.uint32).max for d in shape) else np.uint32
     iota = broadcasted_iota(index_dtype, shape, dimension)
-    *outs, perm = sort_p.bind(*primals, iota, dimension=dimension, is_stable=is_stable,
-                              num_keys=num_keys)  # fmt: skip
+    *outs, perm = sort_p.bind(
+        *primals, iota, dimension=dimension, is_stable=is_stable, num_keys=num_keys
+    )
     batch_dims = tuple(i for i in range(len(shape)) if i != dimension)
     dnums = indexing.GatherDimensionNumbers(
-        offset_dims=(), collapsed_slice_dims=(dimension,), start_index_map=(dimension,),
-        operand_batching_dims=batch_dims, start_indices_batching_dims=batch_dims)  # fmt: skip
+        offset_dims=(),
+        collapsed_slice_dims=(dimension,),
+        start_index_map=(dimension,),
+        operand_batching_dims=batch_dims,
+        start_indices_batching_dims=batch_dims,
+    )
     idx = expand_dims(perm, (len(shape),))
     mode = indexing.GatherScatterMode.PROMISE_IN_BOUNDS
-    tangents_out = [t if type(t) is Zero else
-                    indexing.gather(t, idx, dnums, (1,) * len(shape), mode=mode)
-                    for t in tangents]  # fmt: skip
+    tangents_out = [
+        t if type(t) is Zero else indexing.gather(t, idx, dnums, (1,) * len(shape), mode=mode)
+        for t in tangents
+    ]
     return outs, tangents_out
 
 
@@ -65,16 +72,21 @@ def _sort_batch(axis_size, args, dims, *, dimension, is_stable, num_keys):
         else:
             a = batching.moveaxis(a, d, bdim)
         new_args.append(a)
-    outs = sort_p.bind(*new_args, dimension=dimension + (bdim <= dimension),
-                       is_stable=is_stable, num_keys=num_keys)  # fmt: skip
+    outs = sort_p.bind(
+        *new_args, dimension=dimension + (bdim <= dimension), is_stable=is_stable, num_keys=num_keys
+    )
     return outs, [bdim] * len(outs)
 
 
 core.abstract_eval_rules[sort_p] = _sort_abstract
 ad.jvp_rules[sort_p] = _sort_jvp
 batching.batch_rules[sort_p] = _sort_batch
-lowering.register(sort_p, lambda *xs, dimension, is_stable, num_keys: list(jlax.sort(
-    xs, dimension=dimension, is_stable=is_stable, num_keys=num_keys)))  # fmt: skip
+lowering.register(
+    sort_p,
+    lambda *xs, dimension, is_stable, num_keys: list(
+        jlax.sort(xs, dimension=dimension, is_stable=is_stable, num_keys=num_keys)
+    ),
+)
 
 
 def sort(operand, dimension=-1, is_stable=True, num_keys=1):
@@ -89,11 +101,15 @@ def sort(operand, dimension=-1, is_stable=True, num_keys=1):
         if not operand:
             raise TypeError("sort requires at least one operand")
         if not 1 <= num_keys <= len(operand):
-            raise ValueError(f"num_keys={num_keys} must be between 1 and "
-                             f"len(operand)={len(operand)}")  # fmt: skip
+            raise ValueError(
+                f"num_keys={num_keys} must be between 1 and len(operand)={len(operand)}"
+            )
         dimension = _canonical_axis(dimension, core.get_aval(operand[0]).ndim)
-        return tuple(sort_p.bind(*operand, dimension=dimension, is_stable=bool(is_stable),
-                                 num_keys=int(num_keys)))  # fmt: skip
+        return tuple(
+            sort_p.bind(
+                *operand, dimension=dimension, is_stable=bool(is_stable), num_keys=int(num_keys)
+            )
+        )
     if num_keys != 1:
         raise ValueError(f"num_keys={num_keys} must equal 1 for a single operand")
     dimension = _canonical_axis(dimension, core.get_aval(operand).ndim)

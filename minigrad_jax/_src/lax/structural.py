@@ -36,8 +36,11 @@ def _convert_jvp(primals, tangents, *, new_dtype, weak_type, sharding):
 def _convert_transpose(ct, x, *, new_dtype, weak_type, sharding):
     if type(ct) is Zero or not core.is_float(x.aval.dtype):
         return [None]
-    return [convert_element_type_p.bind(ct, new_dtype=x.aval.dtype, weak_type=x.aval.weak_type,
-                                        sharding=None)]  # fmt: skip
+    return [
+        convert_element_type_p.bind(
+            ct, new_dtype=x.aval.dtype, weak_type=x.aval.weak_type, sharding=None
+        )
+    ]
 
 
 core.abstract_eval_rules[convert_element_type_p] = _convert_abstract
@@ -68,8 +71,9 @@ def convert_element_type(operand, new_dtype, weak_type=False):
         return core.weak_scalar(x, new_dtype) if weak_type else np.asarray(x, new_dtype)
     if aval.dtype == new_dtype and aval.weak_type == weak_type:
         return x
-    return convert_element_type_p.bind(x, new_dtype=new_dtype, weak_type=bool(weak_type),
-                                       sharding=None)  # fmt: skip
+    return convert_element_type_p.bind(
+        x, new_dtype=new_dtype, weak_type=bool(weak_type), sharding=None
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -80,8 +84,10 @@ broadcast_in_dim_p = Primitive("broadcast_in_dim")
 
 def _bid_abstract(x, *, shape, broadcast_dimensions, sharding):
     if len(broadcast_dimensions) != x.ndim:
-        raise TypeError(f"broadcast_dimensions {broadcast_dimensions} must "
-                        f"have one entry per operand dimension ({x.ndim})")  # fmt: skip
+        raise TypeError(
+            f"broadcast_dimensions {broadcast_dimensions} must "
+            f"have one entry per operand dimension ({x.ndim})"
+        )
     for i, d in enumerate(broadcast_dimensions):
         if not 0 <= d < len(shape) or x.shape[i] not in (1, shape[d]):
             raise TypeError(
@@ -115,9 +121,12 @@ def _bid_batch(axis_size, args, dims, *, shape, broadcast_dimensions, sharding):
 core.abstract_eval_rules[broadcast_in_dim_p] = _bid_abstract
 ad.deflinear(broadcast_in_dim_p, _bid_transpose)
 batching.batch_rules[broadcast_in_dim_p] = _bid_batch
-lowering.register(broadcast_in_dim_p,
-                  lambda x, *, shape, broadcast_dimensions, sharding: jlax.broadcast_in_dim(
-                      x, shape, broadcast_dimensions))  # fmt: skip
+lowering.register(
+    broadcast_in_dim_p,
+    lambda x, *, shape, broadcast_dimensions, sharding: jlax.broadcast_in_dim(
+        x, shape, broadcast_dimensions
+    ),
+)
 
 
 def broadcast_in_dim(operand, shape, broadcast_dimensions, *, out_sharding=None):
@@ -176,11 +185,14 @@ def _reshape_abstract(x, *, new_sizes, dimensions, sharding):
     if any(s < 0 for s in new_sizes):
         raise TypeError(f"new_sizes {tuple(new_sizes)} must be non-negative")
     if int(np.prod(new_sizes, dtype=np.int64)) != x.size:
-        raise TypeError(f"cannot reshape array of shape {x.shape} (size {x.size}) "
-                        f"into shape {tuple(new_sizes)}")  # fmt: skip
+        raise TypeError(
+            f"cannot reshape array of shape {x.shape} (size {x.size}) into shape {tuple(new_sizes)}"
+        )
     if dimensions is not None and sorted(dimensions) != list(range(x.ndim)):
-        raise TypeError(f"dimensions {dimensions} must be a permutation of the "
-                        f"operand's {x.ndim} axes (shape {x.shape})")  # fmt: skip
+        raise TypeError(
+            f"dimensions {dimensions} must be a permutation of the "
+            f"operand's {x.ndim} axes (shape {x.shape})"
+        )
     return ShapedArray(new_sizes, x.dtype, x.weak_type)
 
 
@@ -203,8 +215,9 @@ def _reshape_batch(axis_size, args, dims, *, new_sizes, dimensions, sharding):
 core.abstract_eval_rules[reshape_p] = _reshape_abstract
 ad.deflinear(reshape_p, _reshape_transpose)
 batching.batch_rules[reshape_p] = _reshape_batch
-lowering.register(reshape_p, lambda x, *, new_sizes, dimensions, sharding: jlax.reshape(
-    x, new_sizes, dimensions))  # fmt: skip
+lowering.register(
+    reshape_p, lambda x, *, new_sizes, dimensions, sharding: jlax.reshape(x, new_sizes, dimensions)
+)
 
 
 def reshape(operand, new_sizes, dimensions=None, *, out_sharding=None):
@@ -217,8 +230,9 @@ def reshape(operand, new_sizes, dimensions=None, *, out_sharding=None):
     same_dims = dims is None or dims == tuple(range(aval.ndim))
     if aval.shape and aval.shape == new_sizes and same_dims and _is_array(x):
         return x
-    return reshape_p.bind(x, new_sizes=new_sizes, dimensions=None if same_dims else dims,
-                          sharding=None)  # fmt: skip
+    return reshape_p.bind(
+        x, new_sizes=new_sizes, dimensions=None if same_dims else dims, sharding=None
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -229,8 +243,10 @@ transpose_p = Primitive("transpose")
 
 def _transpose_abstract(x, *, permutation):
     if sorted(permutation) != list(range(x.ndim)):
-        raise TypeError(f"transpose permutation {permutation} is not a permutation of the "
-                        f"operand's {x.ndim} axes (shape {x.shape})")  # fmt: skip
+        raise TypeError(
+            f"transpose permutation {permutation} is not a permutation of the "
+            f"operand's {x.ndim} axes (shape {x.shape})"
+        )
     return ShapedArray(tuple(x.shape[p] for p in permutation), x.dtype, x.weak_type)
 
 
@@ -269,8 +285,10 @@ squeeze_p = Primitive("squeeze")
 def _squeeze_abstract(x, *, dimensions):
     _check_axes("squeeze", dimensions, x.ndim)
     if any(x.shape[d] != 1 for d in dimensions):
-        raise ValueError(f"cannot squeeze axes {dimensions} of an array of shape {x.shape}: "
-                         "only axes of size 1 can be squeezed")  # fmt: skip
+        raise ValueError(
+            f"cannot squeeze axes {dimensions} of an array of shape {x.shape}: "
+            "only axes of size 1 can be squeezed"
+        )
     shape = tuple(s for i, s in enumerate(x.shape) if i not in dimensions)
     return ShapedArray(shape, x.dtype, x.weak_type)
 
@@ -329,8 +347,9 @@ def _rev_batch(axis_size, args, dims, *, dimensions):
 
 
 core.abstract_eval_rules[rev_p] = _rev_abstract
-ad.deflinear(rev_p, lambda ct, x, *, dimensions: [None if type(ct) is Zero
-                                                  else rev(ct, dimensions)])  # fmt: skip
+ad.deflinear(
+    rev_p, lambda ct, x, *, dimensions: [None if type(ct) is Zero else rev(ct, dimensions)]
+)
 batching.batch_rules[rev_p] = _rev_batch
 lowering.register(rev_p, lambda x, *, dimensions: jlax.rev(x, dimensions))
 
@@ -350,18 +369,26 @@ def _pad_abstract(x, padding_value, *, padding_config):
     if padding_value.ndim != 0:
         raise ValueError(f"padding_value must be a scalar, got shape {padding_value.shape}")
     if x.dtype != padding_value.dtype:
-        raise TypeError(f"pad operand and padding_value must have the same dtype, got "
-                        f"{x.dtype.name} and {padding_value.dtype.name}")  # fmt: skip
+        raise TypeError(
+            f"pad operand and padding_value must have the same dtype, got "
+            f"{x.dtype.name} and {padding_value.dtype.name}"
+        )
     if len(padding_config) != x.ndim:
-        raise ValueError(f"padding_config {padding_config} must have one (low, high, "
-                         f"interior) entry per operand axis (shape {x.shape})")  # fmt: skip
+        raise ValueError(
+            f"padding_config {padding_config} must have one (low, high, "
+            f"interior) entry per operand axis (shape {x.shape})"
+        )
     if any(i < 0 for _, _, i in padding_config):
         raise ValueError(f"interior padding must be non-negative, got {padding_config}")
-    shape = tuple(lo + hi + (d + (d - 1) * i if d else 0)
-                  for (lo, hi, i), d in zip(padding_config, x.shape, strict=True))  # fmt: skip
+    shape = tuple(
+        lo + hi + (d + (d - 1) * i if d else 0)
+        for (lo, hi, i), d in zip(padding_config, x.shape, strict=True)
+    )
     if any(d < 0 for d in shape):
-        raise ValueError(f"padding_config {padding_config} gives a negative size {shape} "
-                         f"for an operand of shape {x.shape}")  # fmt: skip
+        raise ValueError(
+            f"padding_config {padding_config} gives a negative size {shape} "
+            f"for an operand of shape {x.shape}"
+        )
     return ShapedArray(shape, x.dtype, x.weak_type and padding_value.weak_type)
 
 
@@ -372,8 +399,9 @@ def _pad_transpose(ct, x, padding_value, *, padding_config):
     # Undo the low/high padding (negative padding trims, so negating re-grows
     # with zeros), then take every (interior + 1)-th element.
     unpadded = pad(ct, _zero_scalar(ct), [(-a, -b, 0) for a, b in zip(lo, hi, strict=True)])
-    ct_x = slice(unpadded, (0,) * len(lo), core.get_aval(unpadded).shape,
-                 tuple(i + 1 for i in interior))  # fmt: skip
+    ct_x = slice(
+        unpadded, (0,) * len(lo), core.get_aval(unpadded).shape, tuple(i + 1 for i in interior)
+    )
     ct_pv = None
     if is_undefined(padding_value):
         from minigrad_jax._src.lax.elementwise import sub
@@ -430,11 +458,15 @@ def _concatenate_abstract(*xs, dimension):
     if not xs:
         raise TypeError("concatenate expects at least one operand, got 0")
     if len({x.ndim for x in xs}) != 1:
-        raise TypeError("cannot concatenate arrays with different numbers of dimensions: "
-                        + ", ".join(str(x.shape) for x in xs))  # fmt: skip
+        raise TypeError(
+            "cannot concatenate arrays with different numbers of dimensions: "
+            + ", ".join(str(x.shape) for x in xs)
+        )
     if not 0 <= dimension < xs[0].ndim:
-        raise TypeError(f"concatenate dimension {dimension} out of bounds for shapes "
-                        + ", ".join(str(x.shape) for x in xs))  # fmt: skip
+        raise TypeError(
+            f"concatenate dimension {dimension} out of bounds for shapes "
+            + ", ".join(str(x.shape) for x in xs)
+        )
     rest = {x.shape[:dimension] + x.shape[dimension + 1 :] for x in xs}
     if len(rest) != 1:
         raise TypeError(
@@ -442,8 +474,10 @@ def _concatenate_abstract(*xs, dimension):
             "dimensions differ: " + ", ".join(str(x.shape) for x in xs)
         )
     if len({x.dtype for x in xs}) != 1:
-        raise TypeError("concatenate requires operands of the same dtype, got "
-                        + ", ".join(x.dtype.name for x in xs))  # fmt: skip
+        raise TypeError(
+            "concatenate requires operands of the same dtype, got "
+            + ", ".join(x.dtype.name for x in xs)
+        )
     shape = list(xs[0].shape)
     shape[dimension] = sum(x.shape[dimension] for x in xs)
     return ShapedArray(shape, xs[0].dtype, all(x.weak_type for x in xs))
@@ -487,8 +521,10 @@ def _split_abstract(x, *, sizes, axis):
     if not 0 <= axis < x.ndim:
         raise ValueError(f"split axis {axis} is out of bounds for shape {x.shape}")
     if any(s < 0 for s in sizes) or sum(sizes) != x.shape[axis]:
-        raise ValueError(f"split sizes {sizes} must be non-negative and sum to the size "
-                         f"{x.shape[axis]} of axis {axis} (shape {x.shape})")  # fmt: skip
+        raise ValueError(
+            f"split sizes {sizes} must be non-negative and sum to the size "
+            f"{x.shape[axis]} of axis {axis} (shape {x.shape})"
+        )
     shapes = [x.shape[:axis] + (s,) + x.shape[axis + 1 :] for s in sizes]
     return [ShapedArray(shape, x.dtype, x.weak_type) for shape in shapes]
 
@@ -531,8 +567,10 @@ slice_p = Primitive("slice")
 
 def _slice_shape(shape, start, limit, strides):
     if not len(start) == len(limit) == len(shape):
-        raise TypeError(f"slice start_indices {start} and limit_indices {limit} must have "
-                        f"one entry per operand axis (shape {shape})")  # fmt: skip
+        raise TypeError(
+            f"slice start_indices {start} and limit_indices {limit} must have "
+            f"one entry per operand axis (shape {shape})"
+        )
     if strides is not None and (len(strides) != len(shape) or any(s <= 0 for s in strides)):
         raise TypeError(f"slice strides {strides} must be positive, one per axis of {shape}")
     for s, lim, d in zip(start, limit, shape, strict=True):
@@ -584,15 +622,22 @@ def _slice_batch(axis_size, args, dims, *, start_indices, limit_indices, strides
 core.abstract_eval_rules[slice_p] = _slice_abstract
 ad.deflinear(slice_p, _slice_transpose)
 batching.batch_rules[slice_p] = _slice_batch
-lowering.register(slice_p, lambda x, *, start_indices, limit_indices, strides: jlax.slice(
-    x, start_indices, limit_indices, strides))  # fmt: skip
+lowering.register(
+    slice_p,
+    lambda x, *, start_indices, limit_indices, strides: jlax.slice(
+        x, start_indices, limit_indices, strides
+    ),
+)
 
 
 def slice(operand, start_indices, limit_indices, strides=None):  # noqa: A001
     """Static slice ``operand[start:limit:stride]`` on every axis."""
-    return slice_p.bind(operand, start_indices=_ints(start_indices),
-                        limit_indices=_ints(limit_indices),
-                        strides=None if strides is None else _ints(strides))  # fmt: skip
+    return slice_p.bind(
+        operand,
+        start_indices=_ints(start_indices),
+        limit_indices=_ints(limit_indices),
+        strides=None if strides is None else _ints(strides),
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -603,15 +648,21 @@ dynamic_slice_p = Primitive("dynamic_slice")
 
 def _check_start_indices(name, x, idxs):
     if len(idxs) != x.ndim:
-        raise TypeError(f"{name} needs one start index per operand axis ({x.ndim}), "
-                        f"got {len(idxs)}")  # fmt: skip
+        raise TypeError(
+            f"{name} needs one start index per operand axis ({x.ndim}), got {len(idxs)}"
+        )
     if any(i.ndim != 0 for i in idxs):
-        raise TypeError(f"{name} start indices must be scalars, got shapes "
-                        + ", ".join(str(i.shape) for i in idxs))  # fmt: skip
-    if idxs and (len({i.dtype for i in idxs}) != 1 or
-                 not jax.numpy.issubdtype(idxs[0].dtype, np.integer)):  # fmt: skip
-        raise TypeError(f"{name} start indices must be integers of one dtype, got "
-                        + ", ".join(i.dtype.name for i in idxs))  # fmt: skip
+        raise TypeError(
+            f"{name} start indices must be scalars, got shapes "
+            + ", ".join(str(i.shape) for i in idxs)
+        )
+    if idxs and (
+        len({i.dtype for i in idxs}) != 1 or not jax.numpy.issubdtype(idxs[0].dtype, np.integer)
+    ):
+        raise TypeError(
+            f"{name} start indices must be integers of one dtype, got "
+            + ", ".join(i.dtype.name for i in idxs)
+        )
 
 
 def _dynamic_slice_abstract(x, *idxs, slice_sizes):
@@ -619,8 +670,9 @@ def _dynamic_slice_abstract(x, *idxs, slice_sizes):
     if len(slice_sizes) != x.ndim or any(
         not 0 <= s <= d for s, d in zip(slice_sizes, x.shape, strict=True)
     ):
-        raise TypeError(f"dynamic_slice slice_sizes {slice_sizes} must be within the "
-                        f"operand shape {x.shape}")  # fmt: skip
+        raise TypeError(
+            f"dynamic_slice slice_sizes {slice_sizes} must be within the operand shape {x.shape}"
+        )
     return ShapedArray(slice_sizes, x.dtype, x.weak_type)
 
 
@@ -641,8 +693,10 @@ def _batch_start_indices(idxs, dims, axis_size):
         return np.zeros((0,), np.int32), None
     if all(d is None for d in dims):
         return concatenate([broadcast(i, (1,)) for i in idxs], 0), None
-    cols = [broadcast_in_dim(i, (axis_size, 1), (0,) if d is not None else ())
-            for i, d in zip(idxs, dims, strict=True)]  # fmt: skip
+    cols = [
+        broadcast_in_dim(i, (axis_size, 1), (0,) if d is not None else ())
+        for i, d in zip(idxs, dims, strict=True)
+    ]
     return concatenate(cols, 1), 0
 
 
@@ -652,8 +706,9 @@ def _dynamic_slice_batch(axis_size, args, dims, *, slice_sizes):
 
     (x, *idxs), (xd, *idims) = args, dims
     nd = len(slice_sizes)
-    dnums = indexing.GatherDimensionNumbers(offset_dims=tuple(range(nd)), collapsed_slice_dims=(),
-                                            start_index_map=tuple(range(nd)))  # fmt: skip
+    dnums = indexing.GatherDimensionNumbers(
+        offset_dims=tuple(range(nd)), collapsed_slice_dims=(), start_index_map=tuple(range(nd))
+    )
     index, index_d = _batch_start_indices(idxs, idims, axis_size)
     return indexing.gather_batch_rule(
         axis_size,
@@ -674,8 +729,12 @@ ad.transpose_rules[dynamic_slice_p] = _dynamic_slice_transpose
 batching.batch_rules[dynamic_slice_p] = _dynamic_slice_batch
 # The wrapper already wrapped negative starts (as JAX's equations do): XLA must
 # only clamp, not wrap a second time.
-lowering.register(dynamic_slice_p, lambda x, *idxs, slice_sizes: jlax.dynamic_slice(
-    x, idxs, slice_sizes, allow_negative_indices=False))  # fmt: skip
+lowering.register(
+    dynamic_slice_p,
+    lambda x, *idxs, slice_sizes: jlax.dynamic_slice(
+        x, idxs, slice_sizes, allow_negative_indices=False
+    ),
+)
 
 
 def _start_indices(x, start_indices, allow_negative_indices=True):
@@ -687,19 +746,24 @@ def _start_indices(x, start_indices, allow_negative_indices=True):
         aval = core.get_aval(start_indices)
         if aval.ndim != 1:
             raise ValueError(f"slice indices must be a 1-D sequence, got shape {aval.shape}")
-        start_indices = [squeeze(slice(start_indices, (k,), (k + 1,)), (0,))
-                         for k in range(aval.shape[0])]  # fmt: skip
+        start_indices = [
+            squeeze(slice(start_indices, (k,), (k + 1,)), (0,)) for k in range(aval.shape[0])
+        ]
     if len(start_indices) != len(shape):
-        raise ValueError(f"length of slice indices ({len(start_indices)}) must match the "
-                         f"number of operand dimensions (shape {shape})")  # fmt: skip
+        raise ValueError(
+            f"length of slice indices ({len(start_indices)}) must match the "
+            f"number of operand dimensions (shape {shape})"
+        )
     if isinstance(allow_negative_indices, bool):
         allow_negative_indices = [allow_negative_indices] * len(shape)
     out = []
     for i, d, neg in zip(start_indices, shape, allow_negative_indices, strict=True):
         if isinstance(i, (int, np.integer)) and not isinstance(i, bool):
             if i < 0 and not neg:
-                raise ValueError(f"index {i} is out of bounds for dimension {d} with "
-                                 "allow_negative_indices=False")  # fmt: skip
+                raise ValueError(
+                    f"index {i} is out of bounds for dimension {d} with "
+                    "allow_negative_indices=False"
+                )
             dtype = core.get_aval(i).dtype
             out.append(np.asarray(i + d if i < 0 else i, dtype))
             continue
@@ -734,13 +798,18 @@ dynamic_update_slice_p = Primitive("dynamic_update_slice")
 def _dus_abstract(x, update, *idxs):
     _check_start_indices("dynamic_update_slice", x, idxs)
     if update.ndim != x.ndim or any(u > d for u, d in zip(update.shape, x.shape, strict=True)):
-        raise TypeError(f"dynamic_update_slice update shape {update.shape} must have the "
-                        f"operand's rank and fit in its shape {x.shape}")  # fmt: skip
+        raise TypeError(
+            f"dynamic_update_slice update shape {update.shape} must have the "
+            f"operand's rank and fit in its shape {x.shape}"
+        )
     if update.dtype != x.dtype:
-        raise TypeError(f"dynamic_update_slice requires the update's dtype to equal the "
-                        f"operand's, got {update.dtype.name} and {x.dtype.name}")  # fmt: skip
-    return ShapedArray(x.shape, x.dtype, x.weak_type and update.weak_type
-                       and all(i.weak_type for i in idxs))  # fmt: skip
+        raise TypeError(
+            f"dynamic_update_slice requires the update's dtype to equal the "
+            f"operand's, got {update.dtype.name} and {x.dtype.name}"
+        )
+    return ShapedArray(
+        x.shape, x.dtype, x.weak_type and update.weak_type and all(i.weak_type for i in idxs)
+    )
 
 
 def _dus_jvp(primals, tangents):
@@ -779,17 +848,27 @@ def _dus_batch(axis_size, args, dims):
     )
     index, index_d = _batch_start_indices(idxs, idims, axis_size)
     rule = indexing.scatter_batch_rule(indexing.scatter_p)
-    return rule(axis_size, [x, index, update], [xd, index_d, ud], update_jaxpr=None,
-                update_consts=(), dimension_numbers=dnums, indices_are_sorted=True,
-                unique_indices=True, mode=indexing.GatherScatterMode.CLIP)  # fmt: skip
+    return rule(
+        axis_size,
+        [x, index, update],
+        [xd, index_d, ud],
+        update_jaxpr=None,
+        update_consts=(),
+        dimension_numbers=dnums,
+        indices_are_sorted=True,
+        unique_indices=True,
+        mode=indexing.GatherScatterMode.CLIP,
+    )
 
 
 core.abstract_eval_rules[dynamic_update_slice_p] = _dus_abstract
 ad.jvp_rules[dynamic_update_slice_p] = _dus_jvp
 ad.transpose_rules[dynamic_update_slice_p] = _dus_transpose
 batching.batch_rules[dynamic_update_slice_p] = _dus_batch
-lowering.register(dynamic_update_slice_p, lambda x, u, *idxs: jlax.dynamic_update_slice(
-    x, u, idxs, allow_negative_indices=False))  # fmt: skip
+lowering.register(
+    dynamic_update_slice_p,
+    lambda x, u, *idxs: jlax.dynamic_update_slice(x, u, idxs, allow_negative_indices=False),
+)
 
 
 def dynamic_update_slice(operand, update, start_indices, *, allow_negative_indices=True):
@@ -808,18 +887,21 @@ def _iota_abstract(*, dtype, shape, dimension, sharding):
     if not jax.numpy.issubdtype(dtype, np.number):
         raise TypeError(f"iota does not accept dtype {np.dtype(dtype).name}")
     if any(s < 0 for s in shape) or not 0 <= dimension < len(shape):
-        raise ValueError(f"iota dimension must be between 0 and len(shape), got "
-                         f"dimension={dimension} for shape={shape}")  # fmt: skip
+        raise ValueError(
+            f"iota dimension must be between 0 and len(shape), got "
+            f"dimension={dimension} for shape={shape}"
+        )
     return ShapedArray(shape, dtype, False)
 
 
 core.abstract_eval_rules[iota_p] = _iota_abstract
 ad.defnondiff(iota_p)
 # Never reached: a primitive without operands has nothing mapped.
-batching.batch_rules[iota_p] = lambda axis_size, args, dims, **params: (iota_p.bind(**params),
-                                                                        None)  # fmt: skip
-lowering.register(iota_p, lambda *, dtype, shape, dimension, sharding: jlax.broadcasted_iota(
-    dtype, shape, dimension))  # fmt: skip
+batching.batch_rules[iota_p] = lambda axis_size, args, dims, **params: (iota_p.bind(**params), None)
+lowering.register(
+    iota_p,
+    lambda *, dtype, shape, dimension, sharding: jlax.broadcasted_iota(dtype, shape, dimension),
+)
 
 
 def broadcasted_iota(dtype, shape, dimension, *, out_sharding=None):
@@ -880,8 +962,10 @@ def collapse(operand, start_dimension, stop_dimension=None):
     shape = core.get_aval(operand).shape
     lo, hi, _ = builtins.slice(start_dimension, stop_dimension).indices(len(shape))
     if hi < lo:
-        raise ValueError(f"invalid dimension range passed to collapse: {shape}"
-                         f"[{start_dimension}:{stop_dimension}]")  # fmt: skip
+        raise ValueError(
+            f"invalid dimension range passed to collapse: {shape}"
+            f"[{start_dimension}:{stop_dimension}]"
+        )
     size = int(np.prod(shape[lo:hi], dtype=np.int64))
     return reshape(operand, shape[:lo] + (size,) + shape[hi:])
 
@@ -920,8 +1004,7 @@ def _axis_starts(operand, start_index, axis, allow_negative_indices):
     return starts, allow
 
 
-def dynamic_slice_in_dim(operand, start_index, slice_size, axis=0, *,
-                         allow_negative_indices=True):  # fmt: skip
+def dynamic_slice_in_dim(operand, start_index, slice_size, axis=0, *, allow_negative_indices=True):
     """``operand[..., start:start + slice_size]`` along ``axis`` with a traced start."""
     axis = int(axis)
     starts, allow = _axis_starts(operand, start_index, axis, allow_negative_indices)
@@ -930,19 +1013,18 @@ def dynamic_slice_in_dim(operand, start_index, slice_size, axis=0, *,
     return dynamic_slice(operand, starts, sizes, allow_negative_indices=allow)
 
 
-def dynamic_index_in_dim(operand, index, axis=0, keepdims=True, *,
-                         allow_negative_indices=True):  # fmt: skip
+def dynamic_index_in_dim(operand, index, axis=0, keepdims=True, *, allow_negative_indices=True):
     """``operand[..., index]`` along ``axis`` with a traced index.
 
     JAX wraps this one in a ``jit``; here it is inlined (same equations inside).
     """
-    out = dynamic_slice_in_dim(operand, index, 1, axis,
-                               allow_negative_indices=allow_negative_indices)  # fmt: skip
+    out = dynamic_slice_in_dim(
+        operand, index, 1, axis, allow_negative_indices=allow_negative_indices
+    )
     return out if keepdims else squeeze(out, (int(axis),))
 
 
-def dynamic_update_slice_in_dim(operand, update, start_index, axis, *,
-                                allow_negative_indices=True):  # fmt: skip
+def dynamic_update_slice_in_dim(operand, update, start_index, axis, *, allow_negative_indices=True):
     """Write ``update`` into ``operand`` at a traced start along ``axis``."""
     starts, allow = _axis_starts(operand, start_index, int(axis), allow_negative_indices)
     return dynamic_update_slice(operand, update, starts, allow_negative_indices=allow)
@@ -953,8 +1035,9 @@ def dynamic_update_index_in_dim(operand, update, index, axis, *, allow_negative_
     axis = int(axis)
     if core.get_aval(update).ndim != core.get_aval(operand).ndim:
         update = expand_dims(update, (axis,))
-    return dynamic_update_slice_in_dim(operand, update, index, axis,
-                                       allow_negative_indices=allow_negative_indices)  # fmt: skip
+    return dynamic_update_slice_in_dim(
+        operand, update, index, axis, allow_negative_indices=allow_negative_indices
+    )
 
 
 def select(pred, on_true, on_false):
@@ -964,8 +1047,15 @@ def select(pred, on_true, on_false):
     return select_n(pred, on_false, on_true)
 
 
-def dot(lhs, rhs, *, dimension_numbers=None, precision=None, preferred_element_type=None,
-        out_sharding=None):  # fmt: skip
+def dot(
+    lhs,
+    rhs,
+    *,
+    dimension_numbers=None,
+    precision=None,
+    preferred_element_type=None,
+    out_sharding=None,
+):
     """Matrix/vector products; other contractions need ``dimension_numbers``."""
     _no_sharding("dot", out_sharding)
     from minigrad_jax._src.lax.linalg import dot_general
@@ -973,8 +1063,10 @@ def dot(lhs, rhs, *, dimension_numbers=None, precision=None, preferred_element_t
     ls, rs = core.get_aval(lhs).shape, core.get_aval(rhs).shape
     if dimension_numbers is None:
         if not (1 <= len(ls) <= 2 and 1 <= len(rs) <= 2 and ls[-1] == rs[0]):
-            raise ValueError("lax.dot: dimension_numbers must be given unless this is a plain "
-                             f"matrix/vector product; got shapes {ls} and {rs}")  # fmt: skip
+            raise ValueError(
+                "lax.dot: dimension_numbers must be given unless this is a plain "
+                f"matrix/vector product; got shapes {ls} and {rs}"
+            )
         dimension_numbers = (((len(ls) - 1,), (0,)), ((), ()))
     return dot_general(lhs, rhs, dimension_numbers, precision, preferred_element_type)
 
@@ -990,8 +1082,10 @@ def _ints(xs):
 def _no_sharding(name, sharding):
     # Sharding arguments are accepted for JAX compatibility; only None is supported.
     if sharding is not None:
-        raise NotImplementedError(f"lax.{name}: sharding arguments are not supported "
-                                  f"(got {sharding!r}); use mg.jit's in/out_shardings")  # fmt: skip
+        raise NotImplementedError(
+            f"lax.{name}: sharding arguments are not supported "
+            f"(got {sharding!r}); use mg.jit's in/out_shardings"
+        )
 
 
 def _is_array(x):

@@ -50,8 +50,7 @@ def _lax_full(shape, fill_value, dtype=None):
     shape = canonicalize_shape(shape)
     fill_value = util.lift(fill_value)
     if util.ndim_of(fill_value) != 0:
-        raise TypeError(f"full: fill_value must be a scalar, got shape "
-                        f"{util.shape_of(fill_value)}")  # fmt: skip
+        raise TypeError(f"full: fill_value must be a scalar, got shape {util.shape_of(fill_value)}")
     weak = dtype is None and _is_weak(fill_value)
     dtype = util.dtype_of(fill_value) if dtype is None else _dtypes.canonicalize(dtype)
     val = util.cast(fill_value, dtype, weak)
@@ -172,12 +171,14 @@ def array(object, dtype=None, copy=True, order="K", ndmin=0, *, device=None):  #
         try:
             out = util.constant(object, dtype=dtype)
         except TypeError as e:
-            raise TypeError(f"mnp.array: cannot convert {type(object).__name__} to an "
-                            f"array: {e}") from None  # fmt: skip
+            raise TypeError(
+                f"mnp.array: cannot convert {type(object).__name__} to an array: {e}"
+            ) from None
     nd = util.ndim_of(out)
     if ndmin > nd:
-        out = lax.broadcast_in_dim(out, (1,) * (ndmin - nd) + util.shape_of(out),
-                                   tuple(range(ndmin - nd, ndmin)))  # fmt: skip
+        out = lax.broadcast_in_dim(
+            out, (1,) * (ndmin - nd) + util.shape_of(out), tuple(range(ndmin - nd, ndmin))
+        )
     return out
 
 
@@ -234,8 +235,7 @@ def arange(start, stop=None, step=None, dtype=None, *, device=None):
     return util.constant(np.arange(start, stop, step, dtype=dtype))
 
 
-def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0, *,
-             device=None):  # fmt: skip
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0, *, device=None):
     """``num`` evenly spaced samples from ``start`` to ``stop`` (JAX's formula).
 
     Example:
@@ -266,11 +266,14 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
         iota_shape = [1] * len(bounds_shape)
         iota_shape[axis] = div
         real_dtype = np.dtype(_dtypes.finfo(computation_dtype).dtype)
-        step = lax.div(reshape(iota(real_dtype, (div,), 0), iota_shape),
-                       np.asarray(div, real_dtype))  # fmt: skip
+        step = lax.div(
+            reshape(iota(real_dtype, (div,), 0), iota_shape), np.asarray(div, real_dtype)
+        )
         step = util.cast(step, computation_dtype)
-        out = add(multiply(reshape(b_start, bounds_shape), subtract(1, step)),
-                  multiply(reshape(b_stop, bounds_shape), step))  # fmt: skip
+        out = add(
+            multiply(reshape(b_start, bounds_shape), subtract(1, step)),
+            multiply(reshape(b_stop, bounds_shape), step),
+        )
         if endpoint:
             from minigrad_jax._src.numpy._shape import concatenate
 

@@ -82,8 +82,9 @@ newaxis = None
 
 
 def _is_array_like(x) -> bool:
-    return (isinstance(x, (core.Tracer, jax.Array, np.ndarray, np.generic))
-            or core.is_python_scalar(x))  # fmt: skip
+    return isinstance(x, (core.Tracer, jax.Array, np.ndarray, np.generic)) or core.is_python_scalar(
+        x
+    )
 
 
 def result_type(*args):
@@ -129,11 +130,20 @@ def default_uint():
 
 # JAX's table (jax._src.dtypes._dtype_to_inexact): integers up to 32 bits become
 # float32 and 64-bit ones float64, whatever the x64 setting.
-_TO_INEXACT = {np.dtype(k): np.dtype(v) for k, v in [
-    ("bool", "float32"), ("uint8", "float32"), ("int8", "float32"), ("uint16", "float32"),
-    ("int16", "float32"), ("uint32", "float32"), ("int32", "float32"), ("uint64", "float64"),
-    ("int64", "float64"),
-]}  # fmt: skip
+_TO_INEXACT = {
+    np.dtype(k): np.dtype(v)
+    for k, v in [
+        ("bool", "float32"),
+        ("uint8", "float32"),
+        ("int8", "float32"),
+        ("uint16", "float32"),
+        ("int16", "float32"),
+        ("uint32", "float32"),
+        ("int32", "float32"),
+        ("uint64", "float64"),
+        ("int64", "float64"),
+    ]
+}
 
 
 def to_inexact_dtype(dt):

@@ -59,15 +59,20 @@ def _index_type(idx) -> IndexType:
             return IndexType.BOOLEAN
         if _dtypes.is_int(dt):
             return IndexType.ARRAY
-        raise TypeError(f"Indexer must have integer or boolean type, got indexer with type "
-                        f"{dt.name}")  # fmt: skip
+        raise TypeError(
+            f"Indexer must have integer or boolean type, got indexer with type {dt.name}"
+        )
     if isinstance(idx, str):
         raise TypeError(f"JAX does not support string indexing; got idx={idx!r}")
     if isinstance(idx, (float, complex, np.generic)):
-        raise TypeError(f"Indexer must have integer or boolean type, got indexer with type "
-                        f"{np.dtype(type(idx)).name}")  # fmt: skip
-    raise IndexError("only integers, slices (`:`), ellipsis (`...`), newaxis (`None`) and "
-                     f"integer or boolean arrays are valid indices. Got {idx}")  # fmt: skip
+        raise TypeError(
+            f"Indexer must have integer or boolean type, got indexer with type "
+            f"{np.dtype(type(idx)).name}"
+        )
+    raise IndexError(
+        "only integers, slices (`:`), ellipsis (`...`), newaxis (`None`) and "
+        f"integer or boolean arrays are valid indices. Got {idx}"
+    )
 
 
 def _sequence_to_array(idx):
@@ -80,8 +85,9 @@ def _sequence_to_array(idx):
         return asarray(idx)
     arr = np.asarray(idx)
     if arr.dtype != np.bool_ and not _dtypes.is_int(arr.dtype):
-        raise TypeError(f"Indexer must have integer or boolean type, got indexer with type "
-                        f"{arr.dtype.name}")  # fmt: skip
+        raise TypeError(
+            f"Indexer must have integer or boolean type, got indexer with type {arr.dtype.name}"
+        )
     return util.lift(arr)
 
 
@@ -98,15 +104,16 @@ def _to_tuple(idx):
         return idx
     if isinstance(idx, Sequence) and not isinstance(idx, str):
         # As in JAX 0.10: a bare list is ambiguous, so it is rejected.
-        raise TypeError("Using a non-tuple sequence for multidimensional indexing is not "
-                        "allowed; use `arr[array(seq)]` instead of `arr[seq]`.")  # fmt: skip
+        raise TypeError(
+            "Using a non-tuple sequence for multidimensional indexing is not "
+            "allowed; use `arr[array(seq)]` instead of `arr[seq]`."
+        )
     return (idx,)
 
 
 def parse_indices(idx, shape) -> list:
     """Classify each index and record the array axes it consumes (JAX's _parse_indices)."""
-    indices = [_sequence_to_array(i) if isinstance(i, (list, tuple)) else i
-               for i in _to_tuple(idx)]  # fmt: skip
+    indices = [_sequence_to_array(i) if isinstance(i, (list, tuple)) else i for i in _to_tuple(idx)]
     types = [_index_type(i) for i in indices]
     consumed = []
     ellipses = []
@@ -123,8 +130,9 @@ def parse_indices(idx, shape) -> list:
         raise IndexError("an index can only have a single ellipsis ('...')")
     total = sum(consumed)
     if total > len(shape):
-        raise IndexError(f"Too many indices: array is {len(shape)}-dimensional, but {total} "
-                         "were indexed")  # fmt: skip
+        raise IndexError(
+            f"Too many indices: array is {len(shape)}-dimensional, but {total} were indexed"
+        )
     if ellipses:
         consumed[ellipses[0]] = len(shape) - total
     out, dim = [], 0
@@ -143,8 +151,7 @@ def _expand_ellipses(indices, shape) -> list:
             out.extend(ParsedIndex(slice(None), IndexType.SLICE, (a,)) for a in p.consumed_axes)
         else:
             out.append(p)
-    out.extend(ParsedIndex(slice(None), IndexType.SLICE, (a,))
-               for a in range(consumed, len(shape)))  # fmt: skip
+    out.extend(ParsedIndex(slice(None), IndexType.SLICE, (a,)) for a in range(consumed, len(shape)))
     return out
 
 
@@ -178,8 +185,7 @@ def _static_slice(s: slice, position: int) -> slice:
 # x[idx]
 
 
-def _getitem(x, idx, *, mode=None, fill_value=None, indices_are_sorted=False,
-             unique_indices=False):  # fmt: skip
+def _getitem(x, idx, *, mode=None, fill_value=None, indices_are_sorted=False, unique_indices=False):
     """``x[idx]`` with jax.numpy's semantics (out-of-bound static ints are clamped).
 
     Example:
@@ -189,15 +195,20 @@ def _getitem(x, idx, *, mode=None, fill_value=None, indices_are_sorted=False,
     (x,) = util.ensure_arraylike("getitem", x)
     shape = util.shape_of(x)
     indices = parse_indices(idx, shape)
-    indices = [p._replace(index=_static_slice(p.index, k)) if p.typ is IndexType.SLICE else p
-               for k, p in enumerate(indices)]  # fmt: skip
+    indices = [
+        p._replace(index=_static_slice(p.index, k)) if p.typ is IndexType.SLICE else p
+        for k, p in enumerate(indices)
+    ]
     slicing_ok = (
         mode is None
         or mode in ("promise_in_bounds", "clip")
         or (mode in (jax.lax.GatherScatterMode.PROMISE_IN_BOUNDS, jax.lax.GatherScatterMode.CLIP))
     )
-    if (slicing_ok and all(p.typ in _STATIC_TYPES for p in indices)
-            and _static_ints_in_bounds(indices, shape)):  # fmt: skip
+    if (
+        slicing_ok
+        and all(p.typ in _STATIC_TYPES for p in indices)
+        and _static_ints_in_bounds(indices, shape)
+    ):
         return _static_slice_take(x, _expand_ellipses(indices, shape))
     if slicing_ok and all(_dynamic_ok(p) for p in indices):
         return _dynamic_slice_take(x, _expand_ellipses(indices, shape))
@@ -274,8 +285,12 @@ def _static_slice_take(x, indices):
     )
     result = x
     if not trivial:
-        result = lax.slice(x, tuple(starts), tuple(limits),
-                           None if all(s == 1 for s in strides) else tuple(strides))  # fmt: skip
+        result = lax.slice(
+            x,
+            tuple(starts),
+            tuple(limits),
+            None if all(s == 1 for s in strides) else tuple(strides),
+        )
     return _finish(result, rev_axes, squeeze_axes, newaxis_dims)
 
 
@@ -357,17 +372,21 @@ def _expand_bool_indices(indices, shape) -> list:
             out.append(p._replace(index=bool(p.index)))  # a scalar: handled as a new axis
             continue
         if not util.is_concrete(p.index):
-            raise IndexError(f"Array boolean indices must be concrete; got a traced boolean "
-                             f"index of type {util.aval(p.index).str_short()} at position {k}. "
-                             "Use mnp.where(mask, x, y) instead of x[mask].")  # fmt: skip
+            raise IndexError(
+                f"Array boolean indices must be concrete; got a traced boolean "
+                f"index of type {util.aval(p.index).str_short()} at position {k}. "
+                "Use mnp.where(mask, x, y) instead of x[mask]."
+            )
         mask = np.asarray(util.concrete(p.index))
         if mask.ndim == 0:
             out.append(p._replace(index=bool(mask)))
             continue
         expected = tuple(shape[a] for a in p.consumed_axes)
         if mask.shape != expected:
-            raise IndexError(f"boolean index did not match shape of indexed array in index "
-                             f"{k}: got {mask.shape}, expected {expected}")  # fmt: skip
+            raise IndexError(
+                f"boolean index did not match shape of indexed array in index "
+                f"{k}: got {mask.shape}, expected {expected}"
+            )
         for arr, axis in zip(np.nonzero(mask), p.consumed_axes, strict=False):
             out.append(ParsedIndex(util.lift(arr), IndexType.ARRAY, (axis,)))
     return out
@@ -383,8 +402,9 @@ def _expand_scalar_bools(indices, shape):
         if p.typ is IndexType.BOOLEAN:
             shape.insert(current, 1)
             dims.append(current)
-            new.append(ParsedIndex(np.arange(int(p.index), dtype=np.int32), IndexType.ARRAY,
-                                   (current,)))  # fmt: skip
+            new.append(
+                ParsedIndex(np.arange(int(p.index), dtype=np.int32), IndexType.ARRAY, (current,))
+            )
             current += 1
         else:
             n = len(p.consumed_axes)
@@ -439,8 +459,10 @@ def index_to_gather(shape, indices, normalize_indices=True) -> _GatherIndexer:
     slice_shape, newaxis_dims, reversed_y_dims, gather_slice_shape = [], [], [], []
 
     for idx_pos, p in enumerate(indices):
-        if advanced and ((advanced_contiguous and idx_pos == idx_adv_axes[0])
-                         or (not advanced_contiguous and idx_pos == 0)):  # fmt: skip
+        if advanced and (
+            (advanced_contiguous and idx_pos == idx_adv_axes[0])
+            or (not advanced_contiguous and idx_pos == 0)
+        ):
             arrs = util.broadcast_arrays(*advanced)
             adv_shape = util.shape_of(arrs[0])
             start_dim = len(gather_indices_shape)
@@ -472,15 +494,17 @@ def index_to_gather(shape, indices, normalize_indices=True) -> _GatherIndexer:
             slice_shape.append(size)
             if step == 1:
                 if size != shape[x_axis]:
-                    gather_indices.append((np.asarray(start, index_dtype),
-                                           len(gather_indices_shape)))  # fmt: skip
+                    gather_indices.append(
+                        (np.asarray(start, index_dtype), len(gather_indices_shape))
+                    )
                     start_index_map.append(x_axis)
                 gather_slice_shape.append(size)
                 offset_dims.append(collapsed_y_axis)
             else:
-                idx = lax.add(np.asarray(start, index_dtype),
-                              lax.mul(np.asarray(step, index_dtype),
-                                      iota(index_dtype, (size,), 0)))  # fmt: skip
+                idx = lax.add(
+                    np.asarray(start, index_dtype),
+                    lax.mul(np.asarray(step, index_dtype), iota(index_dtype, (size,), 0)),
+                )
                 if step < 0:
                     reversed_y_dims.append(collapsed_y_axis)
                     idx = lax.rev(idx, (0,))
@@ -504,8 +528,12 @@ def index_to_gather(shape, indices, normalize_indices=True) -> _GatherIndexer:
         last = len(gather_indices_shape)
         full_shape = tuple(gather_indices_shape) + (1,)
         gather_indices_array = lax.concatenate(
-            [lax.broadcast_in_dim(g, full_shape, tuple(range(i, i + util.ndim_of(g))))
-             for g, i in gather_indices], last)  # fmt: skip
+            [
+                lax.broadcast_in_dim(g, full_shape, tuple(range(i, i + util.ndim_of(g))))
+                for g, i in gather_indices
+            ],
+            last,
+        )
     dnums = jax.lax.GatherDimensionNumbers(
         offset_dims=tuple(offset_dims),
         collapsed_slice_dims=tuple(sorted(collapsed_slice_dims)),
@@ -557,10 +585,16 @@ def _gather_take(x, indices, mode, fill_value, indices_are_sorted, unique_indice
     if indexer.scalar_bool_dims:
         y = expand_dims(y, indexer.scalar_bool_dims)
     if util.shape_of(indexer.gather_indices) and 0 not in util.shape_of(indexer.gather_indices):
-        y = gather(y, indexer.gather_indices, indexer.dnums, indexer.gather_slice_shape,
-                   unique_indices=unique_indices or indexer.unique_indices,
-                   indices_are_sorted=indices_are_sorted or indexer.indices_are_sorted,
-                   mode=mode, fill_value=fill_value)  # fmt: skip
+        y = gather(
+            y,
+            indexer.gather_indices,
+            indexer.dnums,
+            indexer.gather_slice_shape,
+            unique_indices=unique_indices or indexer.unique_indices,
+            indices_are_sorted=indices_are_sorted or indexer.indices_are_sorted,
+            mode=mode,
+            fill_value=fill_value,
+        )
     if indexer.reversed_y_dims:
         y = lax.rev(y, indexer.reversed_y_dims)
     if indexer.newaxis_dims:
@@ -568,8 +602,17 @@ def _gather_take(x, indices, mode, fill_value, indices_are_sorted, unique_indice
     return y
 
 
-def gather(operand, indices, dnums, slice_sizes, *, unique_indices=False,
-           indices_are_sorted=False, mode=None, fill_value=None):  # fmt: skip
+def gather(
+    operand,
+    indices,
+    dnums,
+    slice_sizes,
+    *,
+    unique_indices=False,
+    indices_are_sorted=False,
+    mode=None,
+    fill_value=None,
+):
     """lax.gather with JAX's defaults (mode None is PROMISE_IN_BOUNDS; fill NaN/extremes)."""
     if mode is None:
         mode = jax.lax.GatherScatterMode.PROMISE_IN_BOUNDS
@@ -579,10 +622,16 @@ def gather(operand, indices, dnums, slice_sizes, *, unique_indices=False,
             fill_value = _default_fill(util.dtype_of(operand))
     else:
         fill_value = None
-    return lax.gather(operand, indices, dnums, tuple(slice_sizes),
-                      unique_indices=bool(unique_indices),
-                      indices_are_sorted=bool(indices_are_sorted), mode=mode,
-                      fill_value=fill_value)  # fmt: skip
+    return lax.gather(
+        operand,
+        indices,
+        dnums,
+        tuple(slice_sizes),
+        unique_indices=bool(unique_indices),
+        indices_are_sorted=bool(indices_are_sorted),
+        mode=mode,
+        fill_value=fill_value,
+    )
 
 
 def _default_fill(dtype):
@@ -602,23 +651,30 @@ def _default_fill(dtype):
 _SCATTER_IDENTITY = {"scatter_mul": 1, "scatter_min": np.inf, "scatter_max": -np.inf}
 
 
-def _scatter_update(x, idx, y, op, indices_are_sorted=False, unique_indices=False, mode=None,
-                    normalize_indices=True):  # fmt: skip
+def _scatter_update(
+    x, idx, y, op, indices_are_sorted=False, unique_indices=False, mode=None, normalize_indices=True
+):
     """``x[idx] op= y`` without mutation (JAX's _scatter_update)."""
     from minigrad_jax._src.numpy._creation import asarray
     from minigrad_jax._src.numpy._shape import broadcast_to, squeeze
 
     (x,) = util.ensure_arraylike("scatter", x)
     x_aval = util.aval(x)
-    if (isinstance(y, int) and not isinstance(y, bool) and _dtypes.is_int(x_aval.dtype)
-            and np.iinfo(x_aval.dtype).min <= y <= np.iinfo(x_aval.dtype).max):  # fmt: skip
+    if (
+        isinstance(y, int)
+        and not isinstance(y, bool)
+        and _dtypes.is_int(x_aval.dtype)
+        and np.iinfo(x_aval.dtype).min <= y <= np.iinfo(x_aval.dtype).max
+    ):
         y = asarray(y, dtype=x_aval.dtype)
     else:
         y = asarray(y)
     shape = x_aval.shape
     indices = parse_indices(idx, shape)
-    indices = [p._replace(index=_static_slice(p.index, k)) if p.typ is IndexType.SLICE else p
-               for k, p in enumerate(indices)]  # fmt: skip
+    indices = [
+        p._replace(index=_static_slice(p.index, k)) if p.typ is IndexType.SLICE else p
+        for k, p in enumerate(indices)
+    ]
     indexer = index_to_gather(shape, _expand_bool_indices(indices, shape), normalize_indices)
     if 0 in indexer.slice_shape:
         return x
@@ -637,9 +693,11 @@ def _scatter_update(x, idx, y, op, indices_are_sorted=False, unique_indices=Fals
         inserted_window_dims=indexer.dnums.collapsed_slice_dims,
         scatter_dims_to_operand_dims=indexer.dnums.start_index_map,
     )
-    kwargs = dict(indices_are_sorted=indexer.indices_are_sorted or indices_are_sorted,
-                  unique_indices=indexer.unique_indices or unique_indices,
-                  mode=jax.lax.GatherScatterMode.from_any(mode))  # fmt: skip
+    kwargs = dict(
+        indices_are_sorted=indexer.indices_are_sorted or indices_are_sorted,
+        unique_indices=indexer.unique_indices or unique_indices,
+        mode=jax.lax.GatherScatterMode.from_any(mode),
+    )
     if op in ("scatter", "scatter_add") or has_lax_fn(op):
         out = getattr(lax, op)(x, indexer.gather_indices, y, dnums, **kwargs)
     else:
@@ -664,13 +722,21 @@ def _scatter_combine_fallback(x, indexer, y, op, mode):
 
     shape, size = util.shape_of(x), util.aval(x).size
     positions = reshape(iota(np.int32, (size,), 0), shape)
-    target = gather(positions, indexer.gather_indices, indexer.dnums,
-                    indexer.gather_slice_shape, mode=mode, fill_value=-1)  # fmt: skip
+    target = gather(
+        positions,
+        indexer.gather_indices,
+        indexer.dnums,
+        indexer.gather_slice_shape,
+        mode=mode,
+        fill_value=-1,
+    )
     # ``y`` is already in the gather's layout (reversed back), as is ``target``.
     target = reshape(target, (-1, 1))
     updates = reshape(y, (-1, 1))
-    hits = lax.eq(lax.broadcast_in_dim(target, (util.aval(y).size, size), (0, 1)),
-                  iota(np.int32, (util.aval(y).size, size), 1))  # fmt: skip
+    hits = lax.eq(
+        lax.broadcast_in_dim(target, (util.aval(y).size, size), (0, 1)),
+        iota(np.int32, (util.aval(y).size, size), 1),
+    )
     identity = _SCATTER_IDENTITY[op]
     if _dtypes.is_int(util.dtype_of(x)) and op != "scatter_mul":
         info = np.iinfo(util.dtype_of(x))
@@ -680,8 +746,12 @@ def _scatter_combine_fallback(x, indexer, y, op, mode):
     fill = util.full_like_internal(hits, identity, util.dtype_of(x))
     picked = lax.select_n(hits, fill, lax.broadcast_in_dim(updates, util.shape_of(hits), (0, 1)))
     reduce_fn = {"scatter_mul": rprod, "scatter_min": rmin, "scatter_max": rmax}[op]
-    combined = reshape(reduce_fn(picked, axis=0, promote_integers=False)
-                       if op == "scatter_mul" else reduce_fn(picked, axis=0), shape)  # fmt: skip
+    combined = reshape(
+        reduce_fn(picked, axis=0, promote_integers=False)
+        if op == "scatter_mul"
+        else reduce_fn(picked, axis=0),
+        shape,
+    )
     combine = {"scatter_mul": lax.mul, "scatter_min": lax.min, "scatter_max": lax.max}[op]
     return combine(x, combined)
 
@@ -697,34 +767,45 @@ class _IndexUpdateRef:
     def __repr__(self):
         return f"_IndexUpdateRef({self.array!r}, {self.index!r})"
 
-    def get(self, *, indices_are_sorted=False, unique_indices=False, mode=None,
-            fill_value=None):  # fmt: skip
+    def get(self, *, indices_are_sorted=False, unique_indices=False, mode=None, fill_value=None):
         """``x[idx]`` (with an optional out-of-bounds ``mode``/``fill_value``)."""
-        return _getitem(self.array, self.index, mode=mode, fill_value=fill_value,
-                        indices_are_sorted=indices_are_sorted,
-                        unique_indices=unique_indices)  # fmt: skip
+        return _getitem(
+            self.array,
+            self.index,
+            mode=mode,
+            fill_value=fill_value,
+            indices_are_sorted=indices_are_sorted,
+            unique_indices=unique_indices,
+        )
 
     def set(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
         """``x`` with ``x[idx] = values``."""
-        return _scatter_update(self.array, self.index, values, "scatter", indices_are_sorted,
-                               unique_indices, mode)  # fmt: skip
+        return _scatter_update(
+            self.array, self.index, values, "scatter", indices_are_sorted, unique_indices, mode
+        )
 
     def add(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
         """``x`` with ``x[idx] += values`` (repeated indices accumulate)."""
-        return _scatter_update(self.array, self.index, values, "scatter_add",
-                               indices_are_sorted, unique_indices, mode)  # fmt: skip
+        return _scatter_update(
+            self.array, self.index, values, "scatter_add", indices_are_sorted, unique_indices, mode
+        )
 
     def subtract(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
         """``x`` with ``x[idx] -= values``."""
         from minigrad_jax._src.numpy._ufuncs import negative
 
-        return self.add(negative(values), indices_are_sorted=indices_are_sorted,
-                        unique_indices=unique_indices, mode=mode)  # fmt: skip
+        return self.add(
+            negative(values),
+            indices_are_sorted=indices_are_sorted,
+            unique_indices=unique_indices,
+            mode=mode,
+        )
 
     def multiply(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
         """``x`` with ``x[idx] *= values`` (repeated indices multiply)."""
-        return _scatter_update(self.array, self.index, values, "scatter_mul",
-                               indices_are_sorted, unique_indices, mode)  # fmt: skip
+        return _scatter_update(
+            self.array, self.index, values, "scatter_mul", indices_are_sorted, unique_indices, mode
+        )
 
     mul = multiply
 
@@ -733,8 +814,15 @@ class _IndexUpdateRef:
         from minigrad_jax._src.numpy._creation import ones_like
         from minigrad_jax._src.numpy._ufuncs import divide
 
-        denom = _scatter_update(ones_like(self.array), self.index, values, "scatter_mul",
-                                indices_are_sorted, unique_indices, mode)  # fmt: skip
+        denom = _scatter_update(
+            ones_like(self.array),
+            self.index,
+            values,
+            "scatter_mul",
+            indices_are_sorted,
+            unique_indices,
+            mode,
+        )
         return divide(self.array, denom)
 
     def power(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
@@ -742,19 +830,28 @@ class _IndexUpdateRef:
         from minigrad_jax._src.numpy._creation import ones_like
         from minigrad_jax._src.numpy._ufuncs import power
 
-        exponent = _scatter_update(ones_like(self.array), self.index, values, "scatter_mul",
-                                   indices_are_sorted, unique_indices, mode)  # fmt: skip
+        exponent = _scatter_update(
+            ones_like(self.array),
+            self.index,
+            values,
+            "scatter_mul",
+            indices_are_sorted,
+            unique_indices,
+            mode,
+        )
         return power(self.array, exponent)
 
     def min(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
         """``x`` with ``x[idx] = minimum(x[idx], values)``."""
-        return _scatter_update(self.array, self.index, values, "scatter_min",
-                               indices_are_sorted, unique_indices, mode)  # fmt: skip
+        return _scatter_update(
+            self.array, self.index, values, "scatter_min", indices_are_sorted, unique_indices, mode
+        )
 
     def max(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
         """``x`` with ``x[idx] = maximum(x[idx], values)``."""
-        return _scatter_update(self.array, self.index, values, "scatter_max",
-                               indices_are_sorted, unique_indices, mode)  # fmt: skip
+        return _scatter_update(
+            self.array, self.index, values, "scatter_max", indices_are_sorted, unique_indices, mode
+        )
 
     def apply(self, func, **kwargs):
         raise NotImplementedError("x.at[idx].apply is not supported by minigrad_jax")
@@ -784,8 +881,16 @@ class _IndexUpdateHelper:
 # take / take_along_axis
 
 
-def take(a, indices, axis=None, out=None, mode=None, unique_indices=False,
-         indices_are_sorted=False, fill_value=None):  # fmt: skip
+def take(
+    a,
+    indices,
+    axis=None,
+    out=None,
+    mode=None,
+    unique_indices=False,
+    indices_are_sorted=False,
+    fill_value=None,
+):
     """Elements of ``a`` at ``indices`` along ``axis`` (out of bounds: NaN fill), like jnp.take.
 
     Example:
@@ -828,14 +933,23 @@ def take(a, indices, axis=None, out=None, mode=None, unique_indices=False,
     slice_sizes[axis_idx] = 1
     index_dims = len(idx_shape)
     dnums = jax.lax.GatherDimensionNumbers(
-        offset_dims=tuple(list(range(axis_idx))
-                          + list(range(axis_idx + index_dims, len(a_shape) + index_dims - 1))),
+        offset_dims=tuple(
+            list(range(axis_idx))
+            + list(range(axis_idx + index_dims, len(a_shape) + index_dims - 1))
+        ),
         collapsed_slice_dims=(axis_idx,),
         start_index_map=(axis_idx,),
-    )  # fmt: skip
-    return gather(a, expand_dims(indices, index_dims), dnums, slice_sizes, mode=gather_mode,
-                  unique_indices=unique_indices, indices_are_sorted=indices_are_sorted,
-                  fill_value=fill_value)  # fmt: skip
+    )
+    return gather(
+        a,
+        expand_dims(indices, index_dims),
+        dnums,
+        slice_sizes,
+        mode=gather_mode,
+        unique_indices=unique_indices,
+        indices_are_sorted=indices_are_sorted,
+        fill_value=fill_value,
+    )
 
 
 def take_along_axis(arr, indices, axis=-1, mode=None, fill_value=None):
@@ -850,17 +964,22 @@ def take_along_axis(arr, indices, axis=-1, mode=None, fill_value=None):
     from minigrad_jax._src.numpy._shape import ravel, stack
 
     if not _dtypes.is_int(util.dtype_of(indices)):
-        raise TypeError(f"take_along_axis indices must be of integer type, got "
-                        f"{util.dtype_of(indices).name}")  # fmt: skip
+        raise TypeError(
+            f"take_along_axis indices must be of integer type, got {util.dtype_of(indices).name}"
+        )
     if axis is None:
         if util.ndim_of(indices) != 1:
-            raise ValueError(f"take_along_axis indices must be 1D if axis=None, got shape "
-                             f"{util.shape_of(indices)}")  # fmt: skip
+            raise ValueError(
+                f"take_along_axis indices must be 1D if axis=None, got shape "
+                f"{util.shape_of(indices)}"
+            )
         a, axis = ravel(a), 0
     rank = util.ndim_of(a)
     if rank != util.ndim_of(indices):
-        raise ValueError(f"indices and arr must have the same number of dimensions; "
-                         f"{util.ndim_of(indices)} vs. {rank}")  # fmt: skip
+        raise ValueError(
+            f"indices and arr must have the same number of dimensions; "
+            f"{util.ndim_of(indices)} vs. {rank}"
+        )
     axis = util.canonicalize_axis(axis, rank)
     a_shape = util.shape_of(a)
     arr_shape = a_shape[:axis] + (1,) + a_shape[axis + 1 :]
@@ -870,12 +989,21 @@ def take_along_axis(arr, indices, axis=-1, mode=None, fill_value=None):
     dt = util.index_dtype(a_shape)
     idx = _normalize_array_index(util.cast(indices, dt), a_shape[axis])
     idx = util.broadcast_to_shape(idx, out_shape)
-    coords = [idx if d == axis else
-              (iota(dt, out_shape, d) if a_shape[d] != 1 else util.full_like_internal(idx, 0))
-              for d in range(rank)]  # fmt: skip
+    coords = [
+        idx
+        if d == axis
+        else (iota(dt, out_shape, d) if a_shape[d] != 1 else util.full_like_internal(idx, 0))
+        for d in range(rank)
+    ]
     gather_indices = stack(coords, axis=-1)
     dnums = jax.lax.GatherDimensionNumbers(
         offset_dims=(), collapsed_slice_dims=tuple(range(rank)), start_index_map=tuple(range(rank))
     )
-    return gather(a, gather_indices, dnums, (1,) * rank,
-                  mode="fill" if mode is None else mode, fill_value=fill_value)  # fmt: skip
+    return gather(
+        a,
+        gather_indices,
+        dnums,
+        (1,) * rank,
+        mode="fill" if mode is None else mode,
+        fill_value=fill_value,
+    )

@@ -10,8 +10,15 @@ from __future__ import annotations
 
 import importlib
 
-_MODULES = ("elementwise", "structural", "reductions", "indexing", "sorting", "linalg",
-            "control_flow")  # fmt: skip
+_MODULES = (
+    "elementwise",
+    "structural",
+    "reductions",
+    "indexing",
+    "sorting",
+    "linalg",
+    "control_flow",
+)
 _found: dict = {}
 _missing: set = set()  # looked up once; the lax modules are complete once imported
 

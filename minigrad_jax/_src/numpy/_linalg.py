@@ -52,8 +52,10 @@ def matmul(a, b, *, precision=None, preferred_element_type=None):
     a, b = util.ensure_arraylike("matmul", a, b)
     for i, x in enumerate((a, b)):
         if util.ndim_of(x) < 1:
-            raise ValueError(f"matmul input operand {i} must have ndim at least 1, but it has "
-                             f"ndim {util.ndim_of(x)}")  # fmt: skip
+            raise ValueError(
+                f"matmul input operand {i} must have ndim at least 1, but it has "
+                f"ndim {util.ndim_of(x)}"
+            )
     dtype, weak = _result_dtype("matmul", a, b, preferred_element_type)
     a_shape, b_shape = util.shape_of(a), util.shape_of(b)
     a_is_mat, b_is_mat = len(a_shape) > 1, len(b_shape) > 1
@@ -84,23 +86,27 @@ def matmul(a, b, *, precision=None, preferred_element_type=None):
             b_bdims.append(len(idx_batch) + len(idx_b_other))
             idx_batch.append(i)
         else:
-            raise ValueError(f"Incompatible shapes for matmul arguments: {a_shape} and "
-                             f"{b_shape}")  # fmt: skip
+            raise ValueError(f"Incompatible shapes for matmul arguments: {a_shape} and {b_shape}")
     if a_is_mat:
         idx_a_other.append(nb)
     if b_is_mat:
         idx_b_other.append(nb + a_is_mat)
-    perm = tuple(int(p) for p in np.argsort(np.concatenate(
-        [idx_batch, idx_a_other, idx_b_other]).astype(np.int64)))  # fmt: skip
+    perm = tuple(
+        int(p)
+        for p in np.argsort(np.concatenate([idx_batch, idx_a_other, idx_b_other]).astype(np.int64))
+    )
     if a_squeeze:
         a = lax.squeeze(a, tuple(a_squeeze))
     if b_squeeze:
         b = lax.squeeze(b, tuple(b_squeeze))
     if a_shape[-1] != b_shape[-1 - b_is_mat]:
-        raise ValueError(f"matmul: contracting dimensions differ for shapes {a_shape} and "
-                         f"{b_shape}")  # fmt: skip
-    dims = (((util.ndim_of(a) - 1,), (util.ndim_of(b) - 1 - b_is_mat,)),
-            (tuple(a_bdims), tuple(b_bdims)))  # fmt: skip
+        raise ValueError(
+            f"matmul: contracting dimensions differ for shapes {a_shape} and {b_shape}"
+        )
+    dims = (
+        ((util.ndim_of(a) - 1,), (util.ndim_of(b) - 1 - b_is_mat,)),
+        (tuple(a_bdims), tuple(b_bdims)),
+    )
     out = _dot_general(a, b, dims, precision, dtype)
     if perm != tuple(range(len(perm))):
         out = lax.transpose(out, perm)
@@ -117,8 +123,9 @@ def vdot(a, b, *, precision=None, preferred_element_type=None):
     from minigrad_jax._src.numpy._ufuncs import conj
 
     a, b = util.ensure_arraylike("vdot", a, b)
-    return dot(ravel(conj(a)), ravel(b), precision=precision,
-               preferred_element_type=preferred_element_type)  # fmt: skip
+    return dot(
+        ravel(conj(a)), ravel(b), precision=precision, preferred_element_type=preferred_element_type
+    )
 
 
 def tensordot(a, b, axes=2, *, precision=None, preferred_element_type=None):
@@ -132,8 +139,10 @@ def tensordot(a, b, axes=2, *, precision=None, preferred_element_type=None):
     dtype, weak = _result_dtype("tensordot", a, b, preferred_element_type)
     if type(axes) is int:
         if axes > min(a_nd, b_nd):
-            raise TypeError(f"Number of tensordot axes (axes {axes}) exceeds input ranks "
-                            f"({util.shape_of(a)} and {util.shape_of(b)})")  # fmt: skip
+            raise TypeError(
+                f"Number of tensordot axes (axes {axes}) exceeds input ranks "
+                f"({util.shape_of(a)} and {util.shape_of(b)})"
+            )
         contract = (tuple(range(a_nd - axes, a_nd)), tuple(range(axes)))
     elif isinstance(axes, (tuple, list)) and len(axes) == 2:
         ax1, ax2 = axes
@@ -141,16 +150,23 @@ def tensordot(a, b, axes=2, *, precision=None, preferred_element_type=None):
             contract = ((util.canonicalize_axis(ax1, a_nd),), (util.canonicalize_axis(ax2, b_nd),))
         elif isinstance(ax1, (tuple, list)) and isinstance(ax2, (tuple, list)):
             if len(ax1) != len(ax2):
-                raise TypeError(f"tensordot requires axes lists to have equal length, got {ax1} "
-                                f"and {ax2}.")  # fmt: skip
-            contract = (tuple(util.canonicalize_axis(i, a_nd) for i in ax1),
-                        tuple(util.canonicalize_axis(i, b_nd) for i in ax2))  # fmt: skip
+                raise TypeError(
+                    f"tensordot requires axes lists to have equal length, got {ax1} and {ax2}."
+                )
+            contract = (
+                tuple(util.canonicalize_axis(i, a_nd) for i in ax1),
+                tuple(util.canonicalize_axis(i, b_nd) for i in ax2),
+            )
         else:
-            raise TypeError("tensordot requires both axes lists to be either ints, tuples or "
-                            f"lists, got {ax1} and {ax2}")  # fmt: skip
+            raise TypeError(
+                "tensordot requires both axes lists to be either ints, tuples or "
+                f"lists, got {ax1} and {ax2}"
+            )
     else:
-        raise TypeError("tensordot axes argument must be an int, a pair of ints, or a pair of "
-                        "lists/tuples of ints.")  # fmt: skip
+        raise TypeError(
+            "tensordot axes argument must be an int, a pair of ints, or a pair of "
+            "lists/tuples of ints."
+        )
     out = _dot_general(a, b, (contract, ((), ())), precision, dtype)
     return util.cast(out, dtype, weak)
 
@@ -164,8 +180,9 @@ def inner(a, b, *, precision=None, preferred_element_type=None):
         if preferred_element_type is not None:
             a, b = util.cast(a, preferred_element_type), util.cast(b, preferred_element_type)
         return multiply(a, b)
-    return tensordot(a, b, (-1, -1), precision=precision,
-                     preferred_element_type=preferred_element_type)  # fmt: skip
+    return tensordot(
+        a, b, (-1, -1), precision=precision, preferred_element_type=preferred_element_type
+    )
 
 
 def outer(a, b, out=None):
@@ -191,8 +208,10 @@ def _parse_einsum(spec, shapes):
         inputs, output, explicit = spec, None, False
     terms = inputs.split(",")
     if len(terms) != len(shapes):
-        raise ValueError(f"einsum: {len(terms)} operand subscripts in '{spec}' but "
-                         f"{len(shapes)} operands were given")  # fmt: skip
+        raise ValueError(
+            f"einsum: {len(terms)} operand subscripts in '{spec}' but "
+            f"{len(shapes)} operands were given"
+        )
     used = set(c for c in spec if c.isalpha())
     pool = [c for c in string.ascii_letters if c not in used]
     n_ell = 0
@@ -205,12 +224,14 @@ def _parse_einsum(spec, shapes):
         if "..." in t:
             k = len(s) - (len(t) - 3)
             if k < 0:
-                raise ValueError(f"einsum: operand of shape {s} has too few dimensions for "
-                                 f"'{t}' in '{spec}'")  # fmt: skip
+                raise ValueError(
+                    f"einsum: operand of shape {s} has too few dimensions for '{t}' in '{spec}'"
+                )
             t = t.replace("...", ell[n_ell - k :])
         if not all(c.isalpha() for c in t) or len(t) != len(s):
-            raise ValueError(f"einsum: subscripts '{t}' do not match an operand of shape {s} "
-                             f"in '{spec}'")  # fmt: skip
+            raise ValueError(
+                f"einsum: subscripts '{t}' do not match an operand of shape {s} in '{spec}'"
+            )
         parsed.append(t)
     if explicit:
         output = output.replace("...", ell)
@@ -235,15 +256,17 @@ def _sum_out(x, labels, keep):
     if not drop:
         return x, labels
     return rsum(x, axis=drop, dtype=util.dtype_of(x), promote_integers=False), "".join(
-        c for c in labels if c in keep)  # fmt: skip
+        c for c in labels if c in keep
+    )
 
 
 def _positions(labels, olabels, letters):
     return tuple(labels.index(c) for c in letters), tuple(olabels.index(c) for c in letters)
 
 
-def einsum(subscripts, /, *operands, out=None, optimize="auto", precision=None,
-           preferred_element_type=None):  # fmt: skip
+def einsum(
+    subscripts, /, *operands, out=None, optimize="auto", precision=None, preferred_element_type=None
+):
     """Einstein summation (``'ij,jk->ik'``), lowered to dot_general / reduce_sum / transpose.
 
     Operands are contracted left to right. An index repeated within one
@@ -264,15 +287,18 @@ def einsum(subscripts, /, *operands, out=None, optimize="auto", precision=None,
     for t in terms:
         repeated = sorted({c for c in t if t.count(c) > 1})
         if repeated:
-            raise NotImplementedError(f"mnp.einsum: index '{repeated[0]}' repeated within one "
-                                      f"operand (a trace/diagonal) in '{subscripts}' is not "
-                                      "supported")  # fmt: skip
+            raise NotImplementedError(
+                f"mnp.einsum: index '{repeated[0]}' repeated within one "
+                f"operand (a trace/diagonal) in '{subscripts}' is not "
+                "supported"
+            )
     sizes = {}
     for t, s in zip(terms, shapes, strict=False):
         for c, d in zip(t, s, strict=False):
             if sizes.get(c, 1) != 1 and d not in (1, sizes[c]):
-                raise ValueError(f"einsum: index '{c}' has sizes {sizes[c]} and {d} in "
-                                 f"'{subscripts}'")  # fmt: skip
+                raise ValueError(
+                    f"einsum: index '{c}' has sizes {sizes[c]} and {d} in '{subscripts}'"
+                )
             sizes[c] = max(sizes.get(c, 1), d)
     if preferred_element_type is None:
         operands = util.promote_dtypes(*operands)
@@ -281,9 +307,12 @@ def einsum(subscripts, /, *operands, out=None, optimize="auto", precision=None,
         dtype = _dtypes.canonicalize(preferred_element_type, "einsum")
         operands = [util.cast(x, dtype) for x in operands]
     # Size-1 dimensions broadcast against the same index elsewhere.
-    operands = [util.broadcast_to_shape(x, tuple(sizes[c] for c in t))
-                if tuple(sizes[c] for c in t) != util.shape_of(x) else x
-                for x, t in zip(operands, terms, strict=False)]  # fmt: skip
+    operands = [
+        util.broadcast_to_shape(x, tuple(sizes[c] for c in t))
+        if tuple(sizes[c] for c in t) != util.shape_of(x)
+        else x
+        for x, t in zip(operands, terms, strict=False)
+    ]
 
     def needed_after(k):
         rest = set(output)
@@ -299,10 +328,14 @@ def einsum(subscripts, /, *operands, out=None, optimize="auto", precision=None,
         batch = [c for c in labels if c in olabels and c in keep]
         contract = [c for c in labels if c in olabels and c not in keep]
         dims = (_positions(labels, olabels, contract), _positions(labels, olabels, batch))
-        result = lax.dot_general(result, other, dims, precision=precision,
-                                 preferred_element_type=dtype)  # fmt: skip
-        labels = ("".join(batch) + "".join(c for c in labels if c not in batch + contract)
-                  + "".join(c for c in olabels if c not in batch + contract))  # fmt: skip
+        result = lax.dot_general(
+            result, other, dims, precision=precision, preferred_element_type=dtype
+        )
+        labels = (
+            "".join(batch)
+            + "".join(c for c in labels if c not in batch + contract)
+            + "".join(c for c in olabels if c not in batch + contract)
+        )
     result, labels = _sum_out(result, labels, set(output))
     perm = tuple(labels.index(c) for c in output)
     if perm != tuple(range(len(perm))):

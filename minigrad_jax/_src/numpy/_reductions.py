@@ -41,21 +41,40 @@ def _check_where(name, where):
         return None
     (where,) = util.ensure_arraylike(name, where)
     if util.dtype_of(where) != np.bool_:
-        raise ValueError(f"mnp.{name}: the 'where' argument must have a boolean dtype, got "
-                         f"{util.dtype_of(where).name}")  # fmt: skip
+        raise ValueError(
+            f"mnp.{name}: the 'where' argument must have a boolean dtype, got "
+            f"{util.dtype_of(where).name}"
+        )
     return where
 
 
-def _reduction(a, name, reduce_name, init_val, *, op_name, bool_reduce_name=None,
-               has_identity=True, preproc=None, upcast_f16=False, axis=None, dtype=None,
-               out=None, keepdims=False, initial=None, where=None,
-               promote_integers=False):  # fmt: skip
+def _reduction(
+    a,
+    name,
+    reduce_name,
+    init_val,
+    *,
+    op_name,
+    bool_reduce_name=None,
+    has_identity=True,
+    preproc=None,
+    upcast_f16=False,
+    axis=None,
+    dtype=None,
+    out=None,
+    keepdims=False,
+    initial=None,
+    where=None,
+    promote_integers=False,
+):
     util.check_no_unsupported(name, out=out)
     (a,) = util.ensure_arraylike(name, a)
     where = _check_where(name, where)
     if initial is None and not has_identity and where is not None:
-        raise ValueError(f"reduction operation {name} does not have an identity, so to use a "
-                         "where mask one has to specify 'initial'")  # fmt: skip
+        raise ValueError(
+            f"reduction operation {name} does not have an identity, so to use a "
+            "where mask one has to specify 'initial'"
+        )
     a = preproc(a) if preproc else a
     shape = util.shape_of(a)
     dims = util.canonicalize_axes(axis, len(shape))
@@ -80,11 +99,17 @@ def _reduction(a, name, reduce_name, init_val, *, op_name, bool_reduce_name=None
     if initial is not None:
         initial_arr = lax.convert_element_type(util.lift(initial), computation_dtype)
         if util.ndim_of(initial_arr) != 0:
-            raise ValueError(f"initial value must be a scalar. Got array of shape "
-                             f"{util.shape_of(initial_arr)}")  # fmt: skip
-        op = {"add": lax.add, "mul": lax.mul, "max": lax.max, "min": lax.min,
-              "and": lax.bitwise_and, "or": lax.bitwise_or}[op_name if not is_bool
-                                                            else _BOOL_OP[op_name]]  # fmt: skip
+            raise ValueError(
+                f"initial value must be a scalar. Got array of shape {util.shape_of(initial_arr)}"
+            )
+        op = {
+            "add": lax.add,
+            "mul": lax.mul,
+            "max": lax.max,
+            "min": lax.min,
+            "and": lax.bitwise_and,
+            "or": lax.bitwise_or,
+        }[op_name if not is_bool else _BOOL_OP[op_name]]
         result = op(initial_arr, result)
     if keepdims:
         from minigrad_jax._src.numpy._shape import expand_dims
@@ -96,38 +121,102 @@ def _reduction(a, name, reduce_name, init_val, *, op_name, bool_reduce_name=None
 _BOOL_OP = {"add": "or", "mul": "and", "max": "or", "min": "and", "and": "and", "or": "or"}
 
 
-def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None,  # noqa: A001
-        promote_integers=True):  # fmt: skip
+def sum(  # noqa: A001
+    a,
+    axis=None,
+    dtype=None,
+    out=None,
+    keepdims=False,
+    initial=None,
+    where=None,
+    promote_integers=True,
+):
     """Sum over ``axis`` (bools and small ints accumulate in the default int), like jnp.sum.
 
     Example:
         >>> mnp.sum(mnp.ones((2, 3)), axis=1)
     """
-    return _reduction(a, "sum", "reduce_sum", 0, op_name="add", bool_reduce_name="reduce_or",
-                      upcast_f16=True, axis=axis, dtype=dtype, out=out, keepdims=keepdims,
-                      initial=initial, where=where, promote_integers=promote_integers)  # fmt: skip
+    return _reduction(
+        a,
+        "sum",
+        "reduce_sum",
+        0,
+        op_name="add",
+        bool_reduce_name="reduce_or",
+        upcast_f16=True,
+        axis=axis,
+        dtype=dtype,
+        out=out,
+        keepdims=keepdims,
+        initial=initial,
+        where=where,
+        promote_integers=promote_integers,
+    )
 
 
-def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None,
-         promote_integers=True):  # fmt: skip
+def prod(
+    a,
+    axis=None,
+    dtype=None,
+    out=None,
+    keepdims=False,
+    initial=None,
+    where=None,
+    promote_integers=True,
+):
     """Product over ``axis``, like jnp.prod."""
-    return _reduction(a, "prod", "reduce_prod", 1, op_name="mul", bool_reduce_name="reduce_and",
-                      upcast_f16=True, axis=axis, dtype=dtype, out=out, keepdims=keepdims,
-                      initial=initial, where=where, promote_integers=promote_integers)  # fmt: skip
+    return _reduction(
+        a,
+        "prod",
+        "reduce_prod",
+        1,
+        op_name="mul",
+        bool_reduce_name="reduce_and",
+        upcast_f16=True,
+        axis=axis,
+        dtype=dtype,
+        out=out,
+        keepdims=keepdims,
+        initial=initial,
+        where=where,
+        promote_integers=promote_integers,
+    )
 
 
 def max(a, axis=None, out=None, keepdims=False, initial=None, where=None):  # noqa: A001
     """Maximum over ``axis``, like jnp.max."""
-    return _reduction(a, "max", "reduce_max", -np.inf, op_name="max",
-                      bool_reduce_name="reduce_or", has_identity=False, axis=axis, out=out,
-                      keepdims=keepdims, initial=initial, where=where)  # fmt: skip
+    return _reduction(
+        a,
+        "max",
+        "reduce_max",
+        -np.inf,
+        op_name="max",
+        bool_reduce_name="reduce_or",
+        has_identity=False,
+        axis=axis,
+        out=out,
+        keepdims=keepdims,
+        initial=initial,
+        where=where,
+    )
 
 
 def min(a, axis=None, out=None, keepdims=False, initial=None, where=None):  # noqa: A001
     """Minimum over ``axis``, like jnp.min."""
-    return _reduction(a, "min", "reduce_min", np.inf, op_name="min",
-                      bool_reduce_name="reduce_and", has_identity=False, axis=axis, out=out,
-                      keepdims=keepdims, initial=initial, where=where)  # fmt: skip
+    return _reduction(
+        a,
+        "min",
+        "reduce_min",
+        np.inf,
+        op_name="min",
+        bool_reduce_name="reduce_and",
+        has_identity=False,
+        axis=axis,
+        out=out,
+        keepdims=keepdims,
+        initial=initial,
+        where=where,
+    )
 
 
 amax, amin = max, min
@@ -139,14 +228,34 @@ def _to_bool(x):
 
 def all(a, axis=None, out=None, keepdims=False, *, where=None):  # noqa: A001
     """True when every element (along ``axis``) is nonzero, like jnp.all."""
-    return _reduction(a, "all", "reduce_and", True, op_name="and", preproc=_to_bool, axis=axis,
-                      out=out, keepdims=keepdims, where=where)  # fmt: skip
+    return _reduction(
+        a,
+        "all",
+        "reduce_and",
+        True,
+        op_name="and",
+        preproc=_to_bool,
+        axis=axis,
+        out=out,
+        keepdims=keepdims,
+        where=where,
+    )
 
 
 def any(a, axis=None, out=None, keepdims=False, *, where=None):  # noqa: A001
     """True when some element (along ``axis``) is nonzero, like jnp.any."""
-    return _reduction(a, "any", "reduce_or", False, op_name="or", preproc=_to_bool, axis=axis,
-                      out=out, keepdims=keepdims, where=where)  # fmt: skip
+    return _reduction(
+        a,
+        "any",
+        "reduce_or",
+        False,
+        op_name="or",
+        preproc=_to_bool,
+        axis=axis,
+        out=out,
+        keepdims=keepdims,
+        where=where,
+    )
 
 
 def _axis_size(a, axis):
@@ -175,8 +284,9 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     else:
         from minigrad_jax._src.numpy._shape import broadcast_to
 
-        normalizer = sum(broadcast_to(where, util.shape_of(a)), axis, dtype=computation_dtype,
-                         keepdims=keepdims)  # fmt: skip
+        normalizer = sum(
+            broadcast_to(where, util.shape_of(a)), axis, dtype=computation_dtype, keepdims=keepdims
+        )
     total = sum(a, axis, dtype=computation_dtype, keepdims=keepdims, where=where)
     return util.cast(lax.div(total, normalizer), result_dtype)
 
@@ -195,8 +305,7 @@ def _var_promote_types(a_dtype, dtype):
     return _upcast_f16(computation_dtype), np.dtype(dtype)
 
 
-def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
-        correction=None):  # fmt: skip
+def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, correction=None):
     """Variance over ``axis`` (``correction``/``ddof`` subtracted from the count), like jnp.var.
 
     Example:
@@ -226,8 +335,9 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
     else:
         from minigrad_jax._src.numpy._shape import broadcast_to
 
-        normalizer = sum(broadcast_to(where, util.shape_of(a)), axis, dtype=computation_dtype,
-                         keepdims=keepdims)  # fmt: skip
+        normalizer = sum(
+            broadcast_to(where, util.shape_of(a)), axis, dtype=computation_dtype, keepdims=keepdims
+        )
     normalizer = _sub(normalizer, lax.convert_element_type(correction, computation_dtype))
     out_ = util.cast(_div(total, normalizer), dtype)
     positive = _gt0(normalizer)
@@ -250,8 +360,7 @@ def _gt0(x):
     return lax.gt(x, util.const(x, 0))
 
 
-def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
-        correction=None):  # fmt: skip
+def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, correction=None):
     """Standard deviation: ``sqrt(var(...))``, like jnp.std."""
     util.check_no_unsupported("std", out=out)
     from minigrad_jax._src.numpy._ufuncs import sqrt

@@ -53,12 +53,15 @@ def _compute_newshape(a, newshape):
     if -1 in newshape:
         known = int(np.prod([d for d in newshape if d != -1], dtype=np.int64))
         if known == 0 or total % known:
-            raise TypeError(f"cannot reshape array of shape {util.shape_of(a)} (size {total}) "
-                            f"into shape {newshape}")  # fmt: skip
+            raise TypeError(
+                f"cannot reshape array of shape {util.shape_of(a)} (size {total}) "
+                f"into shape {newshape}"
+            )
         newshape = tuple(total // known if d == -1 else d for d in newshape)
     if any(d < 0 for d in newshape) or int(np.prod(newshape, dtype=np.int64)) != total:
-        raise TypeError(f"cannot reshape array of shape {util.shape_of(a)} (size {total}) "
-                        f"into shape {newshape}")  # fmt: skip
+        raise TypeError(
+            f"cannot reshape array of shape {util.shape_of(a)} (size {total}) into shape {newshape}"
+        )
     return newshape
 
 
@@ -163,8 +166,10 @@ def squeeze(a, axis=None):
     else:
         axes = tuple(sorted({util.canonicalize_axis(i, len(s)) for i in _index_tuple(axis)}))
         if any(s[i] != 1 for i in axes):
-            raise ValueError("cannot select an axis to squeeze out which has size not equal "
-                             f"to one, got shape={s} and dimensions={axes}")  # fmt: skip
+            raise ValueError(
+                "cannot select an axis to squeeze out which has size not equal "
+                f"to one, got shape={s} and dimensions={axes}"
+            )
     if not axes:
         return a
     return lax.squeeze(a, axes)
@@ -273,9 +278,11 @@ def concatenate(arrays, axis=0, dtype=None):
     for a in arrays:
         s0, s = util.shape_of(arrays[0]), util.shape_of(a)
         if len(s) != nd or s[:axis] + s[axis + 1 :] != s0[:axis] + s0[axis + 1 :]:
-            raise ValueError(f"mnp.concatenate: all input array dimensions other than axis "
-                             f"{axis} must match, got shapes "
-                             f"{[util.shape_of(x) for x in arrays]}")  # fmt: skip
+            raise ValueError(
+                f"mnp.concatenate: all input array dimensions other than axis "
+                f"{axis} must match, got shapes "
+                f"{[util.shape_of(x) for x in arrays]}"
+            )
     if dtype is None:
         arrays = util.promote_dtypes(*arrays)
     else:
@@ -286,8 +293,10 @@ def concatenate(arrays, axis=0, dtype=None):
     # Like JAX: a tree of concatenations keeps very wide ones cheap to compile.
     k = 16
     while len(arrays) > 1:
-        arrays = [lax.concatenate(arrays[i : i + k], axis) if len(arrays[i : i + k]) > 1
-                  else arrays[i] for i in range(0, len(arrays), k)]  # fmt: skip
+        arrays = [
+            lax.concatenate(arrays[i : i + k], axis) if len(arrays[i : i + k]) > 1 else arrays[i]
+            for i in range(0, len(arrays), k)
+        ]
     return arrays[0]
 
 
@@ -351,8 +360,14 @@ def _split(name, ary, indices_or_sections, axis):
     if isinstance(indices_or_sections, (tuple, list, np.ndarray, core.Tracer, jax.Array)) and (
         np.ndim(indices_or_sections) > 0
     ):
-        points = [0] + [min(max(operator.index(i) if i >= 0 else operator.index(i) + n, 0), n)
-                        for i in np.asarray(indices_or_sections)] + [n]  # fmt: skip
+        points = (
+            [0]
+            + [
+                min(max(operator.index(i) if i >= 0 else operator.index(i) + n, 0), n)
+                for i in np.asarray(indices_or_sections)
+            ]
+            + [n]
+        )
     else:
         sections = operator.index(indices_or_sections)
         if sections <= 0:
@@ -400,15 +415,16 @@ def repeat(a, repeats, axis=None, *, total_repeat_length=None):
         a, axis = ravel(a), 0
     axis = util.canonicalize_axis(axis, util.ndim_of(a))
     if isinstance(repeats, core.Tracer) and repeats.concrete_value() is None:
-        raise NotImplementedError("mnp.repeat with traced (non-concrete) repeats is not "
-                                  "supported")  # fmt: skip
+        raise NotImplementedError("mnp.repeat with traced (non-concrete) repeats is not supported")
     reps = np.asarray(util.concrete(repeats))
     s = util.shape_of(a)
     if reps.ndim == 0:
         r = int(reps)
         if total_repeat_length is not None and total_repeat_length != r * s[axis]:
-            raise NotImplementedError("mnp.repeat: total_repeat_length different from the "
-                                      "repeated length is not supported")  # fmt: skip
+            raise NotImplementedError(
+                "mnp.repeat: total_repeat_length different from the "
+                "repeated length is not supported"
+            )
         wide = s[: axis + 1] + (r,) + s[axis + 1 :]
         dims = tuple(i for i in range(len(wide)) if i != axis + 1)
         out = lax.broadcast_in_dim(a, wide, dims)
@@ -417,8 +433,9 @@ def repeat(a, repeats, axis=None, *, total_repeat_length=None):
         raise ValueError(f"repeats shape {reps.shape} does not match the axis size {s[axis]}")
     idx = np.repeat(np.arange(s[axis]), reps)
     if total_repeat_length is not None and total_repeat_length != idx.size:
-        raise NotImplementedError("mnp.repeat: total_repeat_length different from the "
-                                  "repeated length is not supported")  # fmt: skip
+        raise NotImplementedError(
+            "mnp.repeat: total_repeat_length different from the repeated length is not supported"
+        )
     return take_static(a, idx, axis)
 
 
@@ -528,12 +545,15 @@ def pad(array, pad_width, mode="constant", **kwargs):
     nd = util.ndim_of(array)
     pairs = _pad_pairs(pad_width, nd)
     if callable(mode) or mode not in ("constant",) + _INDEX_PAD_MODES:
-        raise NotImplementedError(f"mnp.pad: mode={mode!r} is not supported; supported modes "
-                                  f"are {('constant',) + _INDEX_PAD_MODES}")  # fmt: skip
+        raise NotImplementedError(
+            f"mnp.pad: mode={mode!r} is not supported; supported modes "
+            f"are {('constant',) + _INDEX_PAD_MODES}"
+        )
     unknown = set(kwargs) - ({"constant_values"} if mode == "constant" else set())
     if unknown:
-        raise NotImplementedError(f"mnp.pad: argument(s) {sorted(unknown)} not supported for "
-                                  f"mode={mode!r}")  # fmt: skip
+        raise NotImplementedError(
+            f"mnp.pad: argument(s) {sorted(unknown)} not supported for mode={mode!r}"
+        )
     if mode == "constant":
         return _pad_constant(array, pairs, kwargs.get("constant_values", 0))
     for ax, (lo, hi) in enumerate(pairs):

@@ -10,8 +10,10 @@ from minigrad_jax._src.numpy._lax import lax
 
 def _check_sort_args(name, kind, order):
     if kind is not None:
-        raise NotImplementedError(f"The 'kind' argument to mnp.{name} is not supported (got "
-                                  f"kind={kind!r}); use stable=True or stable=False.")  # fmt: skip
+        raise NotImplementedError(
+            f"The 'kind' argument to mnp.{name} is not supported (got "
+            f"kind={kind!r}); use stable=True or stable=False."
+        )
     if order is not None:
         raise NotImplementedError(f"The 'order' argument to mnp.{name} is not supported.")
 

@@ -271,8 +271,9 @@ def floor_divide(x1, x2, /):
         return lax.div(x1, x2)
     if _dtypes.is_int(dt):
         quotient = lax.div(x1, x2)
-        select = logical_and(lax.ne(lax.sign(x1), lax.sign(x2)),
-                             lax.ne(lax.rem(x1, x2), util.const(x1, 0)))  # fmt: skip
+        select = logical_and(
+            lax.ne(lax.sign(x1), lax.sign(x2)), lax.ne(lax.rem(x1, x2), util.const(x1, 0))
+        )
         return util.where(select, subtract(quotient, 1), quotient)
     if _dtypes.is_complex(dt):
         raise TypeError("floor_divide does not support complex-valued inputs")
@@ -306,8 +307,9 @@ def remainder(x1, x2, /):
         x2 = util.where(lax.eq(x2, util.const(x2, 0)), util.full_like_internal(x2, 1), x2)
     trunc_mod = lax.rem(x1, x2)
     trunc_mod_not_zero = lax.ne(trunc_mod, zero)
-    do_plus = lax.bitwise_and(lax.ne(lax.lt(trunc_mod, zero), lax.lt(x2, util.const(x2, 0))),
-                              trunc_mod_not_zero)  # fmt: skip
+    do_plus = lax.bitwise_and(
+        lax.ne(lax.lt(trunc_mod, zero), lax.lt(x2, util.const(x2, 0))), trunc_mod_not_zero
+    )
     return lax.select_n(do_plus, trunc_mod, lax.add(trunc_mod, x2))
 
 
@@ -361,8 +363,11 @@ pow = power  # noqa: A001
 def _pow_int_int(x1, x2):
     # Binary exponentiation over 6 bits of the exponent, as in jax.numpy.
     zero, one = util.const(x2, 0), util.const(x2, 1)
-    acc = util.where(lax.bitwise_and(lax.eq(x1, util.const(x1, 0)), lax.ne(x2, zero)),
-                     util.full_like_internal(x1, 0), util.full_like_internal(x1, 1))  # fmt: skip
+    acc = util.where(
+        lax.bitwise_and(lax.eq(x1, util.const(x1, 0)), lax.ne(x2, zero)),
+        util.full_like_internal(x1, 0),
+        util.full_like_internal(x1, 1),
+    )
     for _ in range(6):
         bit = lax.ne(lax.bitwise_and(x2, one), zero)
         acc = util.where(bit, lax.mul(acc, x1), acc)
@@ -376,9 +381,11 @@ def logaddexp(x1, x2, /):
     x1, x2 = util.promote_args_inexact("logaddexp", x1, x2)
     amax = lax.max(x1, x2)
     delta = lax.sub(x1, x2)
-    return lax.select_n(lax.ne(delta, delta),
-                        lax.add(amax, lax.log1p(lax.exp(lax.neg(lax.abs(delta))))),
-                        lax.add(x1, x2))  # fmt: skip
+    return lax.select_n(
+        lax.ne(delta, delta),
+        lax.add(amax, lax.log1p(lax.exp(lax.neg(lax.abs(delta))))),
+        lax.add(x1, x2),
+    )
 
 
 def hypot(x1, x2, /):
@@ -453,8 +460,9 @@ def _check_int(name, x):
 
 
 def _out_of_range(amount, bits):
-    return lax.bitwise_or(lax.lt(amount, util.const(amount, 0)),
-                          lax.ge(amount, util.const(amount, bits)))  # fmt: skip
+    return lax.bitwise_or(
+        lax.lt(amount, util.const(amount, 0)), lax.ge(amount, util.const(amount, bits))
+    )
 
 
 def _pow2(amount, bits):
@@ -574,11 +582,14 @@ def where(condition, x=None, y=None, /, *, size=None, fill_value=None):
         >>> mnp.where(mnp.array([True, False]), 1.0, 0.0)
     """
     if x is None and y is None:
-        raise NotImplementedError("mnp.where(condition) with one argument (nonzero) is not "
-                                  "supported: its output shape depends on the data")  # fmt: skip
+        raise NotImplementedError(
+            "mnp.where(condition) with one argument (nonzero) is not "
+            "supported: its output shape depends on the data"
+        )
     if x is None or y is None:
-        raise ValueError("Either both or neither of the x and y arguments should be provided "
-                         "to mnp.where")  # fmt: skip
+        raise ValueError(
+            "Either both or neither of the x and y arguments should be provided to mnp.where"
+        )
     util.check_no_unsupported("where", size=size, fill_value=fill_value)
     return util.where(condition, x, y)
 

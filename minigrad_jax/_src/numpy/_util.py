@@ -39,8 +39,9 @@ def dtype_of(x) -> np.dtype:
 
 
 def is_arraylike(x) -> bool:
-    return (isinstance(x, (core.Tracer, jax.Array, np.ndarray, np.generic))
-            or core.is_python_scalar(x))  # fmt: skip
+    return isinstance(x, (core.Tracer, jax.Array, np.ndarray, np.generic)) or core.is_python_scalar(
+        x
+    )
 
 
 def is_concrete(x) -> bool:
@@ -60,8 +61,10 @@ def concrete(x):
 def check_arraylike(name, *args):
     for i, a in enumerate(args):
         if not is_arraylike(a):
-            raise TypeError(f"{name} requires ndarray or scalar arguments, got "
-                            f"{type(a).__name__} at position {i}.")  # fmt: skip
+            raise TypeError(
+                f"{name} requires ndarray or scalar arguments, got "
+                f"{type(a).__name__} at position {i}."
+            )
 
 
 def constant(value, dtype=None):
@@ -146,8 +149,7 @@ def _promote_to(args, to_dtype):
 
 
 def _is_concrete_scalar_array(x) -> bool:
-    return (isinstance(x, jax.Array) and not isinstance(x, jax.core.Tracer)
-            and x.ndim == 0)  # fmt: skip
+    return isinstance(x, jax.Array) and not isinstance(x, jax.core.Tracer) and x.ndim == 0
 
 
 def promote_dtypes(*args):

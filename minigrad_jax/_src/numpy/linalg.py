@@ -24,8 +24,9 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):  # noqa: A002
     if ord == -np.inf:
         return red.min(uf.abs(x), axis=axis, keepdims=keepdims)
     if ord == 0:
-        return red.sum(uf.not_equal(x, 0), dtype=np.finfo(util.dtype_of(x)).dtype, axis=axis,
-                       keepdims=keepdims)  # fmt: skip
+        return red.sum(
+            uf.not_equal(x, 0), dtype=np.finfo(util.dtype_of(x)).dtype, axis=axis, keepdims=keepdims
+        )
     if ord == 1:
         return red.sum(uf.abs(x), axis=axis, keepdims=keepdims)
     if isinstance(ord, str):
@@ -55,8 +56,10 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
     if len(axis) == 1:
         return vector_norm(x, ord=2 if ord is None else ord, axis=axis, keepdims=keepdims)
     if len(axis) != 2:
-        raise ValueError(f"Improper number of axes for norm: axis={axis!r}. Pass one axis "
-                         "for a vector norm, or two axes for a matrix norm.")  # fmt: skip
+        raise ValueError(
+            f"Improper number of axes for norm: axis={axis!r}. Pass one axis "
+            "for a vector norm, or two axes for a matrix norm."
+        )
     return matrix_norm(x, ord=ord, axis=axis, keepdims=keepdims)
 
 
@@ -68,8 +71,10 @@ def matrix_norm(x, /, *, keepdims=False, ord="fro", axis=(-2, -1)):  # noqa: A00
     if ord is None or (isinstance(ord, str) and ord in ("f", "fro")):
         return _sum_sq(x, (row_axis, col_axis), keepdims)
     if isinstance(ord, str) and ord == "nuc" or ord in (2, -2):
-        raise NotImplementedError(f"mnp.linalg.norm: ord={ord!r} for a matrix needs a singular "
-                                  "value decomposition, which is not implemented")  # fmt: skip
+        raise NotImplementedError(
+            f"mnp.linalg.norm: ord={ord!r} for a matrix needs a singular "
+            "value decomposition, which is not implemented"
+        )
     if ord in (1, -1):
         if not keepdims and col_axis > row_axis:
             col_axis -= 1
