@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 
 import jax
 from jax import tree_util
@@ -28,104 +27,12 @@ from minigrad_jax._src.api_util import (
     split_static,
     wraps,
 )
-from minigrad_jax._src.core import Primitive
-from minigrad_jax._src.interpreters import ad, batching, jaxpr_util, lowering
+from minigrad_jax._src.config import config
+from minigrad_jax._src.interpreters import lowering
 from minigrad_jax._src.interpreters import partial_eval as pe
-from minigrad_jax._src.interpreters.ad import Zero, is_undefined
-from minigrad_jax._src.ir import ClosedJaxpr
+from minigrad_jax._src.pjit import bind_jit
 
 logger = logging.getLogger("minigrad_jax")
-
-
-class _Config:
-    """``mg.config.update("log_compiles", True)`` (or env MINIGRAD_LOG_COMPILES=1)."""
-
-    def __init__(self):
-        self.log_compiles = os.environ.get("MINIGRAD_LOG_COMPILES", "") not in ("", "0")
-
-    def update(self, name, value):
-        if name not in ("log_compiles", "jax_enable_x64"):
-            raise ValueError(f"unknown minigrad_jax config option {name!r}")
-        if name == "jax_enable_x64":
-            jax.config.update("jax_enable_x64", value)
-        else:
-            setattr(self, name, bool(value))
-
-
-config = _Config()
-
-# ---------------------------------------------------------------------------
-# the jit primitive
-
-jit_p = Primitive("jit", multiple_results=True)  # JAX calls this pjit; it prints as jit
-
-
-def _compiled(closed: ClosedJaxpr):
-    fn = closed._cache.get("xla")
-    if fn is None:
-        fn = closed._cache["xla"] = jax.jit(functools.partial(lowering.replay_closed, closed))
-    return fn
-
-
-def _jit_impl(*args, jaxpr, name):
-    return _compiled(jaxpr)(*args)
-
-
-def bind_jit(closed: ClosedJaxpr, args, name):
-    """Bind jit with the jaxpr's consts passed as leading arguments (as JAX does)."""
-    hoisted, consts = jaxpr_util.hoist_consts(closed)
-    return jit_p.bind(*consts, *args, name=name, jaxpr=hoisted)
-
-
-def _jit_jvp(primals, tangents, *, jaxpr, name):
-    nonzeros = [type(t) is not Zero for t in tangents]
-    jj, out_float = jaxpr_util.jvp_jaxpr(jaxpr, nonzeros)
-    nz = [t for t in tangents if type(t) is not Zero]
-    outs = bind_jit(jj, [*primals, *nz], f"jvp({name})")
-    n = len(jaxpr.out_avals)
-    ts = iter(outs[n:])
-    out_t = [
-        next(ts) if fl else Zero(ad.tangent_aval(a)) for fl, a in zip(out_float, jaxpr.out_avals)
-    ]
-    return outs[:n], out_t
-
-
-def _jit_partial_eval(trace, args, params):
-    jaxpr, name = params["jaxpr"], params["name"]
-    unknowns = [isinstance(a, pe.JaxprTracer) and a._trace is trace for a in args]
-    known, unknown, out_unknowns, num_res = pe.partial_eval_jaxpr(jaxpr, unknowns)
-    known_args = [a for a, u in zip(args, unknowns) if not u]
-    known_outs = core.call_in(trace.parent, bind_jit, known, known_args, name)
-    n_known = len(known_outs) - num_res
-    residuals = known_outs[n_known:]
-    unknown_args = [*residuals, *(a for a, u in zip(args, unknowns) if u)]
-    hoisted, consts = jaxpr_util.hoist_consts(unknown)
-    unknown_outs = iter(
-        trace.stage(jit_p, [*consts, *unknown_args], {"name": name, "jaxpr": hoisted})
-    )
-    known_vals = iter(known_outs[:n_known])
-    return [next(unknown_outs) if u else next(known_vals) for u in out_unknowns]
-
-
-def _jit_transpose(cts, *args, jaxpr, name):
-    linear = tuple(is_undefined(a) for a in args)
-    tj = jaxpr_util.transpose_jaxpr(jaxpr, linear)
-    nonlin = [a for a in args if not is_undefined(a)]
-    outs = iter(bind_jit(tj, [*nonlin, *map(ad.instantiate, cts)], f"transpose({name})"))
-    return [next(outs) if lin else None for lin in linear]
-
-
-def _jit_batch(axis_size, args, dims, *, jaxpr, name):
-    bj, out_dims = jaxpr_util.batch_jaxpr_keep_unmapped(jaxpr, axis_size, tuple(dims))
-    return bind_jit(bj, args, name), out_dims
-
-
-core.abstract_eval_rules[jit_p] = lambda *avals, name, jaxpr: list(jaxpr.out_avals)
-ad.jvp_rules[jit_p] = _jit_jvp
-ad.transpose_rules[jit_p] = _jit_transpose
-pe.partial_eval_rules[jit_p] = _jit_partial_eval
-batching.batch_rules[jit_p] = _jit_batch
-lowering.register(jit_p, _jit_impl)
 
 
 # ---------------------------------------------------------------------------
