@@ -23,9 +23,7 @@ import optax
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import minigrad_jax as mg  # noqa: E402
-from minigrad_jax._src.lax import control_flow as cf  # noqa: E402
-from minigrad_jax._src.lax import elementwise as ew  # noqa: E402
-from minigrad_jax._src.lax import linalg, reductions, structural  # noqa: E402
+from minigrad_jax import lax  # noqa: E402
 
 HIDDEN = 16
 SEQ_LEN = 12
@@ -54,8 +52,8 @@ def init_params(seed, hidden=HIDDEN):
 
 
 def _dense(x, w, b):
-    y = linalg.dot_general(x, w, (((1,), (0,)), ((), ())))
-    return y + structural.broadcast_in_dim(b, y.shape, (1,))
+    y = lax.dot_general(x, w, (((1,), (0,)), ((), ())))
+    return y + lax.broadcast_in_dim(b, y.shape, (1,))
 
 
 def loss_fn(params, xs, ys):
@@ -64,14 +62,14 @@ def loss_fn(params, xs, ys):
 
     def step(h, x):
         pre = _dense(x, params["w_xh"], params["b_h"])
-        pre = pre + linalg.dot_general(h, params["w_hh"], (((1,), (0,)), ((), ())))
-        h = ew.tanh(pre)
+        pre = pre + lax.dot_general(h, params["w_hh"], (((1,), (0,)), ((), ())))
+        h = lax.tanh(pre)
         return h, _dense(h, params["w_hy"], params["b_y"])
 
-    h0 = structural.full((batch, params["w_hh"].shape[0]), 0.0, np.float32)
-    _, preds = cf.scan(step, h0, xs)
+    h0 = lax.full((batch, params["w_hh"].shape[0]), 0.0, np.float32)
+    _, preds = lax.scan(step, h0, xs)
     err = preds - ys
-    return reductions.reduce_sum(err * err, (0, 1, 2)) * np.float32(1.0 / err.size)
+    return lax.reduce_sum(err * err, (0, 1, 2)) * np.float32(1.0 / err.size)
 
 
 def main(steps=200, seed=0, verbose=False):

@@ -16,8 +16,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "docs"))
 import make_figures as tutorial  # noqa: E402  (the tutorial's functions and parameters)
 
 import minigrad_jax as mg  # noqa: E402
-from minigrad_jax._src.explain import explain_grad  # noqa: E402
-from minigrad_jax._src.viz import draw  # noqa: E402
 
 
 def main(argv=None):
@@ -27,17 +25,17 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
 
     args = (1.0, 1.0, 2.0)  # w, x, y
-    report = explain_grad(tutorial.loss)(*args)
+    report = mg.explain_grad(tutorial.loss)(*args)
     print(report)
     print("mg.grad:", float(mg.grad(tutorial.loss)(*args)))
-    drawing = draw(tutorial.loss, backward=True, values=True)(*args)
+    drawing = mg.draw(tutorial.loss, backward=True, values=True)(*args)
     for suffix in (".svg", ".png"):
         print("wrote", drawing.save(out / f"linreg{suffix}"))
 
     params = tutorial.mlp_params()
-    report = explain_grad(tutorial.mlp_loss, argnums=(0, 1, 2, 3))(*params)
+    report = mg.explain_grad(tutorial.mlp_loss, argnums=(0, 1, 2, 3))(*params)
     print(report)
-    drawing = draw(tutorial.mlp_loss, backward=True, values=True)(*params)
+    drawing = mg.draw(tutorial.mlp_loss, backward=True, values=True)(*params)
     for suffix in (".svg", ".png"):
         print("wrote", drawing.save(out / f"mlp{suffix}"))
 

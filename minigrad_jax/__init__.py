@@ -5,9 +5,6 @@ from minigrad_jax._src import tracer_ops as _tracer_ops  # noqa: F401  (installs
 from minigrad_jax._src.api import (
     eval_shape,
     grad,
-    hessian,
-    jacfwd,
-    jacrev,
     jvp,
     linearize,
     make_jaxpr,
@@ -16,10 +13,12 @@ from minigrad_jax._src.api import (
     vmap,
 )
 from minigrad_jax._src.checkpoint import checkpoint, remat
+from minigrad_jax._src.config import config
 from minigrad_jax._src.custom_derivatives import custom_jvp, custom_vjp
 from minigrad_jax._src.explain import explain_grad
 from minigrad_jax._src.interop import from_jax, to_jax
-from minigrad_jax._src.jit import config, jit
+from minigrad_jax._src.jacobians import hessian, jacfwd, jacrev
+from minigrad_jax._src.jit import jit
 from minigrad_jax._src.linear_transpose import linear_transpose
 from minigrad_jax._src.viz import draw
 

@@ -6,6 +6,19 @@ program written with it traces to the same jaxpr equations as with jax.lax.
 
 from jax.lax import Precision, RoundingMethod
 
+from minigrad_jax._src.lax.base import (
+    broadcast,
+    broadcast_in_dim,
+    broadcasted_iota,
+    convert_element_type,
+    expand_dims,
+    full,
+    full_like,
+    iota,
+    reduce_sum,
+    reshape,
+    transpose,
+)
 from minigrad_jax._src.lax.elementwise import (
     abs,  # noqa: A004  (jax.lax's name)
     acos,
@@ -86,17 +99,12 @@ from minigrad_jax._src.lax.reductions import (
     reduce_min,
     reduce_or,
     reduce_prod,
-    reduce_sum,
     reduce_xor,
 )
 from minigrad_jax._src.lax.sorting import sort, sort_key_val
 from minigrad_jax._src.lax.structural import (
-    broadcast,
-    broadcast_in_dim,
-    broadcasted_iota,
     collapse,
     concatenate,
-    convert_element_type,
     dot,
     dynamic_index_in_dim,
     dynamic_slice,
@@ -104,13 +112,8 @@ from minigrad_jax._src.lax.structural import (
     dynamic_update_index_in_dim,
     dynamic_update_slice,
     dynamic_update_slice_in_dim,
-    expand_dims,
-    full,
-    full_like,
     index_in_dim,
-    iota,
     pad,
-    reshape,
     rev,
     select,
     slice,  # noqa: A004  (jax.lax's name)
@@ -118,7 +121,6 @@ from minigrad_jax._src.lax.structural import (
     split,
     squeeze,
     stop_gradient,
-    transpose,
     zeros_like_array,
 )
 

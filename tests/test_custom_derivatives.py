@@ -102,7 +102,7 @@ def test_custom_jvp_errors():
     with pytest.raises(AttributeError, match="No JVP defined"):
         f(1.0)
     f.defjvp(lambda p, t: (p[0] * 2.0, jnp.ones(3, jnp.float32)))
-    with pytest.raises(ValueError, match="output shapes must match"):
+    with pytest.raises(TypeError, match="corresponding shapes and dtypes"):
         mg.jvp(f, (1.0,), (1.0,))
 
 

@@ -57,7 +57,10 @@ def test_jit_closing_over_an_outer_tracer():
 def test_grad_of_jit_shows_known_and_transposed_jit_boundaries():
     closed = mg.make_jaxpr(mg.grad(mg.jit(f_mg)))(1.0)
     names = [e.params.get("name") for e in closed.eqns if e.primitive.name == "jit"]
-    assert names == ["jvp(f_mg)", "transpose(jvp(f_mg))"]
+    theirs = jax.make_jaxpr(jax.grad(jax.jit(f_mg)))(1.0)
+    jax_names = [e.params["name"] for e in theirs.eqns if e.primitive.name == "jit"]
+    # a known (forward) and a transposed call, both keeping the function's name as in JAX
+    assert names == jax_names == ["f_mg", "f_mg"]
 
 
 def test_value_and_grad_inside_jax_jit():

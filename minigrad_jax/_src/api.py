@@ -10,7 +10,6 @@ from minigrad_jax._src import core
 from minigrad_jax._src.api_util import (
     FlatFun,
     avals_of,
-    check_hashable,
     flatten_axes,
     flatten_call,
     normalize_argnums,
@@ -21,12 +20,20 @@ from minigrad_jax._src.core import get_aval
 from minigrad_jax._src.interpreters import ad, batching
 from minigrad_jax._src.interpreters.ad import JVPTrace, JVPTracer, UndefinedPrimal, Zero
 from minigrad_jax._src.interpreters.partial_eval import JaxprTrace, trace_to_jaxpr
-from minigrad_jax._src.ir import ClosedJaxpr, eval_jaxpr
+from minigrad_jax._src.ir import eval_jaxpr
+from minigrad_jax._src.traceback_util import api_boundary
+
+
+def _check_callable(fun):
+    if not callable(fun):
+        raise TypeError(f"Expected a callable value, got {fun!r}")
+
 
 # ---------------------------------------------------------------------------
 # make_jaxpr and eval_shape
 
 
+@api_boundary
 def make_jaxpr(fun, static_argnums=(), return_shape=False):
     """Trace ``fun`` to a ClosedJaxpr, printed in JAX's text format.
 
@@ -40,12 +47,35 @@ def make_jaxpr(fun, static_argnums=(), return_shape=False):
 
     Example:
       >>> import minigrad_jax as mg
-      >>> print(mg.make_jaxpr(mg.numpy.sin)(1.0))
+      >>> import minigrad_jax.numpy as mnp
+      >>> print(mg.make_jaxpr(mnp.sin)(1.0))
       { lambda ; a:f32[]. let b:f32[] = sin a in (b,) }
+      >>> print(mg.make_jaxpr(lambda x: mnp.sum(x ** 2))(mnp.ones(3)))
+      { lambda ; a:f32[3]. let
+          b:f32[3] = integer_pow[y=2] a
+          c:f32[] = reduce_sum[axes=(0,) out_sharding=None] b
+        in (c,) }
+      >>> print(mg.make_jaxpr(lambda x, n: x ** n, static_argnums=1)(2.0, 3))
+      { lambda ; a:f32[]. let b:f32[] = integer_pow[y=3] a in (b,) }
+
+      The jaxpr of a gradient is the forward pass followed by the backward one:
+
+      >>> print(mg.make_jaxpr(mg.grad(lambda x: mnp.sin(x) * x))(1.0))
+      { lambda ; a:f32[]. let
+          b:f32[] = sin a
+          c:f32[] = cos a
+          _:f32[] = mul b a
+          d:f32[] = mul b 1.0:f32[]
+          e:f32[] = mul 1.0:f32[] a
+          f:f32[] = mul e c
+          g:f32[] = add_any d f
+        in (g,) }
     """
+    _check_callable(fun)
     static_argnums = (static_argnums,) if isinstance(static_argnums, int) else static_argnums
 
     @wraps(fun)
+    @api_boundary
     def wrapped(*args, **kwargs):
         statics = split_static(args, static_argnums, "make_jaxpr")
         f, dyn = _bind_static(fun, args, statics)
@@ -73,8 +103,20 @@ def _bind_static(fun, args, statics):
     return f, dyn
 
 
+@api_boundary
 def eval_shape(fun, *args, **kwargs):
-    """Output shapes and dtypes of ``fun`` as jax.ShapeDtypeStruct, without computing it."""
+    """Output shapes and dtypes of ``fun`` as jax.ShapeDtypeStruct, without computing it.
+
+    Example:
+      >>> import minigrad_jax as mg
+      >>> import minigrad_jax.numpy as mnp
+      >>> mg.eval_shape(lambda x: mnp.dot(x, x.T), mnp.ones((2, 3)))
+      ShapeDtypeStruct(shape=(2, 2), dtype=float32)
+      >>> mg.eval_shape(lambda x: {"sum": x.sum(axis=0)}, mnp.ones((2, 3)))
+      {'sum': ShapeDtypeStruct(shape=(3,), dtype=float32)}
+    """
+
+    _check_callable(fun)
 
     def to_aval(x):
         return core.ShapedArray(np.shape(x), x.dtype) if hasattr(x, "dtype") else get_aval(x)
@@ -92,14 +134,19 @@ def eval_shape(fun, *args, **kwargs):
 # jvp
 
 
+@api_boundary
 def jvp(fun, primals, tangents, has_aux=False):
     """Forward-mode derivative: ``(fun(*primals), J @ tangents)``, like jax.jvp.
 
     Example:
       >>> import minigrad_jax as mg
-      >>> mg.jvp(mg.numpy.sin, (0.0,), (1.0,))[1]
+      >>> import minigrad_jax.numpy as mnp
+      >>> mg.jvp(mnp.sin, (0.0,), (1.0,))[1]
       Array(1., dtype=float32, weak_type=True)
+      >>> mg.jvp(lambda x, y: x * y, (2.0, 3.0), (1.0, 0.0))
+      (Array(6., dtype=float32, weak_type=True), Array(3., dtype=float32, weak_type=True))
     """
+    _check_callable(fun)
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError(
             "primal and tangent arguments to jvp must be tuples or lists; found "
@@ -195,14 +242,15 @@ def _instantiate_out(t):
 # linearize and vjp
 
 
-def linearize_flat(fun, primals, source_info=None):
+def linearize_flat(fun, primals, source_info=None, name="linearize"):
     """JVP with the tangent part staged: returns (primal outs, linear ClosedJaxpr, mask).
 
     The linear jaxpr takes the tangents of the floating-point primals (``mask``)
-    and returns every output's tangent; its constvars are the residuals.
+    and returns every output's tangent; its constvars are the residuals. ``name``
+    is the transform errors and tracers name (``linearize``, ``vjp``, ``grad``).
     """
-    pe = JaxprTrace(core.current_trace(), False, "linearize", source_info)
-    jt = JVPTrace(pe, "linearize", source_info)
+    pe = JaxprTrace(core.current_trace(), False, name, source_info)
+    jt = JVPTrace(pe, name, source_info)
     mask = [core.is_float(get_aval(p).dtype) for p in primals]
     args = [
         JVPTracer(jt, p, pe.new_arg(ad.tangent_aval(get_aval(p)))) if m else p
@@ -225,20 +273,27 @@ def _zero_tangent_value(z):
     return ad.zeros_like_aval(z.aval)
 
 
+@api_boundary
 def linearize(fun, *primals):
     """``(fun(*primals), f_jvp)`` where f_jvp evaluates the linear (tangent) jaxpr.
 
     Example:
       >>> import minigrad_jax as mg
-      >>> y, f_jvp = mg.linearize(mg.numpy.sin, 0.0)
+      >>> import minigrad_jax.numpy as mnp
+      >>> y, f_jvp = mg.linearize(mnp.sin, 0.0)
       >>> f_jvp(2.0)
       Array(2., dtype=float32, weak_type=True)
+      >>> y, f_jvp = mg.linearize(lambda x: x ** 3, 2.0)
+      >>> y, f_jvp(1.0)
+      (Array(8., dtype=float32, weak_type=True), Array(12., dtype=float32, weak_type=True))
     """
+    _check_callable(fun)
     flat_fun, flat_p = flatten_call(fun, primals)
     out_p, linear, mask = linearize_flat(flat_fun, flat_p, core.user_frame_info())
     out_tree = flat_fun.out_tree
     in_tree = tree_util.tree_structure(tuple(primals))
 
+    @api_boundary
     def f_jvp(*tangents):
         flat_t, tree_t = tree_util.tree_flatten(tuple(tangents))
         if tree_t != in_tree:
@@ -254,8 +309,8 @@ def linearize(fun, *primals):
     return tree_util.tree_unflatten(out_tree, _materialize(out_p)), f_jvp
 
 
-def vjp_flat(fun, primals, source_info=None):
-    out_p, linear, mask = linearize_flat(fun, primals, source_info)
+def vjp_flat(fun, primals, source_info=None, name="vjp"):
+    out_p, linear, mask = linearize_flat(fun, primals, source_info, name)
 
     def f_vjp(cts):
         args = [UndefinedPrimal(v.aval) for v in linear.jaxpr.invars]
@@ -274,6 +329,7 @@ def vjp_flat(fun, primals, source_info=None):
     return out_p, f_vjp, linear
 
 
+@api_boundary
 def vjp(fun, *primals, has_aux=False):
     """``(fun(*primals), f_vjp[, aux])`` where f_vjp maps output cotangents to inputs'.
 
@@ -282,28 +338,34 @@ def vjp(fun, *primals, has_aux=False):
       >>> y, f_vjp = mg.vjp(lambda w: (w * 1.0 - 2.0) ** 2, 1.0)
       >>> f_vjp(1.0)
       (Array(-2., dtype=float32, weak_type=True),)
+      >>> y, f_vjp, aux = mg.vjp(lambda x: (x * 2.0, x + 1.0), 1.0, has_aux=True)
+      >>> y, aux
+      (Array(2., dtype=float32, weak_type=True), Array(2., dtype=float32, weak_type=True))
     """
+    _check_callable(fun)
+    return _vjp(fun, primals, has_aux, "vjp", core.user_frame_info())
+
+
+def _vjp(fun, primals, has_aux, name, source_info):
     flat_fun, flat_p = flatten_call(fun, primals)
     f = _aux_splitter(flat_fun, has_aux)
-    out_p, f_vjp_flat, _ = vjp_flat(f, flat_p, core.user_frame_info())
+    out_p, f_vjp_flat, _ = vjp_flat(f, flat_p, source_info, name)
     if has_aux:
         out_p, aux = out_p[: f.n_main], out_p[f.n_main :]
     out_tree = flat_fun.out_tree
     in_tree = tree_util.tree_structure(tuple(primals))
     out_avals = [get_aval(o) for o in out_p]
 
+    @api_boundary
     def f_vjp(ct):
         flat_ct, ct_tree = tree_util.tree_flatten(ct)
         if ct_tree != out_tree:
-            raise TypeError(
-                f"vjp function expects a cotangent of structure {out_tree}, got {ct_tree}"
+            raise ValueError(  # JAX raises ValueError here
+                f"unexpected tree structure of the cotangent passed to the VJP function: "
+                f"expected {out_tree} (the function's output), got {ct_tree}"
             )
-        for a, c in zip(out_avals, flat_ct):
-            if get_aval(c).shape != a.shape:
-                raise ValueError(
-                    f"vjp cotangent shape {get_aval(c).shape} does not match the "
-                    f"output shape {a.shape}"
-                )
+        for i, (a, c) in enumerate(zip(out_avals, flat_ct)):
+            _check_cotangent(a, get_aval(c), i)
         cts = f_vjp_flat(flat_ct)
         return tree_util.tree_unflatten(in_tree, _materialize(cts))
 
@@ -313,10 +375,23 @@ def vjp(fun, *primals, has_aux=False):
     return primal_out, f_vjp
 
 
+def _check_cotangent(out_aval, ct_aval, i):
+    want = ad.tangent_aval(out_aval)
+    bad_dtype = not ct_aval.weak_type and want.dtype not in (ct_aval.dtype, core.float0)
+    if ct_aval.shape != out_aval.shape or bad_dtype:
+        raise ValueError(
+            "unexpected type for the cotangent passed to the VJP function: got "
+            f"{ct_aval.str_short()} (shape {ct_aval.shape}) for output {i}, but expected "
+            f"{want.str_short()} (shape {want.shape}) because that output of the function "
+            f"is {out_aval.str_short()}"
+        )
+
+
 # ---------------------------------------------------------------------------
 # grad and value_and_grad
 
 
+@api_boundary
 def value_and_grad(fun, argnums=0, has_aux=False, allow_int=False):
     """``(fun(*args), d fun / d args[argnums])`` for a scalar-valued ``fun``.
 
@@ -324,9 +399,14 @@ def value_and_grad(fun, argnums=0, has_aux=False, allow_int=False):
       >>> import minigrad_jax as mg
       >>> mg.value_and_grad(lambda w: (w * 1.0 - 2.0) ** 2)(1.0)
       (Array(1., dtype=float32, weak_type=True), Array(-2., dtype=float32, weak_type=True))
+      >>> value, (dx, dy) = mg.value_and_grad(lambda x, y: x * y, argnums=(0, 1))(2.0, 3.0)
+      >>> float(value), float(dx), float(dy)
+      (6.0, 3.0, 2.0)
     """
+    _check_callable(fun)
 
     @wraps(fun)
+    @api_boundary
     def wrapped(*args, **kwargs):
         single, nums = normalize_argnums(argnums, len(args), "grad")
         diff_args = tuple(args[i] for i in nums)
@@ -339,7 +419,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, allow_int=False):
                 full[i] = a
             return fun(*full, **kwargs)
 
-        res = vjp(f_diff, *diff_args, has_aux=has_aux)
+        res = _vjp(f_diff, diff_args, has_aux, "grad", core.user_frame_info())
         out, f_vjp = res[0], res[1]
         _check_scalar_output(out)
         ct = _one_like(out)
@@ -384,6 +464,7 @@ def _check_scalar_output(out):
         )
 
 
+@api_boundary
 def grad(fun, argnums=0, has_aux=False, allow_int=False):
     """The gradient of a scalar-valued ``fun`` with respect to ``args[argnums]``.
 
@@ -391,10 +472,18 @@ def grad(fun, argnums=0, has_aux=False, allow_int=False):
       >>> import minigrad_jax as mg
       >>> mg.grad(lambda w: (w * 1.0 - 2.0) ** 2)(1.0)
       Array(-2., dtype=float32, weak_type=True)
+      >>> mg.grad(lambda x, y: x * y, argnums=1)(2.0, 3.0)
+      Array(2., dtype=float32, weak_type=True)
+      >>> mg.grad(lambda p: p["w"] * 2.0 + p["b"])({"w": 1.0, "b": 0.5})
+      {'b': Array(1., dtype=float32, weak_type=True), 'w': Array(2., dtype=float32, weak_type=True)}
+      >>> g, aux = mg.grad(lambda x: (x ** 2, x * 2.0), has_aux=True)(3.0)
+      >>> float(g), float(aux)
+      (6.0, 6.0)
     """
     vg = value_and_grad(fun, argnums, has_aux, allow_int)
 
     @wraps(fun)
+    @api_boundary
     def wrapped(*args, **kwargs):
         value, g = vg(*args, **kwargs)
         return (g, value[1]) if has_aux else g
@@ -406,115 +495,147 @@ def grad(fun, argnums=0, has_aux=False, allow_int=False):
 # vmap
 
 
-def vmap(fun, in_axes=0, out_axes=0, axis_size=None):
+@api_boundary
+def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_name=None):
     """Vectorize ``fun`` over a mapped axis of its arguments, like jax.vmap.
 
     Example:
       >>> import minigrad_jax as mg
-      >>> mg.vmap(lambda x: x * 2.0)(mg.numpy.arange(3.0))
+      >>> import minigrad_jax.numpy as mnp
+      >>> mg.vmap(lambda x: x * 2.0)(mnp.arange(3.0))
       Array([0., 2., 4.], dtype=float32)
+      >>> mg.vmap(lambda x, y: x * y, in_axes=(0, None))(mnp.arange(3.0), 2.0)
+      Array([0., 2., 4.], dtype=float32)
+      >>> mg.vmap(lambda x: x.sum(), in_axes=1)(mnp.ones((2, 3)))
+      Array([2., 2., 2.], dtype=float32)
+      >>> mg.vmap(lambda x: mnp.stack([x, 2.0 * x]), out_axes=1)(mnp.arange(3.0))
+      Array([[0., 1., 2.],
+             [0., 2., 4.]], dtype=float32)
     """
+    _check_callable(fun)
+    if axis_name is not None or spmd_axis_name is not None:
+        raise NotImplementedError("vmap(axis_name=...): named axes are not implemented yet")
     if isinstance(in_axes, list):
-        in_axes = tuple(in_axes)
+        in_axes = tuple(in_axes)  # a list of axes means one per argument, as in JAX
+    _check_axes_spec(in_axes, "in_axes")
+    _check_axes_spec(out_axes, "out_axes")
 
     @wraps(fun)
+    @api_boundary
     def wrapped(*args, **kwargs):
-        if kwargs:
-            raise NotImplementedError(
-                "vmap of a call with keyword arguments; pass them positionally"
-            )
-        flat, in_tree = tree_util.tree_flatten(args)
-        axes = in_axes
-        if isinstance(axes, tuple) and len(axes) != len(args):
+        if isinstance(in_axes, tuple) and len(in_axes) != len(args):
             raise ValueError(
                 f"vmap in_axes must be an int, None, or a tuple of entries corresponding to "
                 f"the positional arguments passed to the function, but got len(in_axes)="
-                f"{len(axes)}, len(args)={len(args)}"
+                f"{len(in_axes)}, len(args)={len(args)}"
             )
-        in_dims = flatten_axes(
-            "vmap", in_tree, axes if isinstance(axes, tuple) else (axes,) * len(args)
-        )
-        in_dims = [_check_axis(d, x, i) for i, (d, x) in enumerate(zip(in_dims, flat))]
-        size = _axis_size(flat, in_dims, axis_size, args, in_tree)
-        flat_fun = FlatFun(lambda *a: fun(*a), tree_util.tree_structure((args, {})))
+        flat, in_tree = tree_util.tree_flatten((args, kwargs))
+        args_tree, kwargs_tree = in_tree.children()
+        # keyword arguments are always mapped along axis 0, as in JAX
+        in_dims = flatten_axes("vmap", args_tree, in_axes) + [0] * kwargs_tree.num_leaves
+        in_dims = [_check_axis(d, flat, i, in_tree) for i, d in enumerate(in_dims)]
+        size = _axis_size(flat, in_dims, axis_size, in_tree)
+        flat_fun = FlatFun(fun, in_tree)
         outs, dims = batching.vmap_flat(flat_fun, flat, in_dims, size, core.user_frame_info())
         out_tree = flat_fun.out_tree
         o_axes = flatten_axes("vmap", out_tree, out_axes, "out_axes")
-        outs = [_place_out(o, d, oa, size) for o, d, oa in zip(outs, dims, o_axes)]
+        outs = [
+            _place_out(outs, d, oa, size, i, out_tree)
+            for i, (d, oa) in enumerate(zip(dims, o_axes))
+        ]
         return tree_util.tree_unflatten(out_tree, _materialize(outs))
 
     return wrapped
 
 
-def _check_axis(d, x, i):
+def _check_axes_spec(axes, kind):
+    """As jax.vmap checks in_axes / out_axes when the function is vmapped."""
+    if kind == "in_axes" and not (axes is None or type(axes) in (int, tuple)):
+        raise TypeError(
+            "vmap in_axes must be an int, None, or a tuple of entries corresponding to the "
+            f"positional arguments passed to the function, but got {axes!r}."
+        )
+    if not all(type(leaf) is int for leaf in tree_util.tree_leaves(axes)):
+        raise TypeError(
+            f"vmap {kind} must be an int, None, or (nested) container with those types as "
+            f"leaves, but got {axes!r}."
+        )
+
+
+def _leaf_path(tree, flat, i):
+    """The key path of the i-th leaf, for messages (the tree rebuilt from its real leaves)."""
+    return tree_util.tree_flatten_with_path(tree_util.tree_unflatten(tree, flat))[0][i][0]
+
+
+def _out_name(out_tree, outs, i):
+    return f"output{tree_util.keystr(_leaf_path(out_tree, outs, i))}"
+
+
+def _arg_name(in_tree, flat, i):
+    """``args[0]['w']`` or ``kwargs['x']`` for the i-th leaf of ``(args, kwargs)``."""
+    path = _leaf_path(in_tree, flat, i)
+    return ("args" if path[0].idx == 0 else "kwargs") + tree_util.keystr(path[1:])
+
+
+def _check_axis(d, flat, i, in_tree):
     if d is None:
         return None
-    if not isinstance(d, int):
-        raise TypeError(f"vmap in_axes entries must be int or None, got {d!r}")
-    nd = get_aval(x).ndim
-    if not -nd <= d < nd:
+    aval = get_aval(flat[i])
+    if not -aval.ndim <= d < aval.ndim:
         raise ValueError(
             f"vmap was requested to map its argument along axis {d}, which implies that its "
-            f"rank should be at least {max(d + 1, -d)}, but is only {nd} (its shape is "
-            f"{get_aval(x).shape}) — flat argument {i}"
+            f"rank should be at least {max(d + 1, -d)}, but is only {aval.ndim} (its shape "
+            f"is {aval.shape}): argument {_arg_name(in_tree, flat, i)}"
         )
-    return d % nd
+    return d % aval.ndim
 
 
-def _axis_size(flat, in_dims, axis_size, args, in_tree):
+def _axis_size(flat, in_dims, axis_size, in_tree):
     sizes = {get_aval(x).shape[d] for x, d in zip(flat, in_dims) if d is not None}
     if axis_size is not None:
         sizes.add(axis_size)
     if not sizes:
         raise ValueError(
-            "vmap must have at least one non-None value in in_axes (or pass axis_size)"
+            "vmap wrapped function must be passed at least one argument containing an array "
+            "mapped along an axis (an in_axes entry that is not None), or axis_size must be "
+            "specified"
         )
     if len(sizes) > 1:
         lines = [
-            f"  argument {i} of shape {get_aval(x).shape} has size {get_aval(x).shape[d]} "
-            f"along axis {d}"
+            f"  argument {_arg_name(in_tree, flat, i)} of type {get_aval(x).str_short()} has size "
+            f"{get_aval(x).shape[d]} along axis {d}"
             for i, (x, d) in enumerate(zip(flat, in_dims))
             if d is not None
         ]
+        if axis_size is not None:
+            lines.append(f"  axis_size={axis_size}")
         raise ValueError(
             "vmap got inconsistent sizes for array axes to be mapped:\n" + "\n".join(lines)
         )
     return sizes.pop()
 
 
-def _place_out(o, d, out_axis, size):
+def _place_out(outs, d, out_axis, size, i, out_tree):
+    """Put output i (batched along ``d``, or unmapped) where out_axes says, as JAX does."""
+    o = outs[i]
     if out_axis is None:
         if d is not None:
             raise ValueError(
-                "vmap has mapped output but out_axes is None: an output that depends on a "
-                "mapped input cannot be returned unmapped"
+                f"at vmap out_axes, got axis spec None but {_out_name(out_tree, outs, i)} was "
+                f"batched on axis {d}: an output that depends on a mapped input cannot be "
+                "returned unmapped (its out_axes is None)"
             )
         return o
-    nd = get_aval(o).ndim + (d is None)
-    return batching.matchaxis(o, d, out_axis % nd, size)
+    rank = get_aval(o).ndim + (d is None)  # the rank of the batched output
+    if not -rank <= out_axis < rank:
+        per_example = get_aval(o).shape if d is None else _drop(get_aval(o).shape, d)
+        raise ValueError(
+            f"vmap out_axes={out_axis} is out of bounds for {_out_name(out_tree, outs, i)}: "
+            f"each example's output has shape {per_example}, so the batched output has rank "
+            f"{rank} and out_axes must be in [{-rank}, {rank})"
+        )
+    return batching.matchaxis(o, d, out_axis % rank, size)
 
 
-# ---------------------------------------------------------------------------
-# jacobians
-
-
-def jacfwd(fun, argnums=0, has_aux=False):
-    """The Jacobian by forward mode: one batched jvp over the input basis."""
-    from minigrad_jax._src.jacobians import jacfwd as _jacfwd
-
-    return _jacfwd(fun, argnums, has_aux)
-
-
-def jacrev(fun, argnums=0, has_aux=False):
-    """The Jacobian by reverse mode: one batched vjp over the output basis."""
-    from minigrad_jax._src.jacobians import jacrev as _jacrev
-
-    return _jacrev(fun, argnums, has_aux)
-
-
-def hessian(fun, argnums=0, has_aux=False):
-    """jacfwd(jacrev(fun)), as in JAX."""
-    return jacfwd(jacrev(fun, argnums, has_aux), argnums, has_aux)
-
-
-_ = (check_hashable, ClosedJaxpr)
+def _drop(shape, d):
+    return shape[:d] + shape[d + 1 :]

@@ -17,10 +17,9 @@ from jax import tree_util
 from minigrad_jax._src import core
 from minigrad_jax._src.api_util import wraps
 from minigrad_jax._src.core import Primitive, get_aval
-from minigrad_jax._src.interpreters import ad, batching, jaxpr_util, lowering
+from minigrad_jax._src.interpreters import higher_order, jaxpr_util, lowering
 from minigrad_jax._src.interpreters import partial_eval as pe
-from minigrad_jax._src.interpreters.ad import Zero, is_undefined
-from minigrad_jax._src.ir import ClosedJaxpr, Jaxpr
+from minigrad_jax._src.traceback_util import api_boundary
 
 __all__ = ["checkpoint", "remat", "checkpoint_p"]
 
@@ -28,15 +27,8 @@ checkpoint_p = Primitive("remat2", multiple_results=True)  # JAX calls this rema
 
 
 def _bind(closed, args, prevent_cse, differentiated, policy):
-    hoisted, consts = jaxpr_util.hoist_consts(closed)
-    return checkpoint_p.bind(
-        *consts,
-        *args,
-        jaxpr=hoisted,
-        prevent_cse=prevent_cse,
-        differentiated=differentiated,
-        policy=policy,
-    )
+    params = {"prevent_cse": prevent_cse, "differentiated": differentiated, "policy": policy}
+    return higher_order.bind_call(checkpoint_p, closed, args, params)
 
 
 def _impl(*args, jaxpr, prevent_cse, differentiated, policy):
@@ -44,70 +36,29 @@ def _impl(*args, jaxpr, prevent_cse, differentiated, policy):
     return list(jax.checkpoint(fn, prevent_cse=prevent_cse, policy=policy)(*args))
 
 
-def _jvp(primals, tangents, *, jaxpr, prevent_cse, differentiated, policy):
-    nonzeros = [type(t) is not Zero for t in tangents]
-    jj, out_float = jaxpr_util.jvp_jaxpr(jaxpr, nonzeros)
-    nz = [t for t in tangents if type(t) is not Zero]
-    outs = _bind(jj, [*primals, *nz], prevent_cse, True, policy)
-    n = len(jaxpr.out_avals)
-    ts = iter(outs[n:])
-    out_t = [
-        next(ts) if fl else Zero(ad.tangent_aval(a))
-        for fl, a in zip(out_float, jaxpr.out_avals, strict=False)
-    ]
-    return outs[:n], out_t
+def _params_for(params, how):
+    return dict(params, differentiated=True) if how == "jvp" else params
 
 
 def _partial_eval(trace, args, params):
-    jaxpr = params["jaxpr"]
-    unknowns = [isinstance(a, pe.JaxprTracer) and a._trace is trace for a in args]
-    known, _, out_unknowns, num_res = pe.partial_eval_jaxpr(jaxpr, unknowns)
+    """Save nothing but the inputs: the unknown side recomputes the forward pass."""
+    closed = params["jaxpr"]
+    unknowns = higher_order.unknowns_of(trace, args)
+    known, _, out_uk, num_res = jaxpr_util.partial_eval_jaxpr(closed, unknowns)
     # Known side: the primal outputs only; its residuals are dropped (policy=None saves nothing).
     n_known = len(known.out_avals) - num_res
-    kj = pe.dce_jaxpr(known.jaxpr, [True] * n_known + [False] * num_res)
-    known_args = [a for a, u in zip(args, unknowns, strict=False) if not u]
-    known_outs = iter(
-        core.call_in(
-            trace.parent,
-            _bind,
-            ClosedJaxpr(kj, known.consts),
-            known_args,
-            params["prevent_cse"],
-            params["differentiated"],
-            params["policy"],
-        )
+    known_only, _ = jaxpr_util.dce_jaxpr(known, [True] * n_known + [False] * num_res, False)
+    known_args = jaxpr_util.select(args, unknowns, False)
+    known_outs = core.call_in(
+        trace.parent, higher_order.bind_call, checkpoint_p, known_only, known_args, params
     )
-    # Unknown side: the whole computation again, reading every input (known ones are residuals).
-    j = jaxpr.jaxpr
-    uj = pe.dce_jaxpr(Jaxpr(j.constvars, j.invars, j.outvars, j.eqns), out_unknowns)
-    staged = iter(
-        trace.stage(checkpoint_p, list(args), dict(params, jaxpr=ClosedJaxpr(uj, jaxpr.consts)))
-    )
-    return [next(staged) if u else next(known_outs) for u in out_unknowns]
+    # Unknown side: the whole computation again, reading every input (known ones too).
+    recompute, _ = jaxpr_util.dce_jaxpr(closed, out_uk, False)
+    staged = trace.stage(checkpoint_p, list(args), dict(params, jaxpr=recompute))
+    return jaxpr_util.merge(out_uk, staged, known_outs)
 
 
-def _transpose(cts, *args, jaxpr, prevent_cse, differentiated, policy):
-    linear = tuple(is_undefined(a) for a in args)
-    tj = jaxpr_util.transpose_jaxpr(jaxpr, linear)
-    nonlin = [a for a in args if not is_undefined(a)]
-    outs = iter(
-        _bind(tj, [*nonlin, *map(ad.instantiate, cts)], prevent_cse, differentiated, policy)
-    )
-    return [next(outs) if lin else None for lin in linear]
-
-
-def _batch(axis_size, args, dims, *, jaxpr, prevent_cse, differentiated, policy):
-    bj = jaxpr_util.batch_jaxpr(jaxpr, axis_size, tuple(dims))
-    outs = _bind(bj, args, prevent_cse, differentiated, policy)
-    return outs, [0] * len(outs)
-
-
-core.abstract_eval_rules[checkpoint_p] = lambda *avals, jaxpr, **_: list(jaxpr.out_avals)
-ad.jvp_rules[checkpoint_p] = _jvp
-ad.transpose_rules[checkpoint_p] = _transpose
-pe.partial_eval_rules[checkpoint_p] = _partial_eval
-batching.batch_rules[checkpoint_p] = _batch
-lowering.register(checkpoint_p, _impl)
+higher_order.def_call_rules(checkpoint_p, _impl, _params_for, _partial_eval)
 
 
 def checkpoint(fun=None, *, prevent_cse=True, policy=None, static_argnums=()):
@@ -124,9 +75,13 @@ def checkpoint(fun=None, *, prevent_cse=True, policy=None, static_argnums=()):
 
     Example:
       >>> import minigrad_jax as mg
-      >>> from minigrad_jax._src.checkpoint import checkpoint
-      >>> float(mg.grad(checkpoint(lambda x: x * x))(3.0))
+      >>> import minigrad_jax.numpy as mnp
+      >>> float(mg.grad(mg.checkpoint(lambda x: x * x))(3.0))
       6.0
+      >>> mg.grad(mg.checkpoint(lambda x: mnp.sin(x) * x))(0.0)
+      Array(0., dtype=float32, weak_type=True)
+      >>> mg.vmap(mg.checkpoint(mnp.sin))(mnp.zeros(2))
+      Array([0., 0.], dtype=float32)
     """
     if fun is None:
         return functools.partial(
@@ -139,6 +94,7 @@ def checkpoint(fun=None, *, prevent_cse=True, policy=None, static_argnums=()):
     statics = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
 
     @wraps(fun)
+    @api_boundary
     def wrapped(*args, **kwargs):
         dyn = [a for i, a in enumerate(args) if i not in statics]
         flat, in_tree = tree_util.tree_flatten((dyn, kwargs))
@@ -152,9 +108,7 @@ def checkpoint(fun=None, *, prevent_cse=True, policy=None, static_argnums=()):
             return out_leaves
 
         closed = pe.trace_to_jaxpr(flat_fun, [get_aval(x) for x in flat], "checkpoint")
-        outs = _bind(closed, flat, prevent_cse, False, policy)
-        if core.is_top_level():
-            outs = [jax.numpy.asarray(o) for o in outs]
+        outs = lowering.as_jax_arrays(_bind(closed, flat, prevent_cse, False, policy))
         return tree_util.tree_unflatten(out_store["tree"], outs)
 
     return wrapped

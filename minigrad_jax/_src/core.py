@@ -16,6 +16,7 @@ import sys
 import threading
 
 import jax
+import jaxlib
 import numpy as np
 
 from minigrad_jax._src import errors
@@ -116,7 +117,10 @@ class WeakArray(np.ndarray):
 
 
 def weak_scalar(value, dtype):
-    return np.asarray(value, dtype=dtype).view(WeakArray)
+    arr = np.asarray(value, dtype=dtype).view(WeakArray)
+    if type(value) in (float, complex):
+        arr.py_value = value  # printed as written, as JAX prints a weak Python scalar
+    return arr
 
 
 def jaxable(x):
@@ -125,12 +129,13 @@ def jaxable(x):
     Only where a Python scalar lands on the same dtype: a weak float16 constant
     stays a float16 array (lax would read a Python float as float32).
     """
-    if type(x) is WeakArray and x.dtype == _weak_default(x.dtype.kind):
+    if type(x) is WeakArray and x.dtype == weak_default_dtype(x.dtype.kind):
         return x.item()
     return x
 
 
-def _weak_default(kind):
+def weak_default_dtype(kind):
+    """The dtype a weakly typed Python scalar of this numpy kind gets (x64 aware)."""
     return canonical_dtype(_KIND_DEFAULT.get(kind, np.float64))
 
 
@@ -162,7 +167,13 @@ def is_python_scalar(x) -> bool:
 # source info: the user's file:line, found by a short frame walk
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_SKIP_PREFIXES = (_PKG_DIR, os.path.dirname(jax.__file__), "<frozen")
+# Frames of minigrad_jax, JAX and Python's import machinery: never "the user's line".
+LIBRARY_PREFIXES = (
+    _PKG_DIR + os.sep,
+    os.path.dirname(jax.__file__) + os.sep,
+    os.path.dirname(jaxlib.__file__) + os.sep,
+    "<frozen",
+)
 
 
 class SourceInfo:
@@ -182,7 +193,7 @@ def user_frame_info() -> SourceInfo | None:
         if f is None:
             return None
         code = f.f_code
-        if not code.co_filename.startswith(_SKIP_PREFIXES):
+        if not code.co_filename.startswith(LIBRARY_PREFIXES):
             return SourceInfo(code.co_filename, f.f_lineno, code.co_name)
         f = f.f_back
     return None
@@ -223,7 +234,7 @@ def abstract_eval(prim: Primitive, avals, params):
     except errors.MinigradError:
         raise
     except (TypeError, ValueError) as e:
-        raise errors.shape_error(prim, avals, str(e)) from None
+        raise errors.shape_error(prim, avals, str(e), user_frame_info()) from None
 
 
 # ---------------------------------------------------------------------------
@@ -272,7 +283,7 @@ class Tracer:
     def _concretize(self, what):
         val = self.concrete_value()
         if val is None:
-            raise errors.ConcretizationError(self, what)
+            raise errors.ConcretizationError(self, what, user_frame_info())
         return val
 
     def __bool__(self):

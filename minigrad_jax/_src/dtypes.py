@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import jax
-import numpy as np
 
 from minigrad_jax._src import core
 
@@ -34,20 +33,3 @@ def result_type(*args):
         dtype, weak = jax.dtypes.result_type(*map(_proxy, keys), return_weak_type_flag=True)
         hit = _cache[(keys, x64)] = (core.canonical_dtype(dtype), weak)
     return hit
-
-
-def promote(*args):
-    """Convert ``args`` to their common dtype, as jax.numpy does before a lax op."""
-    from minigrad_jax._src.lax.structural import convert_element_type
-
-    dtype, weak = result_type(*args)
-    out = []
-    for a in args:
-        if core.is_python_scalar(a):
-            out.append(core.weak_scalar(a, dtype) if weak else np.asarray(a, dtype))
-            continue
-        aval = core.get_aval(a)
-        if aval.dtype != dtype or aval.weak_type != weak:
-            a = convert_element_type(a, dtype, weak)
-        out.append(a)
-    return out

@@ -23,19 +23,31 @@ class ConcretizationError(MinigradError, TypeError):
     JAX calls this ConcretizationTypeError.
     """
 
-    def __init__(self, tracer, what: str):
+    def __init__(self, tracer, what: str, src=None):
         trace = tracer._trace
         transform = getattr(trace, "transform_name", type(trace).__name__)
-        where = _where(trace)
+        at = f" at {src}" if src is not None else ""
         super().__init__(
             f"Abstract tracer value encountered where a concrete value is expected: "
-            f"{what} was called on a traced value of type {tracer.aval.str_short()}.\n"
+            f"{what} was called on a traced value of type {tracer.aval.str_short()}{at}.\n"
             f"The value is abstract because it depends on an argument of `{transform}`"
-            f"{where}.\n"
-            "Use lax.cond / lax.switch / lax.while_loop / lax.fori_loop instead of Python "
-            "control flow on traced values, or mark the argument static "
-            "(static_argnums / static_argnames) so it stays a concrete Python value."
+            f"{_where(trace)}.\n" + _CONCRETIZATION_ADVICE.get(what, _CONTROL_FLOW_ADVICE)
         )
+
+
+_CONTROL_FLOW_ADVICE = (
+    "Use lax.cond / lax.switch / lax.while_loop / lax.fori_loop instead of Python "
+    "control flow on traced values, or mark the argument static "
+    "(static_argnums / static_argnames) so it stays a concrete Python value."
+)
+_CONCRETIZATION_ADVICE = {
+    "numpy.asarray()": (
+        "numpy functions (and jax.numpy functions given a value that is not JAX's) convert "
+        "their arguments to concrete arrays, which a traced value cannot be. Use "
+        "minigrad_jax.numpy on traced values, or wrap a JAX function as one primitive with "
+        "mg.from_jax(fn)."
+    ),
+}
 
 
 class UnexpectedTracerError(MinigradError, TypeError):
@@ -62,15 +74,22 @@ class UnexpectedTracerError(MinigradError, TypeError):
         )
 
 
+class TracerToJaxError(MinigradError, TypeError):
+    """A minigrad_jax traced value reached a JAX function, which accepts only JAX values.
+
+    The message says what to use instead (minigrad_jax.numpy / minigrad_jax.lax,
+    ``mg.from_jax`` for a JAX function such as an Optax update, ``mg.debug.print``).
+    """
+
+
 def _where(trace) -> str:
     src = getattr(trace, "source_info", None)
     return f" (entered at {src})" if src is not None else ""
 
 
-def shape_error(prim, avals, detail: str) -> MinigradTypeError:
-    from minigrad_jax._src.core import user_frame_info
-
+def shape_error(prim, avals, detail: str, src=None) -> MinigradTypeError:
+    """A primitive's inputs do not type-check; ``src`` is the user's line, when known."""
     shapes = ", ".join(a.str_short() for a in avals)
-    src = user_frame_info()
     at = f"\n  at {src}" if src is not None else ""
-    return MinigradTypeError(f"{prim.name}: {detail} (operands: {shapes}){at}")
+    named = detail if detail.startswith(f"{prim.name}:") else f"{prim.name}: {detail}"
+    return MinigradTypeError(f"{named} (operands: {shapes}){at}")

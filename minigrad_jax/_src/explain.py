@@ -25,11 +25,14 @@ import linecache
 import re
 from dataclasses import dataclass, field
 
+import jax.numpy as jnp
 import numpy as np
 from jax import tree_util
 
 from minigrad_jax._src import core
-from minigrad_jax._src.ir import ClosedJaxpr, Literal, letters
+from minigrad_jax._src.api import make_jaxpr, vjp
+from minigrad_jax._src.ir import ClosedJaxpr, Jaxpr, Literal, _pp_param, letters
+from minigrad_jax._src.jacobians import jacfwd
 
 __all__ = ["ExplainReport", "explain_grad"]
 
@@ -129,8 +132,6 @@ def eqn_vjp(eqn, invals, out_cts) -> list:
     """Cotangents of ``eqn``'s inputs (None for literals / non-float inputs) given the
     cotangents of its outputs (None where no adjoint arrives), via ``mg.vjp`` of the single
     equation bound on the recorded input values."""
-    from minigrad_jax._src.api import vjp
-
     diff = [i for i, a in enumerate(eqn.invars) if type(a) is not Literal and _is_diff(a.aval)]
     if not diff:
         return [None] * len(eqn.invars)
@@ -189,8 +190,6 @@ def user_labels(jaxpr) -> dict:
 
 def short_params(eqn, limit: int = 32) -> str:
     """``name[k=v ...]`` without jaxpr-valued params, shortened to ``limit`` characters."""
-    from minigrad_jax._src.ir import _pp_param
-
     parts = []
     for k, v in sorted(eqn.params.items()):
         if _holds_jaxpr(v) or v is None or k in ("out_sharding", "sharding", "accuracy"):
@@ -202,8 +201,6 @@ def short_params(eqn, limit: int = 32) -> str:
 
 
 def _holds_jaxpr(v) -> bool:
-    from minigrad_jax._src.ir import Jaxpr
-
     if isinstance(v, (Jaxpr, ClosedJaxpr)):
         return True
     return isinstance(v, (tuple, list)) and any(isinstance(j, (Jaxpr, ClosedJaxpr)) for j in v)
@@ -340,7 +337,6 @@ def _text_table(header, rows) -> str:
 
 def _local_gradient(eqn, invals, i):
     """(kind, summary, raw) of d eqn.outvars[*] / d eqn.invars[i] at ``invals``."""
-    from minigrad_jax._src.api import jacfwd
 
     def single(x):
         full = list(invals)
@@ -397,8 +393,6 @@ def explain_grad(fun, argnums=0):
       >>> float(rep.grads)
       -2.0
     """
-    from minigrad_jax._src.api import make_jaxpr
-
     single = isinstance(argnums, int)
     nums = (argnums,) if single else tuple(argnums)
     if not all(isinstance(n, int) and not isinstance(n, bool) for n in nums):
@@ -555,6 +549,4 @@ def argn_for(spans, argn, nums):
 
 
 def _as_jax(x):
-    import jax.numpy as jnp
-
     return jnp.asarray(x)

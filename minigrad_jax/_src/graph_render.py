@@ -1037,13 +1037,14 @@ _PT = 0.72  # points per layout pixel: figures are laid out at 100 layout pixels
 
 def _import_matplotlib() -> SimpleNamespace:
     try:
-        from matplotlib import patches
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-        from matplotlib.path import Path as MplPath
+        # matplotlib is an optional dependency, needed only for PNG output.
+        from matplotlib import figure, patches, path
+        from matplotlib.backends import backend_agg  # optional, as above
     except ImportError as exc:
         raise ImportError(_NO_PNG_HINT) from exc
-    return SimpleNamespace(patches=patches, Canvas=FigureCanvasAgg, Figure=Figure, Path=MplPath)
+    return SimpleNamespace(
+        patches=patches, Canvas=backend_agg.FigureCanvasAgg, Figure=figure.Figure, Path=path.Path
+    )
 
 
 _LEFT = {"ha": "left", "va": "center"}

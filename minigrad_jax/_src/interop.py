@@ -29,9 +29,10 @@ from jax import tree_util
 from minigrad_jax._src import core
 from minigrad_jax._src.api_util import split_static, wraps
 from minigrad_jax._src.core import Primitive, ShapedArray
-from minigrad_jax._src.interpreters import ad, batching, lowering
+from minigrad_jax._src.interpreters import ad, higher_order, jaxpr_util
 from minigrad_jax._src.interpreters import partial_eval as pe
 from minigrad_jax._src.interpreters.ad import Zero, is_undefined
+from minigrad_jax._src.lax import structural
 
 jax_call_p = Primitive("jax_call", multiple_results=True)
 
@@ -143,17 +144,12 @@ def _tangent_fun(fun: JaxFun, in_avals, nonzeros):
 
 def _jax_call_jvp(primals, tangents, *, fun, out_tree):
     in_avals = tuple(core.get_aval(p) for p in primals)
-    nonzeros = [type(t) is not Zero for t in tangents]
+    nonzeros, nz_tangents = jaxpr_util.nonzero_tangents(tangents)
     jf, out_float = _jvp_fun(fun, in_avals, nonzeros)
-    nz = [t for t in tangents if type(t) is not Zero]
-    outs = bind_jax_call(jf, [*primals, *nz])
+    outs = bind_jax_call(jf, [*primals, *nz_tangents])
     n = len(out_float)
-    ts = iter(outs[n:])
-    out_t = [
-        next(ts) if fl else Zero(ad.tangent_aval(core.get_aval(o)))
-        for fl, o in zip(out_float, outs[:n], strict=False)
-    ]
-    return outs[:n], out_t
+    out_avals = [core.get_aval(o) for o in outs[:n]]
+    return outs[:n], jaxpr_util.tangents_out(out_float, outs[n:], out_avals)
 
 
 # ---------------------------------------------------------------------------
@@ -206,20 +202,16 @@ def _jax_call_transpose(cts, *args, fun, out_tree):
     in_avals = tuple(a.aval if is_undefined(a) else core.get_aval(a) for a in args)
     out_avals = fun.out_avals(in_avals)
     if all(type(c) is Zero for c in cts):
-        return [Zero(a) if lin else None for a, lin in zip(in_avals, linear, strict=False)]
-    cts = [ad.instantiate(c) if type(c) is Zero else c for c in cts]
-    cts = [_match_dtype(c, a) for c, a in zip(cts, out_avals, strict=False)]
+        return [Zero(a) if lin else None for a, lin in zip(in_avals, linear)]
+    cts = [_match_dtype(ad.instantiate(c), a) for c, a in zip(cts, out_avals)]
     tf = _transpose_fun(fun, in_avals, linear)
-    nonlin = [a for a in args if not is_undefined(a)]
-    outs = iter(bind_jax_call(tf, [*nonlin, *cts]))
-    return [next(outs) if lin else None for lin in linear]
+    cts_in = bind_jax_call(tf, [*jaxpr_util.select(args, linear, False), *cts])
+    return jaxpr_util.merge(linear, cts_in, [None] * len(args))
 
 
 def _match_dtype(ct, aval):
     if core.get_aval(ct).dtype == aval.dtype:
         return ct
-    from minigrad_jax._src.lax import structural
-
     return structural.convert_element_type(ct, aval.dtype)
 
 
@@ -281,12 +273,15 @@ def _unbatched_aval(aval, d):
     return ShapedArray(aval.shape[:d] + aval.shape[d + 1 :], aval.dtype, aval.weak_type)
 
 
-core.abstract_eval_rules[jax_call_p] = _jax_call_abstract_eval
-ad.jvp_rules[jax_call_p] = _jax_call_jvp
-ad.transpose_rules[jax_call_p] = _jax_call_transpose
-pe.partial_eval_rules[jax_call_p] = _jax_call_partial_eval
-batching.batch_rules[jax_call_p] = _jax_call_batch
-lowering.register(jax_call_p, _jax_call_impl)
+higher_order.register(
+    jax_call_p,
+    abstract_eval=_jax_call_abstract_eval,
+    jvp=_jax_call_jvp,
+    transpose=_jax_call_transpose,
+    partial_eval=_jax_call_partial_eval,
+    batch=_jax_call_batch,
+    lower=_jax_call_impl,
+)
 
 
 # ---------------------------------------------------------------------------
@@ -317,9 +312,14 @@ def from_jax(jax_fn, static_argnums=()):
 
     Example:
       >>> import jax, minigrad_jax as mg
+      >>> import minigrad_jax.numpy as mnp
       >>> f = mg.from_jax(jax.numpy.sin)
       >>> mg.grad(f)(0.0)
       Array(1., dtype=float32, weak_type=True)
+      >>> mg.jit(mg.grad(lambda x: f(x) * 2.0))(0.0)
+      Array(2., dtype=float32, weak_type=True)
+      >>> mg.vmap(f)(mnp.arange(3.0))
+      Array([0.        , 0.84147096, 0.9092974 ], dtype=float32)
     """
     if not callable(jax_fn):
         raise TypeError(f"from_jax expects a callable, got {type(jax_fn).__name__}")
@@ -395,8 +395,14 @@ def to_jax(mg_fn):
 
     Example:
       >>> import jax, minigrad_jax as mg
+      >>> import minigrad_jax.numpy as mnp
       >>> jax.grad(mg.to_jax(lambda x: x * x))(3.0)
       Array(6., dtype=float32, weak_type=True)
+      >>> g = mg.to_jax(lambda x: mnp.sin(x) * x)
+      >>> jax.jit(g)(1.0)
+      Array(0.84147096, dtype=float32, weak_type=True)
+      >>> jax.vmap(g)(jax.numpy.arange(3.0))
+      Array([0.        , 0.84147096, 1.8185948 ], dtype=float32)
     """
     if not callable(mg_fn):
         raise TypeError(f"to_jax expects a callable, got {type(mg_fn).__name__}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import enum
+import re
 
 import numpy as np
 
@@ -35,14 +35,18 @@ class Literal:
         return f"Literal({self.val!r})"
 
     def __str__(self):
-        v = self.val.item() if hasattr(self.val, "item") else self.val
-        if isinstance(v, bool) or self.aval.dtype == np.bool_:
-            text = str(bool(v))
-        elif isinstance(v, float) or core.is_float(self.aval.dtype):
-            text = repr(float(v))
-        else:
-            text = str(v)
-        return f"{text}:{self.aval.str_short()}"
+        return f"{_literal_text(self.val, self.aval)}:{self.aval.str_short()}"
+
+
+def _literal_text(val, aval) -> str:
+    """As JAX prints a literal: the scalar's Python value; a weakly typed Python float
+    keeps the value the user wrote (``0.1``, not its float32 rounding)."""
+    if np.shape(val):
+        return "[...]"
+    py = getattr(val, "py_value", None)
+    if py is not None and aval.dtype == core.weak_default_dtype(aval.dtype.kind):
+        return str(py)
+    return str(np.asarray(val, aval.dtype).item())
 
 
 class JaxprEqn:
@@ -62,7 +66,7 @@ class JaxprEqn:
         return new
 
     def __repr__(self):
-        return pp_eqn(self, _Namer())
+        return pp_eqn(self)
 
 
 class Jaxpr:
@@ -181,123 +185,129 @@ def check_jaxpr(jaxpr: Jaxpr):
 
 # ---------------------------------------------------------------------------
 # printing in JAX's text format
+#
+# A small "strictly pretty" printer (Lindig 2000), the layout algorithm JAX's
+# printer uses: a group is laid out flat when its own contents fit in what is
+# left of the line, else its breaks become newlines. Jaxprs, equations and
+# params are built as documents with the same groups as JAX's, so lines break
+# where JAX's do; one naming context covers the whole printout, nested jaxprs
+# included, and a call's jaxpr reuses the names of the call's operands.
+
+_TEXT, _CONCAT, _BREAK, _GROUP, _NEST = range(5)
+_NIL = (_CONCAT, ())
+_WIDTH = 80
 
 
-class _Namer:
-    def __init__(self):
-        self.names = {}
-        self.dropped = set()
+def _text(s):
+    return (_TEXT, s)
+
+
+def _concat(*docs):
+    return (_CONCAT, docs)
+
+
+def _brk(s=" "):
+    return (_BREAK, s)
+
+
+def _group(doc):
+    return (_GROUP, doc)
+
+
+def _nest(n, doc):
+    return (_NEST, n, doc)
+
+
+def _join(sep, docs):
+    out = []
+    for d in docs:
+        out += (sep, d) if out else (d,)
+    return (_CONCAT, tuple(out))
+
+
+def _format(doc, width=_WIDTH) -> str:
+    out, col = [], 0
+    stack = [(0, False, doc)]  # (indent, flat, doc); the root is in break mode
+    while stack:
+        indent, flat, d = stack.pop()
+        kind = d[0]
+        if kind == _TEXT or (kind == _BREAK and flat):
+            out.append(d[1])
+            col += len(d[1])
+        elif kind == _BREAK:
+            out.append("\n" + " " * indent)
+            col = indent
+        elif kind == _CONCAT:
+            stack.extend((indent, flat, c) for c in reversed(d[1]))
+        elif kind == _NEST:
+            stack.append((indent + d[1], flat, d[2]))
+        else:
+            stack.append((indent, flat or _fits(d[1], width - col), d[1]))
+    return "".join(out)
+
+
+def _fits(doc, room) -> bool:
+    """Whether ``doc`` laid out flat takes at most ``room`` columns (only the group itself)."""
+    stack = [doc]
+    while stack and room >= 0:
+        d = stack.pop()
+        if d[0] in (_TEXT, _BREAK):
+            room -= len(d[1])
+        elif d[0] == _CONCAT:
+            stack.extend(d[1])
+        else:
+            stack.append(d[-1])
+    return room >= 0
+
+
+def letters(n: int) -> str:
+    """Jaxpr-style variable names, JAX's: a, b, ..., z, ba, bb, ... (base 26, a = 0)."""
+    s = chr(97 + n % 26)
+    while n >= 26:
+        n //= 26
+        s = chr(97 + n % 26) + s
+    return s
+
+
+class _Context:
+    """Variable names for one printout; shared jaxprs are printed once, by name."""
+
+    def __init__(self, names=None):
+        self.names = dict(names or {})
+        self.shared = {}  # Jaxpr -> its name in ``let name = { ... } in``
+        self._count = 0
+
+    def fresh(self):
+        taken = set(self.shared.values())
+        while True:
+            name = letters(self._count)
+            self._count += 1
+            if name not in taken:
+                return name
 
     def __call__(self, v):
         if type(v) is Literal:
             return str(v)
-        if v in self.dropped:
-            return "_"
         name = self.names.get(v)
         if name is None:
-            name = self.names[v] = letters(len(self.names)) + v.suffix
+            name = self.names[v] = self.fresh() + v.suffix
         return name
 
-
-def letters(n: int) -> str:
-    """Jaxpr-style variable names: a, b, ..., z, ba, bb, ..."""
-    s = ""
-    while True:
-        s = chr(ord("a") + n % 26) + s
-        n = n // 26 - 1
-        if n < 0:
-            return s
-
-
-# Params JAX leaves out of its printout because they add nothing to read
-# (always, or when None / empty).
-_HIDDEN_PARAMS = {"broadcast_in_dim": ("shape", "sharding")}
-_HIDDEN_IF_EMPTY = {
-    "broadcast_in_dim": ("broadcast_dimensions",),
-    "dot_general": ("precision", "preferred_element_type", "out_sharding"),
-    "mul": ("out_dtype",),
-}
+    def alias(self, inner, outer):
+        """Name a call's inner variables after the outer atoms they stand for."""
+        if len(inner) != len(outer):
+            return
+        used = set()
+        for iv, ov in zip(inner, outer):
+            if type(ov) is Var and ov not in used and type(iv) is Var and iv not in self.names:
+                used.add(ov)
+                self.names[iv] = self(ov)
 
 
-def _shown(prim_name, k, v):
-    if k in _HIDDEN_PARAMS.get(prim_name, ()):
-        return False
-    if k == "accuracy" and v is None:
-        return False
-    return not (k in _HIDDEN_IF_EMPTY.get(prim_name, ()) and (v is None or v == ()))
-
-
-def _pp_dims(dn):
-    (lc, rc), (lb, rb) = dn
-    return f"(({list(lc)}, {list(rc)}), ({list(lb)}, {list(rb)}))"
-
-
-def _pp_value(prim_name, k, v, indent):
-    if prim_name == "dot_general" and k == "dimension_numbers":
-        return _pp_dims(v)
-    return _pp_param(v, indent)
-
-
-def _pp_param(v, indent):
-    if isinstance(v, ClosedJaxpr):
-        return pp_jaxpr(v.jaxpr, indent)
-    if isinstance(v, Jaxpr):
-        return pp_jaxpr(v, indent)
-    if isinstance(v, np.dtype):
-        return v.name
-    if isinstance(v, type) and issubclass(v, np.generic):
-        return np.dtype(v).name
-    if isinstance(v, enum.Enum):
-        return v.name
-    if isinstance(v, tuple) and v and isinstance(v[0], (ClosedJaxpr, Jaxpr)):
-        inner = "".join(" " * (indent + 2) + _pp_param(j, indent + 2) + "\n" for j in v)
-        return "(\n" + inner + " " * indent + ")"
-    if callable(v) and not isinstance(v, tuple):
-        return getattr(v, "__name__", type(v).__name__)
-    return str(v)
-
-
-def pp_eqn(eqn: JaxprEqn, name, indent: int = 4) -> str:
-    params = [(k, v) for k, v in eqn.params.items() if _shown(eqn.primitive.name, k, v)]
-    lhs = " ".join(name(v) + ":" + v.aval.str_short() for v in eqn.outvars)
-    rhs = " ".join(name(a) for a in eqn.invars)
-    if not params:
-        return f"{lhs} = {eqn.primitive.name} {rhs}".rstrip()
-    has_jaxpr = any(
-        isinstance(v, (Jaxpr, ClosedJaxpr, tuple)) and _is_jaxpr_param(v) for _, v in params
-    )
-    if has_jaxpr:
-        inner = "".join(f"\n{' ' * (indent + 2)}{k}={_pp_param(v, indent + 2)}" for k, v in params)
-        return f"{lhs} = {eqn.primitive.name}[{inner}\n{' ' * indent}] {rhs}".rstrip()
-    ps = " ".join(f"{k}={_pp_value(eqn.primitive.name, k, v, indent)}" for k, v in sorted(params))
-    return f"{lhs} = {eqn.primitive.name}[{ps}] {rhs}".rstrip()
-
-
-def _is_jaxpr_param(v):
-    if isinstance(v, (Jaxpr, ClosedJaxpr)):
-        return True
-    return isinstance(v, tuple) and bool(v) and isinstance(v[0], (Jaxpr, ClosedJaxpr))
-
-
-def pp_jaxpr(jaxpr: Jaxpr, indent: int = 0) -> str:
-    name = _Namer()
+def _dropvars(jaxpr: Jaxpr):
+    """Top-level variables nothing reads print as ``_``."""
     used = _used_vars(jaxpr)
-    for eqn in jaxpr.eqns:
-        for v in eqn.outvars:
-            if v not in used:
-                name.dropped.add(v)
-    consts = " ".join(f"{name(v)}:{v.aval.str_short()}" for v in jaxpr.constvars)
-    ins = " ".join(f"{name(v)}:{v.aval.str_short()}" for v in jaxpr.invars)
-    eqns = [pp_eqn(e, name, indent + 4) for e in jaxpr.eqns]
-    outs = ", ".join(name(v) for v in jaxpr.outvars)
-    outs = f"({outs},)" if len(jaxpr.outvars) == 1 else f"({outs})"
-    head = f"{{ lambda {consts}; {ins}. let"
-    one_line = f"{head} {'; '.join(eqns)} in {outs} }}"
-    if "\n" not in one_line and len(one_line) + indent <= 80:
-        return one_line
-    pad = " " * (indent + 4)
-    body = "".join(f"\n{pad}{e}" for e in eqns)
-    return f"{head}{body}\n{' ' * (indent + 2)}in {outs} }}"
+    return {v: "_" for eqn in jaxpr.eqns for v in eqn.outvars if v not in used}
 
 
 def _used_vars(jaxpr: Jaxpr):
@@ -305,3 +315,246 @@ def _used_vars(jaxpr: Jaxpr):
     for eqn in jaxpr.eqns:
         used.update(v for v in eqn.invars if type(v) is Var)
     return used
+
+
+# -- which jaxprs are pulled to the top as ``let name = { ... } in`` (as JAX does: one
+# used more than once, or a nested one of more than 10 equations)
+
+
+def _jaxprs_in_params(params):
+    for val in params.values():
+        for v in val if isinstance(val, tuple) else (val,):
+            if isinstance(v, Jaxpr):
+                yield v
+            elif isinstance(v, ClosedJaxpr):
+                yield v.jaxpr
+
+
+def _call_name(eqn):
+    if eqn.primitive.name in ("custom_jvp_call", "custom_vjp_call"):
+        return None  # JAX's versions of these carry no name param
+    name = eqn.params.get("name")
+    return name.strip("<>") if isinstance(name, str) else None
+
+
+def _count_jaxprs(top: Jaxpr):
+    counts, names, queue = {}, {}, [top]
+    for jaxpr in queue:  # breadth first; the queue grows as we go
+        counts[jaxpr] = counts.get(jaxpr, 0) + 1 + (jaxpr is not top and len(jaxpr.eqns) > 10)
+        for eqn in jaxpr.eqns:
+            name = _call_name(eqn)
+            for sub in _jaxprs_in_params(eqn.params):
+                queue.append(sub)
+                if name is not None:
+                    names.setdefault(sub, name)
+    return counts, names
+
+
+def _shared_jaxprs(top: Jaxpr):
+    counts, names = _count_jaxprs(top)
+    taken, shared = {}, {}
+    for jaxpr, count in counts.items():
+        if count == 1:
+            continue
+        name = names.get(jaxpr, "jaxpr")
+        n = taken.get(name, 0)
+        taken[name] = n + 1
+        if n:
+            name += str(n)
+            taken[name] = taken.get(name, 0) + 1
+        shared[jaxpr] = name
+    return shared
+
+
+# -- documents
+
+
+def _pp_vars(vs, ctx, sep="", shapes=False):
+    items = [_text(ctx(v) + (":" + v.aval.str_short() if shapes else "")) for v in vs]
+    return _nest(2, _group(_join(_concat(_text(sep), _group(_brk())), items)))
+
+
+def _pp_skeleton(jaxpr: Jaxpr, ctx):
+    consts = _pp_vars(jaxpr.constvars, ctx, shapes=True)
+    ins = _pp_vars(jaxpr.invars, ctx, shapes=True)
+    eqns = _join(_brk("; "), [_pp_eqn(e, ctx) for e in jaxpr.eqns])
+    outs = _pp_vars(jaxpr.outvars, ctx, sep=",")
+    head = (_text("{ lambda "), consts, _text("; "), ins, _text(". let"))
+    tail = (_brk(), _text("in ("), outs, _text(",)" if len(jaxpr.outvars) == 1 else ")"))
+    body = _concat(*head, _nest(2, _concat(_brk(), eqns)), *tail)
+    return _group(_concat(_nest(2, body), _text(" }")))
+
+
+def _pp_jaxpr_doc(jaxpr: Jaxpr, ctx):
+    shared = ctx.shared.get(jaxpr)
+    return _text(shared) if shared is not None else _pp_skeleton(jaxpr, ctx)
+
+
+def _pp_eqn(eqn: JaxprEqn, ctx):
+    params = _PARAM_RULES.get(eqn.primitive.name, _sorted_params)(eqn, ctx)
+    lhs = _pp_vars(eqn.outvars, ctx, shapes=True)
+    rhs = (
+        _text(eqn.primitive.name),
+        _pp_kv_pairs(params, ctx),
+        _concat(_text(" "), _pp_vars(eqn.invars, ctx)),
+    )
+    return _concat(lhs, _text(" = "), *rhs) if eqn.outvars else _concat(*rhs)
+
+
+def _pp_kv_pairs(params, ctx):
+    if not params:
+        return _NIL
+    items = [_concat(_text(f"{k}="), _pp_value(v, ctx)) for k, v in params]
+    inner = _nest(2, _concat(_text("["), _brk(""), _join(_brk(), items)))
+    return _group(_concat(inner, _brk(""), _text("]")))
+
+
+def _pp_value(v, ctx):
+    if type(v) is tuple and all(isinstance(j, (Jaxpr, ClosedJaxpr)) for j in v):
+        docs = [_pp_jaxpr_doc(j.jaxpr if isinstance(j, ClosedJaxpr) else j, ctx) for j in v]
+        inner = _nest(2, _concat(_text("("), _brk(""), _join(_brk(), docs)))
+        return _group(_concat(inner, _brk(""), _text(")")))
+    if isinstance(v, ClosedJaxpr):
+        return _pp_jaxpr_doc(v.jaxpr, ctx)
+    if isinstance(v, Jaxpr):
+        return _pp_jaxpr_doc(v, ctx)
+    return _text(_pp_param(v))
+
+
+def _pp_param(v, indent=0) -> str:
+    """A non-jaxpr param value as JAX prints it (``str``, with addresses masked)."""
+    if isinstance(v, (Jaxpr, ClosedJaxpr)):
+        return str(v)
+    if isinstance(v, type) and issubclass(v, np.generic):
+        return np.dtype(v).name  # JAX's params hold np.dtype objects
+    if isinstance(v, frozenset):
+        return f"frozenset({{{', '.join(repr(e) for e in sorted(v))}}})"
+    return _ADDRESS.sub(lambda m: " at 0x" + "X" * len(m.group(1)), str(v))
+
+
+_ADDRESS = re.compile(r" at 0x([0-9a-fA-F]+)")
+
+
+# -- per-primitive params, as JAX's printing rules show them
+
+
+def _is_none(v):
+    return v is None
+
+
+def _always(v):
+    return True
+
+
+def _is_empty(v):
+    return v is None or v == ()
+
+
+def _falsy(v):
+    return not v
+
+
+def _all_unspecified(v):
+    return all(s is None or type(s).__name__ == "UnspecifiedValue" for s in v)
+
+
+def _empty_mesh(v):
+    return getattr(v, "empty", v is None)
+
+
+_ACCURACY = {"accuracy": _is_none}
+_HIDDEN = {
+    "broadcast_in_dim": {"shape": _always, "sharding": _always, "broadcast_dimensions": _is_empty},
+    "convert_element_type": {"sharding": _always},
+    "dot_general": {"out_sharding": _always, "precision": _is_none},
+    "mul": {"out_dtype": _is_none},
+    "custom_jvp_call": {"num_consts": _falsy},
+    "custom_vjp_call": {"num_consts": _falsy, "out_trees": _always},
+    "jit": {
+        "inline": _always,
+        "donated_invars": lambda v: not any(v),
+        "in_shardings": _all_unspecified,
+        "out_shardings": _all_unspecified,
+        "in_layouts": _all_unspecified,
+        "out_layouts": _all_unspecified,
+        "keep_unused": _falsy,
+        "ctx_mesh": _empty_mesh,
+        "compiler_options_kvs": _falsy,
+    },
+    **dict.fromkeys(
+        ("exp", "exp2", "log", "expm1", "log1p", "tanh", "logistic", "sin", "cos", "tan")
+        + ("sqrt", "rsqrt", "cbrt"),
+        _ACCURACY,
+    ),
+}
+_HIDDEN["dot_general"]["preferred_element_type"] = _is_none
+
+
+def _shown(eqn):
+    hidden = _HIDDEN.get(eqn.primitive.name, {})
+    return {k: v for k, v in eqn.params.items() if k not in hidden or not hidden[k](v)}
+
+
+def _sorted_params(eqn, ctx):
+    return sorted(_shown(eqn).items(), key=lambda kv: kv[0])
+
+
+def _name_first(params):
+    """``name=`` first, to make the equation easier to scan (JAX's order for calls)."""
+    rest = sorted((kv for kv in params.items() if kv[0] != "name"), key=lambda kv: kv[0])
+    return ([("name", params["name"])] if "name" in params else []) + rest
+
+
+def _jit_params(eqn, ctx):
+    inner = eqn.params.get("jaxpr")
+    inner = inner.jaxpr if isinstance(inner, ClosedJaxpr) else inner
+    if isinstance(inner, Jaxpr) and inner not in ctx.shared:
+        ctx.alias(inner.invars, eqn.invars)
+        ctx.alias(inner.outvars, eqn.outvars)
+    return _name_first(_shown(eqn))
+
+
+def _dot_general_params(eqn, ctx):
+    params = _shown(eqn)
+    (lc, rc), (lb, rb) = params["dimension_numbers"]
+    params["dimension_numbers"] = ((list(lc), list(rc)), (list(lb), list(rb)))
+    return sorted(params.items(), key=lambda kv: kv[0])
+
+
+def _fun_name(f):
+    return getattr(f, "__name__", None) or type(f).__name__
+
+
+def _custom_call_params(*rule_keys):
+    def rule(eqn, ctx):
+        params = _shown(eqn)
+        for k in rule_keys:
+            if k in params and callable(params[k]):
+                params[k] = _fun_name(params[k])
+        return _name_first(params)
+
+    return rule
+
+
+_PARAM_RULES = {
+    "jit": _jit_params,
+    "dot_general": _dot_general_params,
+    "custom_jvp_call": _custom_call_params("jvp"),
+    "custom_vjp_call": _custom_call_params("fwd", "bwd"),
+}
+
+
+def pp_eqn(eqn: JaxprEqn) -> str:
+    """One equation as JAX prints it, with fresh names."""
+    return _format(_pp_eqn(eqn, _Context()))
+
+
+def pp_jaxpr(jaxpr: Jaxpr) -> str:
+    """The whole printout of a top-level jaxpr, shared sub-jaxprs first, as JAX prints it."""
+    ctx = _Context(_dropvars(jaxpr))
+    ctx.shared = _shared_jaxprs(jaxpr)
+    docs = [
+        _concat(_text(f"let {n} = "), _pp_skeleton(j, ctx), _text(" in"), _brk())
+        for j, n in ctx.shared.items()
+    ]
+    return _format(_concat(*docs, _pp_jaxpr_doc(jaxpr, ctx)))

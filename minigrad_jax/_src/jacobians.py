@@ -17,11 +17,16 @@ import numpy as np
 from jax import tree_util
 
 from minigrad_jax._src import core
+from minigrad_jax._src.api import _check_callable, jvp, vjp, vmap
 from minigrad_jax._src.api_util import normalize_argnums, wraps
 from minigrad_jax._src.core import get_aval
+from minigrad_jax._src.lax.base import convert_element_type, reshape
+from minigrad_jax._src.lax.structural import slice_in_dim
+from minigrad_jax._src.traceback_util import api_boundary
 
 
-def jacfwd(fun, argnums=0, has_aux=False):
+@api_boundary
+def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False):
     """The Jacobian of ``fun`` by forward mode, like jax.jacfwd.
 
     Args:
@@ -39,10 +44,14 @@ def jacfwd(fun, argnums=0, has_aux=False):
       >>> mg.jacfwd(lambda x: x * x)(np.array([1.0, 2.0], np.float32))
       Array([[2., 0.],
              [0., 4.]], dtype=float32)
+      >>> mg.jacfwd(lambda x, y: x * y, argnums=(0, 1))(2.0, 3.0)
+      (Array(3., dtype=float32, weak_type=True), Array(2., dtype=float32, weak_type=True))
     """
-    from minigrad_jax._src.api import jvp, vmap
+    _check_callable(fun)
+    _no_holomorphic(holomorphic, "jacfwd")
 
     @wraps(fun)
+    @api_boundary
     def jacfun(*args, **kwargs):
         f_partial, dyn_args = _argnums_partial(fun, argnums, args, kwargs, "jacfwd")
         for i, x in _numbered_leaves(argnums, dyn_args):
@@ -58,7 +67,8 @@ def jacfwd(fun, argnums=0, has_aux=False):
     return jacfun
 
 
-def jacrev(fun, argnums=0, has_aux=False, allow_int=False):
+@api_boundary
+def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
     """The Jacobian of ``fun`` by reverse mode, like jax.jacrev.
 
     Args:
@@ -77,10 +87,16 @@ def jacrev(fun, argnums=0, has_aux=False, allow_int=False):
       >>> mg.jacrev(lambda x: x * x)(np.array([1.0, 2.0], np.float32))
       Array([[2., 0.],
              [0., 4.]], dtype=float32)
+      >>> import minigrad_jax.numpy as mnp
+      >>> mg.jacrev(lambda x: mnp.sin(x) * 2.0)(mnp.array([0.0, 1.0]))
+      Array([[2.       , 0.       ],
+             [0.       , 1.0806046]], dtype=float32)
     """
-    from minigrad_jax._src.api import vjp, vmap
+    _check_callable(fun)
+    _no_holomorphic(holomorphic, "jacrev")
 
     @wraps(fun)
+    @api_boundary
     def jacfun(*args, **kwargs):
         f_partial, dyn_args = _argnums_partial(fun, argnums, args, kwargs, "jacrev")
         for i, x in _numbered_leaves(argnums, dyn_args):
@@ -99,6 +115,30 @@ def jacrev(fun, argnums=0, has_aux=False, allow_int=False):
         return (jac_tree, res[2]) if has_aux else jac_tree
 
     return jacfun
+
+
+@api_boundary
+def hessian(fun, argnums=0, has_aux=False, holomorphic=False):
+    """jacfwd(jacrev(fun)), as in JAX.
+
+    Example:
+      >>> import minigrad_jax as mg
+      >>> import minigrad_jax.numpy as mnp
+      >>> mg.hessian(lambda x: x ** 3)(2.0)
+      Array(12., dtype=float32, weak_type=True)
+      >>> mg.hessian(lambda x: mnp.sum(x ** 3))(mnp.array([1.0, 2.0]))
+      Array([[ 6.,  0.],
+             [ 0., 12.]], dtype=float32)
+    """
+    inner = jacrev(fun, argnums, has_aux, holomorphic)
+    return jacfwd(inner, argnums, has_aux, holomorphic)
+
+
+def _no_holomorphic(holomorphic, name):
+    if holomorphic:
+        raise NotImplementedError(
+            f"{name}(holomorphic=True): complex numbers are not supported yet"
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -184,8 +224,6 @@ def _jacrev_unravel(outputs, in_leaf, arr):
 
 
 def _unravel(tree, axis, example, arr):
-    from minigrad_jax._src.lax.structural import convert_element_type, reshape
-
     leaves, treedef = tree_util.tree_flatten(tree)
     avals = [get_aval(x) for x in leaves]
     shape = get_aval(arr).shape
@@ -201,8 +239,6 @@ def _unravel(tree, axis, example, arr):
 
 def _split(x, sizes, axis):
     """Split ``x`` along ``axis`` into pieces of the given sizes (JAX uses lax.split)."""
-    from minigrad_jax._src.lax.structural import slice_in_dim
-
     if len(sizes) == 1:
         return [x]
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int)

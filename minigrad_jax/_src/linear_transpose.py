@@ -13,6 +13,7 @@ import numpy as np
 from jax import tree_util
 
 from minigrad_jax._src import core
+from minigrad_jax._src.api import _materialize
 from minigrad_jax._src.api_util import FlatFun
 from minigrad_jax._src.core import get_aval
 from minigrad_jax._src.interpreters import ad
@@ -54,9 +55,12 @@ def linear_transpose(fun, *primals):
       >>> f_t = mg.linear_transpose(lambda x: 2.0 * x.sum(), np.ones(3, np.float32))
       >>> f_t(1.0)
       (Array([2., 2., 2.], dtype=float32),)
+      >>> mg.linear_transpose(lambda x, y: x + 2.0 * y, 1.0, 1.0)(1.0)
+      (Array(1., dtype=float32, weak_type=True), Array(2., dtype=float32, weak_type=True))
+      >>> import minigrad_jax.numpy as mnp
+      >>> mg.linear_transpose(mnp.cumsum, mnp.ones(3))(mnp.array([1.0, 2.0, 3.0]))
+      (Array([6., 5., 3.], dtype=float32),)
     """
-    from minigrad_jax._src.api import _materialize
-
     flat, in_tree = tree_util.tree_flatten(primals)
     in_avals = [get_aval(x) for x in flat]
     flat_fun = FlatFun(lambda *a: fun(*a), tree_util.tree_structure((primals, {})))

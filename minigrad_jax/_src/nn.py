@@ -11,10 +11,11 @@ import operator
 
 import numpy as np
 
+from minigrad_jax import lax
 from minigrad_jax._src import numpy as mnp
 from minigrad_jax._src.numpy import _dtypes
 from minigrad_jax._src.numpy import _util as util
-from minigrad_jax._src.numpy._lax import lax
+from minigrad_jax._src.numpy._creation import iota
 
 __all__ = [
     "celu",
@@ -68,24 +69,50 @@ def relu(x):
     """Rectified linear unit ``max(x, 0)``; its gradient at 0 is 0, as in jax.nn.relu.
 
     Example:
-        >>> relu(mnp.array([-1.0, 0.0, 2.0]))
+        >>> import minigrad_jax.numpy as mnp
+        >>> from minigrad_jax import nn
+        >>> nn.relu(mnp.array([-1.0, 0.0, 2.0]))
+        Array([0., 0., 2.], dtype=float32)
     """
     return _positive_part(x)
 
 
 def relu6(x):
-    """``min(max(x, 0), 6)``; gradient 0 at 0 and at 6, as in jax.nn.relu6."""
+    """``min(max(x, 0), 6)``; gradient 0 at 0 and at 6, as in jax.nn.relu6.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> from minigrad_jax import nn
+        >>> nn.relu6(mnp.array([-1.0, 3.0, 7.0]))
+        Array([0., 3., 6.], dtype=float32)
+    """
     return _positive_part(x, upper=6)
 
 
 def sigmoid(x):
-    """Logistic sigmoid ``1 / (1 + exp(-x))`` (lax.logistic, floats only), like jax.nn.sigmoid."""
+    """Logistic sigmoid ``1 / (1 + exp(-x))`` (lax.logistic, floats only), like jax.nn.sigmoid.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> from minigrad_jax import nn
+        >>> nn.sigmoid(mnp.array([-1.0, 0.0, 1.0]))
+        Array([0.26894143, 0.5       , 0.7310586 ], dtype=float32)
+        >>> nn.sigmoid(0.0)
+        Array(0.5, dtype=float32, weak_type=True)
+    """
     (x,) = util.ensure_arraylike("sigmoid", x)
     return lax.logistic(x)
 
 
 def silu(x):
-    """``x * sigmoid(x)``, like jax.nn.silu."""
+    """``x * sigmoid(x)``, like jax.nn.silu.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> from minigrad_jax import nn
+        >>> nn.silu(mnp.array([-1.0, 0.0, 1.0]))
+        Array([-0.26894143,  0.        ,  0.7310586 ], dtype=float32)
+    """
     (x,) = util.ensure_arraylike("silu", x)
     return mnp.multiply(x, sigmoid(x))
 
@@ -94,18 +121,39 @@ swish = silu
 
 
 def softplus(x):
-    """``log(1 + exp(x))`` computed stably, like jax.nn.softplus."""
+    """``log(1 + exp(x))`` computed stably, like jax.nn.softplus.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> from minigrad_jax import nn
+        >>> nn.softplus(mnp.array([-1.0, 0.0, 1.0]))
+        Array([0.3132617, 0.6931472, 1.3132617], dtype=float32)
+    """
     return mnp.logaddexp(x, 0)
 
 
 def log_sigmoid(x):
-    """``log(sigmoid(x))`` = ``-softplus(-x)``, like jax.nn.log_sigmoid."""
+    """``log(sigmoid(x))`` = ``-softplus(-x)``, like jax.nn.log_sigmoid.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> from minigrad_jax import nn
+        >>> nn.log_sigmoid(mnp.array([-1.0, 0.0, 1.0]))
+        Array([-1.3132617, -0.6931472, -0.3132617], dtype=float32)
+    """
     (x,) = util.ensure_arraylike("log_sigmoid", x)
     return mnp.negative(softplus(mnp.negative(x)))
 
 
 def elu(x, alpha=1.0):
-    """``x`` if ``x > 0`` else ``alpha * (exp(x) - 1)``, like jax.nn.elu."""
+    """``x`` if ``x > 0`` else ``alpha * (exp(x) - 1)``, like jax.nn.elu.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> from minigrad_jax import nn
+        >>> nn.elu(mnp.array([-1.0, 0.0, 1.0]))
+        Array([-0.63212055,  0.        ,  1.        ], dtype=float32)
+    """
     (x,) = util.ensure_arraylike("elu", x)
     positive = mnp.greater(x, 0)
     safe_x = mnp.where(positive, 0.0, x)
@@ -126,13 +174,27 @@ def selu(x):
 
 
 def leaky_relu(x, negative_slope=0.01):
-    """``x`` if ``x >= 0`` else ``negative_slope * x``, like jax.nn.leaky_relu."""
+    """``x`` if ``x >= 0`` else ``negative_slope * x``, like jax.nn.leaky_relu.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> from minigrad_jax import nn
+        >>> nn.leaky_relu(mnp.array([-2.0, 0.0, 2.0]), negative_slope=0.1)
+        Array([-0.2,  0. ,  2. ], dtype=float32)
+    """
     (x,) = util.ensure_arraylike("leaky_relu", x)
     return mnp.where(mnp.greater_equal(x, 0), x, mnp.multiply(negative_slope, x))
 
 
 def hard_tanh(x):
-    """``clip(x, -1, 1)`` (as a select, gradient 0 outside), like jax.nn.hard_tanh."""
+    """``clip(x, -1, 1)`` (as a select, gradient 0 outside), like jax.nn.hard_tanh.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> from minigrad_jax import nn
+        >>> nn.hard_tanh(mnp.array([-2.0, 0.5, 2.0]))
+        Array([-1. ,  0.5,  1. ], dtype=float32)
+    """
     (x,) = util.ensure_arraylike("hard_tanh", x)
     return mnp.where(mnp.greater(x, 1), 1, mnp.where(mnp.less(x, -1), -1, x))
 
@@ -184,6 +246,14 @@ def gelu(x, approximate=True):
     """Gaussian error linear unit (tanh approximation by default), like jax.nn.gelu.
 
     The exact form is ``x * erfc(-x / sqrt(2)) / 2``, as in JAX (accurate in the far tail).
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> from minigrad_jax import nn
+        >>> nn.gelu(mnp.array([-1.0, 0.0, 1.0]))
+        Array([-0.15880796,  0.        ,  0.841192  ], dtype=float32)
+        >>> nn.gelu(mnp.array([-1.0, 0.0, 1.0]), approximate=False)
+        Array([-0.15865527,  0.        ,  0.8413447 ], dtype=float32)
     """
     (x,) = util.promote_args_inexact("gelu", x)
     dt = util.dtype_of(x)
@@ -198,7 +268,14 @@ def gelu(x, approximate=True):
 
 
 def glu(x, axis=-1):
-    """Gated linear unit: ``a * sigmoid(b)`` of the two halves along ``axis``."""
+    """Gated linear unit: ``a * sigmoid(b)`` of the two halves along ``axis``.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> from minigrad_jax import nn
+        >>> nn.glu(mnp.array([1.0, 2.0, 0.0, 0.0]))
+        Array([0.5, 1. ], dtype=float32)
+    """
     (x,) = util.ensure_arraylike("glu", x)
     size = util.shape_of(x)[axis]
     if size % 2:
@@ -219,7 +296,14 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, where=Non
     """``log(sum(b * exp(a)))`` over ``axis``, stabilized by the (stop-gradient) max.
 
     Example:
-        >>> logsumexp(mnp.array([0.0, 1.0, 2.0]))
+        >>> import minigrad_jax.numpy as mnp
+        >>> from minigrad_jax import nn
+        >>> nn.logsumexp(mnp.array([0.0, 1.0, 2.0]))
+        Array(2.407606, dtype=float32)
+        >>> nn.logsumexp(mnp.array([[0.0, 0.0], [1.0, 1.0]]), axis=1)
+        Array([0.6931472, 1.6931472], dtype=float32)
+        >>> nn.logsumexp(mnp.array([1000.0, 1000.0]))
+        Array(1000.6932, dtype=float32)
     """
     if where is not None:
         a = mnp.where(where, a, 0)
@@ -250,7 +334,13 @@ def softmax(x, axis=-1, where=None):
     """``exp(x) / sum(exp(x))`` along ``axis``, shifted by the stop-gradient max (jax.nn's).
 
     Example:
-        >>> softmax(mnp.array([1.0, 2.0, 3.0]))
+        >>> import minigrad_jax.numpy as mnp
+        >>> from minigrad_jax import nn
+        >>> nn.softmax(mnp.array([1.0, 2.0, 3.0]))
+        Array([0.09003057, 0.24472848, 0.66524094], dtype=float32)
+        >>> nn.softmax(mnp.array([[1.0, 1.0], [0.0, 0.0]]), axis=0)
+        Array([[0.7310586 , 0.7310586 ],
+               [0.26894143, 0.26894143]], dtype=float32)
     """
     (x,) = util.ensure_arraylike("softmax", x)
     x_max = mnp.max(x, axis, where=where, initial=-np.inf, keepdims=True)
@@ -263,7 +353,14 @@ def softmax(x, axis=-1, where=None):
 
 
 def log_softmax(x, axis=-1, where=None):
-    """``x - logsumexp(x)`` along ``axis``, like jax.nn.log_softmax."""
+    """``x - logsumexp(x)`` along ``axis``, like jax.nn.log_softmax.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> from minigrad_jax import nn
+        >>> nn.log_softmax(mnp.array([1.0, 2.0, 3.0]))
+        Array([-2.407606  , -1.4076059 , -0.40760595], dtype=float32)
+    """
     (x,) = util.ensure_arraylike("log_softmax", x)
     x_max = mnp.max(x, axis, where=where, initial=-np.inf, keepdims=True)
     x_safe = x if where is None else mnp.where(where, x, -np.inf)
@@ -292,7 +389,14 @@ def one_hot(x, num_classes, *, dtype=None, axis=-1):
     """One-hot encoding of integer ``x`` with ``num_classes`` classes, like jax.nn.one_hot.
 
     Example:
-        >>> one_hot(mnp.array([0, 2]), 3)
+        >>> import minigrad_jax.numpy as mnp
+        >>> from minigrad_jax import nn
+        >>> nn.one_hot(mnp.array([0, 2]), 3)
+        Array([[1., 0., 0.],
+               [0., 0., 1.]], dtype=float32)
+        >>> nn.one_hot(mnp.array([0, 5]), 3, dtype=mnp.int32)
+        Array([[1, 0, 0],
+               [0, 0, 0]], dtype=int32)
     """
     num_classes = operator.index(num_classes)
     x = mnp.asarray(x)
@@ -301,7 +405,6 @@ def one_hot(x, num_classes, *, dtype=None, axis=-1):
     lhs = mnp.expand_dims(x, (out_axis,))
     rhs_shape = [1] * util.ndim_of(x)
     rhs_shape.insert(out_axis, num_classes)
-    from minigrad_jax._src.numpy._creation import iota
 
     rhs = iota(util.dtype_of(x), rhs_shape, out_axis)
     return util.cast(mnp.equal(lhs, rhs), dtype)

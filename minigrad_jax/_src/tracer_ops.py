@@ -2,11 +2,17 @@
 
 Looked up by name at call time so the numpy namespace stays the one place
 that defines what ``x + y`` or ``x.sum()`` means (with JAX's promotion).
+Tracers also print here as JAX's do for the same transform
+(``JitTracer(float32[3])``, ``GradTracer(primal=..., typeof(tangent)=f32[])``, ...).
 """
 
 from __future__ import annotations
 
 from minigrad_jax._src import core
+from minigrad_jax._src import numpy as mnp
+from minigrad_jax._src.interpreters.ad import JVPTracer, Zero
+from minigrad_jax._src.interpreters.batching import BatchTracer
+from minigrad_jax._src.interpreters.partial_eval import JaxprTracer
 
 _BINARY = {
     "__add__": "add",
@@ -77,36 +83,30 @@ _METHODS = (
 )
 
 
-def _np():
-    from minigrad_jax._src import numpy as mnp
-
-    return mnp
-
-
 def _binary(name):
     def op(self, other):
-        return getattr(_np(), name)(self, other)
+        return getattr(mnp, name)(self, other)
 
     return op
 
 
 def _reflected(name):
     def op(self, other):
-        return getattr(_np(), name)(other, self)
+        return getattr(mnp, name)(other, self)
 
     return op
 
 
 def _unary(name):
     def op(self):
-        return getattr(_np(), name)(self)
+        return getattr(mnp, name)(self)
 
     return op
 
 
 def _method(name):
     def method(self, *args, **kwargs):
-        return getattr(_np(), name)(self, *args, **kwargs)
+        return getattr(mnp, name)(self, *args, **kwargs)
 
     method.__name__ = name
     return method
@@ -115,17 +115,53 @@ def _method(name):
 def _reshape(self, *shape, **kwargs):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    return _np().reshape(self, shape, **kwargs)
+    return mnp.reshape(self, shape, **kwargs)
 
 
 def _transpose(self, *axes):
     if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
         axes = tuple(axes[0])
-    return _np().transpose(self, axes or None)
+    return mnp.transpose(self, axes or None)
 
 
 def _getitem(self, idx):
-    return _np()._getitem(self, idx)
+    return mnp._getitem(self, idx)
+
+
+# ---------------------------------------------------------------------------
+# reprs, as JAX's tracers print under the same transform
+
+
+def long_aval(aval) -> str:
+    """JAX's ``str`` of an aval: ``float32[3]``, ``~float32[]`` when weakly typed."""
+    dtype = "float0" if aval.dtype == core.float0 else aval.dtype.name
+    return f"{'~' if aval.weak_type else ''}{dtype}[{','.join(map(str, aval.shape))}]"
+
+
+def _typeof(x):
+    return x.aval if type(x) is Zero else core.get_aval(x)
+
+
+def _jaxpr_tracer_repr(t):
+    return f"JitTracer({long_aval(t.aval)})"
+
+
+def _batch_tracer_repr(t):
+    return f"VmapTracer(aval={long_aval(t.aval)}, batched={long_aval(core.get_aval(t.val))})"
+
+
+def _jvp_tracer_repr(t):
+    if t._trace.transform_name == "jvp":
+        return f"JVPTracer(primal={t.primal!s}, tangent={t.tangent!s})"
+    # linearize, vjp and grad: JAX's linearize trace
+    return f"GradTracer(primal={t.primal!s}, typeof(tangent)={_typeof(t.tangent).str_short()})"
+
+
+_REPRS = {
+    JaxprTracer: _jaxpr_tracer_repr,
+    BatchTracer: _batch_tracer_repr,
+    JVPTracer: _jvp_tracer_repr,
+}
 
 
 def install(cls=core.Tracer):
@@ -137,9 +173,11 @@ def install(cls=core.Tracer):
     cls.reshape = _reshape
     cls.transpose = _transpose
     cls.__getitem__ = _getitem
-    cls.T = property(lambda self: _np().transpose(self))
-    cls.at = property(lambda self: _np()._IndexUpdateHelper(self))
+    cls.T = property(lambda self: mnp.transpose(self))
+    cls.at = property(lambda self: mnp._IndexUpdateHelper(self))
     cls.__hash__ = core.Tracer.__hash__
+    for tracer_cls, fn in _REPRS.items():
+        tracer_cls.__repr__ = fn
 
 
 install()

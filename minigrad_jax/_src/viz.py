@@ -23,7 +23,11 @@ Higher-order equations are pulled back as a whole (no backward edges inside clus
 
 from __future__ import annotations
 
+import numpy as np
+from jax import tree_util
+
 from minigrad_jax._src import core, graph_render
+from minigrad_jax._src.api import make_jaxpr
 from minigrad_jax._src.explain import (
     arg_names,
     eqn_vjp,
@@ -96,14 +100,11 @@ def draw(fun, backward: bool = False, values: bool = False, static_argnums=()):
       >>> "mul" in d.to_dot()
       True
     """
-    from minigrad_jax._src.api import make_jaxpr
 
     def drawn(*args, **kwargs):
         closed = make_jaxpr(fun, static_argnums=static_argnums)(*args, **kwargs)
         statics = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
         dyn = [a for i, a in enumerate(args) if i not in statics]
-        from jax import tree_util
-
         flat = tree_util.tree_leaves((tuple(dyn), kwargs))
         names = arg_names(fun, args, kwargs)
         if statics:
@@ -127,8 +128,6 @@ def draw(fun, backward: bool = False, values: bool = False, static_argnums=()):
 
 def _dynamic_names(fun, args, kwargs, statics):
     all_names = arg_names(fun, [0] * len(args), kwargs)  # one name per positional argument
-    from jax import tree_util
-
     out = []
     for i, a in enumerate(args):
         if i in statics:
@@ -303,8 +302,6 @@ class _Builder:
         outvar = jaxpr.outvars[0]
         if type(outvar) is Literal:
             return
-        import numpy as np
-
         ct: dict = {outvar: np.ones((), outvar.aval.dtype)}
         n_uses: dict = {}
         for eqn, _ in placed:

@@ -9,10 +9,13 @@ output cotangent and the inputs, with the linear ones replaced by
 
 from __future__ import annotations
 
+import jax
 import numpy as np
 
 from minigrad_jax._src import core
 from minigrad_jax._src.core import Primitive, ShapedArray, Tracer
+from minigrad_jax._src.interpreters import batching, lowering
+from minigrad_jax._src.interpreters.array_ops import ops
 from minigrad_jax._src.ir import Literal, Var
 
 jvp_rules: dict = {}
@@ -59,11 +62,11 @@ def tangent_aval(aval: ShapedArray) -> ShapedArray:
 
 
 def zeros_like_aval(aval: ShapedArray):
-    from minigrad_jax._src.lax import structural
-
     if aval.dtype == core.float0:
         return np.zeros(aval.shape, core.float0)
-    return structural.full(aval.shape, 0, aval.dtype)
+    if aval.weak_type:  # JAX's zeros keep the value's weak type
+        return ops.full(aval.shape, core.weak_scalar(0, aval.dtype))
+    return ops.full(aval.shape, 0, aval.dtype)
 
 
 def instantiate(t):
@@ -312,8 +315,6 @@ deflinear(copy_p, _copy_transpose)
 def _add_any_batch(axis_size, args, dims):
     # Both terms are tangents of one value: give the unmapped one the batch axis
     # so the sum has the full shape (never a scalar beside a batched array).
-    from minigrad_jax._src.interpreters import batching
-
     x, y = args
     dx, dy = dims
     d = dx if dx is not None else dy
@@ -322,15 +323,7 @@ def _add_any_batch(axis_size, args, dims):
     return add_any_p.bind(x, y), d
 
 
-def _register_lowerings():
-    import jax
-
-    from minigrad_jax._src.interpreters import batching, lowering
-
-    lowering.register(add_any_p, jax.lax.add)
-    lowering.register(copy_p, lambda x: jax.numpy.array(x, copy=True))
-    batching.batch_rules[add_any_p] = _add_any_batch
-    batching.defvectorized(copy_p)
-
-
-_register_lowerings()
+lowering.register(add_any_p, jax.lax.add)
+lowering.register(copy_p, lambda x: jax.numpy.array(x, copy=True))
+batching.batch_rules[add_any_p] = _add_any_batch
+batching.defvectorized(copy_p)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from minigrad_jax._src import core
 from minigrad_jax._src.core import Tracer
+from minigrad_jax._src.interpreters.array_ops import ops
 
 batch_rules: dict = {}
 not_mapped = None
@@ -68,26 +69,20 @@ class BatchTrace(core.Trace):
 
 
 def moveaxis(x, src, dst):
-    from minigrad_jax._src.lax import structural
-
     nd = core.get_aval(x).ndim
     src, dst = src % nd, dst % nd
     if src == dst:
         return x
     perm = [i for i in range(nd) if i != src]
     perm.insert(dst, src)
-    return structural.transpose(x, tuple(perm))
+    return ops.transpose(x, tuple(perm))
 
 
 def bdim_at_front(x, bdim, axis_size):
     """Put the mapped axis first, broadcasting an unmapped value to ``axis_size``."""
-    from minigrad_jax._src.lax import structural
-
     if bdim is None:
         aval = core.get_aval(x)
-        return structural.broadcast_in_dim(
-            x, (axis_size, *aval.shape), tuple(range(1, aval.ndim + 1))
-        )
+        return ops.broadcast_in_dim(x, (axis_size, *aval.shape), tuple(range(1, aval.ndim + 1)))
     return moveaxis(x, bdim, 0)
 
 
@@ -140,15 +135,13 @@ def broadcasting_rule(prim):
 def _to_front(x, shape, bdim, rank):
     """Mapped axis first, at full rank. Unmapped operands get a size-1 batch axis (lax
     broadcasts it, nothing is materialized); unmapped scalars stay scalars."""
-    from minigrad_jax._src.lax import structural
-
     if bdim is None:
         if not shape:
             return x
-        return structural.broadcast_in_dim(x, (1, *shape), tuple(range(1, len(shape) + 1)))
+        return ops.broadcast_in_dim(x, (1, *shape), tuple(range(1, len(shape) + 1)))
     x = moveaxis(x, bdim, 0)
     if len(shape) < rank:  # a mapped scalar beside mapped arrays
-        x = structural.reshape(x, (core.get_aval(x).shape[0],) + (1,) * rank)
+        x = ops.reshape(x, (core.get_aval(x).shape[0],) + (1,) * rank)
     return x
 
 

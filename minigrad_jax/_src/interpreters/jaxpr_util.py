@@ -1,25 +1,135 @@
-"""Whole-jaxpr transforms used by the higher-order primitives (jit, cond, scan, ...).
+"""Whole-jaxpr transforms: the rule kit's building blocks for jaxpr-carrying primitives.
 
-Each one traces a small function that runs an existing interpreter over the
-jaxpr, so there is one definition of jvp, batching and transposition: the
-per-primitive rules. Results are memoized on the ClosedJaxpr.
+Each transform traces a small function that runs an existing interpreter over
+the jaxpr, so there is one definition of jvp, batching and transposition: the
+per-primitive rules. Results are memoized on the ClosedJaxpr, so a primitive
+transformed again (a jitted function under grad in a loop) reuses its jaxprs
+and, through them, its compiled executables.
+
+- ``hoist_consts`` / ``join_consts``: consts become leading inputs (what an
+  equation carries; several jaxprs of one equation share them);
+- ``jvp_jaxpr``: (primals, nonzero tangents) -> (outputs, nonzero tangents);
+- ``batch_jaxpr``: outputs that stay unmapped stay unmapped, unless forced;
+- ``transpose_jaxpr``: (non-linear inputs, output cotangents) -> cotangents;
+- ``partial_eval_jaxpr`` and ``dce_jaxpr`` (memoized versions of partial_eval's);
+- ``Groups``: named groups of a flat list of inputs or outputs;
+- ``fixpoint``: iterate a loop body's flags until they are stable.
 """
 
 from __future__ import annotations
 
 from minigrad_jax._src import core
-from minigrad_jax._src.core import ShapedArray
+from minigrad_jax._src.core import ShapedArray, get_aval
 from minigrad_jax._src.interpreters import ad, batching
+from minigrad_jax._src.interpreters import partial_eval as pe
 from minigrad_jax._src.interpreters.ad import UndefinedPrimal, Zero
 from minigrad_jax._src.interpreters.partial_eval import trace_to_jaxpr
-from minigrad_jax._src.ir import ClosedJaxpr, Jaxpr, eval_jaxpr
+from minigrad_jax._src.ir import ClosedJaxpr, Jaxpr, Var, eval_jaxpr
 
 
-def _memo(closed, key, make):
+def memo(closed, key, make):
+    """``make()`` once per (jaxpr, key); never for a jaxpr closing over tracers."""
     hit = closed._cache.get(key)
     if hit is None:
-        hit = closed._cache[key] = make()
+        hit = make()
+        if not any(isinstance(c, core.Tracer) for c in closed.consts):
+            closed._cache[key] = hit
     return hit
+
+
+def _as_list(flag, n):
+    return [flag] * n if isinstance(flag, bool) else list(flag)
+
+
+# ---------------------------------------------------------------------------
+# named groups of a flat list
+
+
+class Groups:
+    """Named, ordered groups of a flat list: ``Groups(consts=2, carry=1, xs=3)``.
+
+    ``split(xs)`` gives a dict of lists, and ``order(names)`` the permutation
+    taking a list laid out as ``self`` to the named groups in a new order.
+    """
+
+    __slots__ = ("sizes",)
+
+    def __init__(self, **sizes):
+        self.sizes = {k: int(v) for k, v in sizes.items()}
+
+    def __len__(self):
+        return sum(self.sizes.values())
+
+    def split(self, xs):
+        out, i = {}, 0
+        for name, n in self.sizes.items():
+            out[name] = list(xs[i : i + n])
+            i += n
+        return out
+
+    def positions(self):
+        out, i = {}, 0
+        for name, n in self.sizes.items():
+            out[name] = list(range(i, i + n))
+            i += n
+        return out
+
+    def order(self, names):
+        """Indices into a list laid out as ``self`` that read the groups ``names`` in order."""
+        pos = self.positions()
+        return [i for name in names for i in pos[name]]
+
+
+def permute(closed: ClosedJaxpr, in_order=None, out_order=None):
+    """Reorder a jaxpr's inputs/outputs: new position k holds old ``order[k]``."""
+    j = closed.jaxpr
+    invars = j.invars if in_order is None else [j.invars[i] for i in in_order]
+    outvars = j.outvars if out_order is None else [j.outvars[i] for i in out_order]
+    return ClosedJaxpr(Jaxpr(j.constvars, invars, outvars, j.eqns), closed.consts)
+
+
+def insert_invars(closed: ClosedJaxpr, at, avals):
+    """A jaxpr taking extra unused inputs of ``avals``, inserted at position ``at``."""
+    j = closed.jaxpr
+    invars = [*j.invars[:at], *(Var(a) for a in avals), *j.invars[at:]]
+    return ClosedJaxpr(Jaxpr(j.constvars, invars, j.outvars, j.eqns), closed.consts)
+
+
+def with_invars(closed: ClosedJaxpr, before=(), after=()):
+    """A jaxpr taking extra unused inputs of avals ``before`` (leading) and ``after``."""
+    return insert_invars(insert_invars(closed, len(closed.in_avals), after), 0, before)
+
+
+def drop_invars(closed: ClosedJaxpr, drop):
+    """A jaxpr without the inputs flagged in ``drop`` (they must be unused)."""
+    j = closed.jaxpr
+    invars = [v for v, d in zip(j.invars, drop) if not d]
+    return ClosedJaxpr(Jaxpr(j.constvars, invars, j.outvars, j.eqns), closed.consts)
+
+
+def fixpoint(step, flags):
+    """Iterate ``flags = flags | step(flags)`` until stable (loop-carried facts)."""
+    flags = list(flags)
+    while True:
+        new = [a or b for a, b in zip(flags, step(flags))]
+        if new == flags:
+            return flags
+        flags = new
+
+
+def select(xs, flags, keep=True):
+    """The entries of ``xs`` whose flag is ``keep``."""
+    return [x for x, f in zip(xs, flags) if bool(f) == keep]
+
+
+def merge(flags, when_true, when_false):
+    """Interleave two lists back by ``flags`` (the inverse of two ``select`` calls)."""
+    t, f = iter(when_true), iter(when_false)
+    return [next(t) if fl else next(f) for fl in flags]
+
+
+# ---------------------------------------------------------------------------
+# consts
 
 
 def hoist_consts(closed: ClosedJaxpr):
@@ -31,18 +141,47 @@ def hoist_consts(closed: ClosedJaxpr):
         j = closed.jaxpr
         return ClosedJaxpr(Jaxpr([], j.constvars + j.invars, j.outvars, j.eqns), [])
 
-    if any(isinstance(c, core.Tracer) for c in closed.consts):
-        return make(), list(closed.consts)
-    return _memo(closed, "hoisted", make), list(closed.consts)
+    return memo(closed, "hoisted", make), list(closed.consts)
 
 
-def jvp_jaxpr(closed: ClosedJaxpr, nonzeros):
-    """Jaxpr of (primals, nonzero tangents) -> (outputs, tangents of float outputs)."""
+def join_consts(closeds):
+    """Hoist each jaxpr's consts; every jaxpr then takes all of them (leading, in order)."""
+    hoisted = [hoist_consts(c) for c in closeds]
+    all_consts = [c for _, cs in hoisted for c in cs]
+    if len(closeds) == 1:
+        return [hoisted[0][0]], all_consts
+    avals = [get_aval(c) for c in all_consts]
+    out, start = [], 0
+    for h, cs in hoisted:
+        n, j = len(cs), h.jaxpr
+        invars = (
+            [Var(a) for a in avals[:start]]
+            + j.invars[:n]
+            + [Var(a) for a in avals[start + n :]]
+            + j.invars[n:]
+        )
+        out.append(ClosedJaxpr(Jaxpr([], invars, j.outvars, j.eqns), []))
+        start += n
+    return out, all_consts
+
+
+# ---------------------------------------------------------------------------
+# jvp
+
+
+def jvp_jaxpr(closed: ClosedJaxpr, nonzeros, instantiate=False):
+    """Jaxpr of (primals, nonzero tangents) -> (outputs, nonzero output tangents).
+
+    Returns (jaxpr, out_nonzeros). A float output's tangent is present when it
+    is not a symbolic zero or ``instantiate`` asks for it; integer outputs
+    never carry one (their tangent is float0).
+    """
+    inst = tuple(_as_list(instantiate, len(closed.out_avals)))
 
     def make():
         n = len(closed.in_avals)
         t_avals = [ad.tangent_aval(a) for a, nz in zip(closed.in_avals, nonzeros) if nz]
-        out_float = [core.is_float(a.dtype) for a in closed.out_avals]
+        out_nz = []
 
         def f(*args):
             primals, nz_t = args[:n], iter(args[n:])
@@ -53,11 +192,37 @@ def jvp_jaxpr(closed: ClosedJaxpr, nonzeros):
             outs, touts = ad.jvp_flat(
                 lambda *a: eval_jaxpr(closed.jaxpr, closed.consts, *a), primals, tangents
             )
-            return outs + [ad.instantiate(t) for t, fl in zip(touts, out_float) if fl]
+            out_nz[:] = [
+                core.is_float(a.dtype) and (i or type(t) is not Zero)
+                for a, t, i in zip(closed.out_avals, touts, inst)
+            ]
+            return [*outs, *(ad.instantiate(t) for t, nz in zip(touts, out_nz) if nz)]
 
-        return trace_to_jaxpr(f, list(closed.in_avals) + t_avals, "jvp"), out_float
+        jj = trace_to_jaxpr(f, [*closed.in_avals, *t_avals], "jvp")
+        return jj, list(out_nz)
 
-    return _memo(closed, ("jvp", tuple(nonzeros)), make)
+    return memo(closed, ("jvp", tuple(nonzeros), inst), make)
+
+
+def jvp_out_nonzeros(closed: ClosedJaxpr, nonzeros):
+    """Which outputs get a nonzero tangent from these nonzero input tangents."""
+    return jvp_jaxpr(closed, nonzeros)[1]
+
+
+def tangents_out(out_nz, tangents, out_avals):
+    """The full tangent list: the given ones where ``out_nz``, symbolic zeros elsewhere."""
+    ts = iter(tangents)
+    return [next(ts) if nz else Zero(ad.tangent_aval(a)) for nz, a in zip(out_nz, out_avals)]
+
+
+def nonzero_tangents(tangents):
+    """(flags, instantiated nonzero tangents)."""
+    flags = [type(t) is not Zero for t in tangents]
+    return flags, [t for t in tangents if type(t) is not Zero]
+
+
+# ---------------------------------------------------------------------------
+# batching
 
 
 def batched_aval(aval: ShapedArray, dim, axis_size):
@@ -68,54 +233,54 @@ def batched_aval(aval: ShapedArray, dim, axis_size):
     return ShapedArray(shape, aval.dtype, aval.weak_type)
 
 
-def batch_jaxpr(closed: ClosedJaxpr, axis_size, in_dims, out_dims_at=0):
-    """Jaxpr over batched inputs (mapped at ``in_dims``) with every output mapped at 0."""
+def batch_jaxpr(closed: ClosedJaxpr, axis_size, in_dims, instantiate=False):
+    """Jaxpr over batched inputs (mapped at ``in_dims``, None for unmapped).
 
-    def make():
-        avals = [batched_aval(a, d, axis_size) for a, d in zip(closed.in_avals, in_dims)]
-
-        def f(*args):
-            outs, dims = batching.vmap_flat(
-                lambda *a: eval_jaxpr(closed.jaxpr, closed.consts, *a), args, in_dims, axis_size
-            )
-            return [batching.matchaxis(o, d, out_dims_at, axis_size) for o, d in zip(outs, dims)]
-
-        return trace_to_jaxpr(f, avals, "vmap")
-
-    return _memo(closed, ("batch", axis_size, tuple(in_dims), out_dims_at), make)
-
-
-def batch_jaxpr_keep_unmapped(closed: ClosedJaxpr, axis_size, in_dims):
-    """Like batch_jaxpr, but outputs that do not depend on a mapped input stay unmapped.
-
-    Returns (jaxpr, out_dims) with out_dims entries 0 or None.
+    Mapped outputs come out mapped at axis 0; outputs that do not depend on a
+    mapped input stay unmapped unless ``instantiate`` (bool or per output)
+    forces them (broadcast). Returns (jaxpr, out_batched).
     """
+    inst = tuple(_as_list(instantiate, len(closed.out_avals)))
+    in_dims = tuple(in_dims)
 
     def make():
         avals = [batched_aval(a, d, axis_size) for a, d in zip(closed.in_avals, in_dims)]
-        out_dims = []
+        out_batched = []
 
         def f(*args):
             outs, dims = batching.vmap_flat(
                 lambda *a: eval_jaxpr(closed.jaxpr, closed.consts, *a), args, in_dims, axis_size
             )
-            out_dims.extend(None if d is None else 0 for d in dims)
-            return [o if d is None else batching.moveaxis(o, d, 0) for o, d in zip(outs, dims)]
+            out_batched[:] = [d is not None or i for d, i in zip(dims, inst)]
+            return [
+                batching.matchaxis(o, d, 0, axis_size) if b else o
+                for o, d, b in zip(outs, dims, out_batched)
+            ]
 
-        return trace_to_jaxpr(f, avals, "vmap"), out_dims
+        bj = trace_to_jaxpr(f, avals, "vmap")
+        return bj, list(out_batched)
 
-    return _memo(closed, ("batch_keep", axis_size, tuple(in_dims)), make)
+    return memo(closed, ("batch", axis_size, in_dims, inst), make)
+
+
+def out_dims_of(out_batched):
+    return [0 if b else None for b in out_batched]
+
+
+# ---------------------------------------------------------------------------
+# transposition
 
 
 def transpose_jaxpr(closed: ClosedJaxpr, linear):
     """Jaxpr of (non-linear inputs, output cotangents) -> cotangents of the linear inputs."""
+    linear = tuple(linear)
 
     def make():
         nonlin_avals = [a for a, lin in zip(closed.in_avals, linear) if not lin]
-        ct_avals = list(closed.out_avals)
+        n = len(nonlin_avals)
 
         def f(*args):
-            nonlin, cts = iter(args[: len(nonlin_avals)]), args[len(nonlin_avals) :]
+            nonlin, cts = iter(args[:n]), args[n:]
             full = [
                 UndefinedPrimal(a) if lin else next(nonlin)
                 for a, lin in zip(closed.in_avals, linear)
@@ -123,6 +288,36 @@ def transpose_jaxpr(closed: ClosedJaxpr, linear):
             cts_in = ad.backward_pass(closed.jaxpr, closed.consts, full, list(cts))
             return [ad.instantiate(ct) for ct, lin in zip(cts_in, linear) if lin]
 
-        return trace_to_jaxpr(f, nonlin_avals + ct_avals, "transpose")
+        return trace_to_jaxpr(f, [*nonlin_avals, *closed.out_avals], "transpose")
 
-    return _memo(closed, ("transpose", tuple(linear)), make)
+    return memo(closed, ("transpose", linear), make)
+
+
+# ---------------------------------------------------------------------------
+# partial evaluation and dead code, memoized
+
+
+def partial_eval_jaxpr(closed: ClosedJaxpr, unknowns, instantiate=False):
+    """pe.partial_eval_jaxpr, memoized: (known, unknown, out_unknowns, num_res)."""
+    inst = tuple(_as_list(instantiate, len(closed.out_avals)))
+    key = ("pe", tuple(unknowns), inst)
+    return memo(closed, key, lambda: pe.partial_eval_jaxpr(closed, list(unknowns), list(inst)))
+
+
+def out_unknowns(closed: ClosedJaxpr, unknowns):
+    return partial_eval_jaxpr(closed, unknowns)[2]
+
+
+def dce_jaxpr(closed: ClosedJaxpr, used_outputs, prune_invars=True):
+    """(jaxpr computing only the used outputs, used_inputs); inputs pruned if asked."""
+    key = ("dce", tuple(used_outputs), prune_invars)
+
+    def make():
+        j, used_in = pe.dce_jaxpr(closed.jaxpr, list(used_outputs), prune_invars=True)
+        if not prune_invars:
+            j = Jaxpr(j.constvars, closed.jaxpr.invars, j.outvars, j.eqns)
+        keep = set(j.constvars)
+        consts = [c for v, c in zip(closed.jaxpr.constvars, closed.consts) if v in keep]
+        return ClosedJaxpr(j, consts), used_in
+
+    return memo(closed, key, make)

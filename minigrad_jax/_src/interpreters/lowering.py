@@ -7,6 +7,8 @@ with these rules inside ``jax.jit`` so that XLA compiles it for any backend.
 
 from __future__ import annotations
 
+import jax
+
 from minigrad_jax._src import core
 from minigrad_jax._src.ir import Literal
 
@@ -40,3 +42,11 @@ def replay(jaxpr, consts, *args):
 
 def replay_closed(closed, *args):
     return replay(closed.jaxpr, closed.consts, *args)
+
+
+def as_jax_arrays(outs):
+    """Outputs of a higher-order primitive at the top level are ``jax.Array``s, as in JAX
+    (a replay may hand back a forwarded Python scalar or numpy constant)."""
+    if not core.is_top_level():
+        return list(outs)
+    return [o if isinstance(o, jax.Array) else jax.numpy.asarray(o) for o in outs]

@@ -17,11 +17,15 @@ import numpy as np
 
 from minigrad_jax._src import core
 from minigrad_jax._src.core import Tracer, bind_in, get_aval
-from minigrad_jax._src.ir import ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var
+from minigrad_jax._src.ir import ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var, eval_jaxpr
 
 # Rules for higher-order primitives whose inputs are partly unknown.
 # rule(trace, args, params) -> outputs (known values and/or trace tracers).
 partial_eval_rules: dict = {}
+
+# Rules for primitives whose params must change when staged (a custom rule's function
+# becomes a jaxpr only then). rule(trace, args, params) -> outputs.
+staging_rules: dict = {}
 
 
 class JaxprTracer(Tracer):
@@ -36,6 +40,11 @@ class JaxprTracer(Tracer):
     @property
     def aval(self):
         return self._aval
+
+
+def is_unknown(trace, x) -> bool:
+    """Whether ``x`` is one of ``trace``'s own (unknown, staged) values."""
+    return isinstance(x, JaxprTracer) and x._trace is trace
 
 
 def _is_literalable(x, jax_arrays: bool) -> bool:
@@ -96,6 +105,9 @@ class JaxprTrace(core.Trace):
             rule = partial_eval_rules.get(prim)
             if rule is not None:
                 return rule(self, args, params)
+        rule = staging_rules.get(prim)
+        if rule is not None:
+            return rule(self, args, params)
         return self.stage(prim, args, params)
 
     def stage(self, prim, args, params, out_avals=None):
@@ -137,9 +149,16 @@ def trace_to_jaxpr(fun, in_avals, transform_name="make_jaxpr", dce=False):
 # dead-code elimination
 
 
+# Rules for higher-order primitives: prune inside the equation too.
+# rule(used_outputs, eqn) -> (used_inputs, new eqn)
+dce_rules: dict = {}
+
+
 def dce_jaxpr(jaxpr: Jaxpr, used_outputs=None, prune_invars=False):
     """Drop equations whose outputs are unused (our primitives have no effects).
 
+    An equation of a higher-order primitive with a ``dce_rules`` entry is
+    pruned inside as well (unused outputs and the inputs only they read).
     With ``prune_invars`` also drop unused invars; then returns (jaxpr, used_invars).
     """
     outvars = jaxpr.outvars
@@ -148,9 +167,16 @@ def dce_jaxpr(jaxpr: Jaxpr, used_outputs=None, prune_invars=False):
     live = {v for v in outvars if type(v) is Var}
     kept = []
     for eqn in reversed(jaxpr.eqns):
-        if any(v in live for v in eqn.outvars):
-            kept.append(eqn)
-            live.update(v for v in eqn.invars if type(v) is Var)
+        used = [v in live for v in eqn.outvars]
+        if not any(used):
+            continue
+        rule = dce_rules.get(eqn.primitive)
+        if rule is not None and not all(used):
+            used_in, new_eqn = rule(used, eqn)
+        else:
+            used_in, new_eqn = [True] * len(eqn.invars), eqn
+        kept.append(new_eqn)
+        live.update(v for v, u in zip(eqn.invars, used_in) if u and type(v) is Var)
     constvars = [v for v in jaxpr.constvars if v in live]
     if not prune_invars:
         return Jaxpr(constvars, jaxpr.invars, outvars, kept[::-1])
@@ -180,7 +206,7 @@ def partial_eval_jaxpr(closed: ClosedJaxpr, in_unknowns, instantiate=False):
             outs = core.call_in(pe, _eval_for_pe, closed, args)
     if isinstance(instantiate, bool):
         instantiate = [instantiate] * len(outs)
-    outs = [_force_unknown(pe, x) if inst else x for x, inst in zip(outs, instantiate)]
+    outs = [force_unknown(pe, x) if inst else x for x, inst in zip(outs, instantiate)]
     out_unknowns = [isinstance(x, JaxprTracer) and x._trace is pe for x in outs]
     unknown = pe.to_jaxpr([x for x, u in zip(outs, out_unknowns) if u], dce=True)
     residuals = unknown.consts
@@ -194,14 +220,12 @@ def partial_eval_jaxpr(closed: ClosedJaxpr, in_unknowns, instantiate=False):
 
 
 def _eval_for_pe(closed, args):
-    from minigrad_jax._src.ir import eval_jaxpr
-
     return eval_jaxpr(closed.jaxpr, closed.consts, *args)
 
 
-def _force_unknown(pe: JaxprTrace, x):
+def force_unknown(pe: JaxprTrace, x):
+    """``x`` as one of ``pe``'s (unknown) values: a known one is read as a constvar or
+    literal of the staged jaxpr, with no equation (JAX: instantiate_const)."""
     if isinstance(x, JaxprTracer) and x._trace is pe:
         return x
-    from minigrad_jax._src.interpreters.ad import copy_p
-
-    return pe.stage(copy_p, [x], {})
+    return JaxprTracer(pe, get_aval(x), pe.to_atom(x))

@@ -10,6 +10,7 @@ from minigrad_jax._src import core
 from minigrad_jax._src.core import Primitive, ShapedArray
 from minigrad_jax._src.interpreters import ad, batching, lowering
 from minigrad_jax._src.interpreters.ad import Zero, defjvp, defjvp2, defnondiff, is_undefined
+from minigrad_jax._src.lax import base
 
 # ---------------------------------------------------------------------------
 # the family's shape and dtype rules
@@ -151,7 +152,9 @@ def neg(x):
 
 
 abs_p = unop("abs", "number", _plain(jlax.abs))
-defjvp(abs_p, lambda g, x: mul(g, sign(x)))
+# JAX's rule: the tangent flips sign where x < 0 (a select, not a multiply by
+# sign(x)), so the derivative at 0 is 1, not 0.
+defjvp(abs_p, lambda g, x: select_n(ge(x, _const(x, 0)), neg(g), g))
 
 
 def abs(x):  # noqa: A001
@@ -419,29 +422,25 @@ defnondiff(nextafter_p)
 
 def unbroadcast(aval, ct):
     """Sum a cotangent down to the shape of an operand that lax broadcast."""
-    from minigrad_jax._src.lax import reductions, structural
-
     if type(ct) is Zero:
         return ct
     ct_shape = core.get_aval(ct).shape
     if ct_shape == aval.shape:
         return ct
     if aval.ndim == 0:
-        return reductions.reduce_sum(ct, tuple(range(len(ct_shape))))
+        return base.reduce_sum(ct, tuple(range(len(ct_shape))))
     axes = tuple(i for i, (a, c) in enumerate(zip(aval.shape, ct_shape)) if a == 1 and c != 1)
-    return structural.reshape(reductions.reduce_sum(ct, axes), aval.shape)
+    return base.reshape(base.reduce_sum(ct, axes), aval.shape)
 
 
 def _bcast_tangent(g, other):
     """A tangent must take the op's output shape when lax broadcast its operand."""
-    from minigrad_jax._src.lax import structural
-
     g_aval, o_aval = core.get_aval(g), core.get_aval(other)
     shape = broadcast_shapes_lax("broadcast", g_aval, o_aval)
     if g_aval.shape == shape:
         return g
     dims = tuple(range(g_aval.ndim)) if g_aval.ndim else ()
-    return structural.broadcast_in_dim(g, shape, dims)
+    return base.broadcast_in_dim(g, shape, dims)
 
 
 def _add_jvp(primals, tangents):
@@ -534,28 +533,26 @@ def _pow_jvp_y(g, x, y):
 defjvp(pow_p, _pow_jvp_x, _pow_jvp_y)
 
 
-def _minmax_jvp(pick_x):
-    # Ties split the tangent evenly, as JAX does.
-    def jvp_x(g, x, y):
-        return mul(_bcast_tangent(g, y), _balanced(x, y, pick_x))
+def _balanced_eq(x, ans, y):
+    """JAX's weight of ``x``'s tangent in max/min: 1 where x is the answer, 1/2 on a tie.
 
-    def jvp_y(g, x, y):
-        return mul(_bcast_tangent(g, x), _balanced(y, x, pick_x))
-
-    return jvp_x, jvp_y
-
-
-def _balanced(x, y, cmp):
-    from minigrad_jax._src.lax.structural import convert_element_type
-
-    dt = core.get_aval(x).dtype
-    win = convert_element_type(cmp(x, y), dt)
-    tie = convert_element_type(eq(x, y), dt)
-    return add(win, mul(_const(x, 0.5), tie))
+    Written as JAX writes it (selects of constants shaped like ``ans``, then a
+    division), so values, weak types and equations all agree with JAX's.
+    """
+    hit = eq(x, ans)
+    one, zero = _full_like(ans, 1), _full_like(ans, 0)
+    num = select_n(hit, zero, one)
+    tie = eq(y, ans)
+    two, one = _full_like(ans, 2), _full_like(ans, 1)
+    return div(num, select_n(tie, one, two))
 
 
-defjvp(max_p, *_minmax_jvp(lambda a, b: gt(a, b)))
-defjvp(min_p, *_minmax_jvp(lambda a, b: lt(a, b)))
+for _p in (max_p, min_p):
+    defjvp2(
+        _p,
+        lambda g, ans, x, y: mul(g, _balanced_eq(x, ans, y)),
+        lambda g, ans, x, y: mul(g, _balanced_eq(y, ans, x)),
+    )
 
 
 def _atan2_jvp_x(g, x, y):
@@ -707,7 +704,7 @@ def _select_n_transpose(ct, which, *cases):
         raise NotImplementedError("select_n is not linear in its selector")
     if type(ct) is Zero:
         return [None] * (1 + len(cases))
-    zeros = _zeros_like(ct)
+    zeros = _full_like(ct, 0)  # keeps ct's weak type, as JAX's zeros do
     out = [None]
     for i, c in enumerate(cases):
         if is_undefined(c):
@@ -730,12 +727,11 @@ def _select_n_batch(axis_size, args, dims):
     cases = [batching.bdim_at_front(c, d, axis_size) for c, d in zip(cases, cdims)]
     shape = core.get_aval(cases[0]).shape
     which = batching.bdim_at_front(which, wdim, axis_size) if wdim is not None else which
-    from minigrad_jax._src.lax import structural
 
     wa = core.get_aval(which)
     if wdim is None or wa.ndim < len(shape):
         dims_ = tuple(range(1, wa.ndim + 1)) if wdim is None else tuple(range(wa.ndim))
-        which = structural.broadcast_in_dim(which, shape, dims_)
+        which = base.broadcast_in_dim(which, shape, dims_)
     return select_n(which, *cases), 0
 
 
@@ -763,32 +759,37 @@ def _clamp_abstract(lo, x, hi):
     return x
 
 
+# JAX's conventions: x's tangent passes strictly inside (lo, hi) only, so it is
+# zero at either bound; lo's passes where lo > x and lo < hi; hi's where hi < x.
+# The zeros are shaped and weakly typed like x, as JAX's are.
+
+
+def _clamp_jvp_lo(g, lo, x, hi):
+    active = bitwise_and(gt(lo, x), lt(lo, hi))
+    return select_n(_bcast_sel(active, x), _full_like(x, 0), _bt(g, x))
+
+
 def _clamp_jvp_x(g, lo, x, hi):
-    # JAX's convention: at either bound the tangent is zero.
     inside = bitwise_and(gt(x, lo), lt(x, hi))
-    return select_n(_bcast_sel(inside, g), _zeros_like(g), g)
+    return select_n(_bcast_sel(inside, g), _full_like(x, 0), g)
+
+
+def _clamp_jvp_hi(g, lo, x, hi):
+    return select_n(_bcast_sel(lt(hi, x), x), _full_like(x, 0), _bt(g, x))
 
 
 def _bcast_sel(pred, like):
-    from minigrad_jax._src.lax import structural
-
     pa, la = core.get_aval(pred), core.get_aval(like)
-    return structural.broadcast_in_dim(pred, la.shape, ()) if pa.ndim < la.ndim else pred
+    return base.broadcast_in_dim(pred, la.shape, ()) if pa.ndim < la.ndim else pred
 
 
 core.abstract_eval_rules[clamp_p] = _clamp_abstract
-defjvp(
-    clamp_p,
-    lambda g, lo, x, hi: select_n(_bcast_sel(lt(x, lo), x), _bz(g, x), _bt(g, x)),
-    _clamp_jvp_x,
-    lambda g, lo, x, hi: select_n(_bcast_sel(gt(x, hi), x), _bz(g, x), _bt(g, x)),
-)
+defjvp(clamp_p, _clamp_jvp_lo, _clamp_jvp_x, _clamp_jvp_hi)
 
 
 def _clamp_batch(axis_size, args, dims):
     # clamp takes scalar bounds or bounds shaped exactly like x (no size-1
     # broadcasting), so every non-scalar operand gets the full batched shape.
-    from minigrad_jax._src.lax import structural
 
     avals = [core.get_aval(a) for a in args]
     shapes = [
@@ -802,7 +803,7 @@ def _clamp_batch(axis_size, args, dims):
             continue
         a = batching.bdim_at_front(a, d, axis_size)
         keep = (0,) if not shape else tuple(range(len(full)))
-        out.append(structural.broadcast_in_dim(a, full, keep))
+        out.append(base.broadcast_in_dim(a, full, keep))
     return clamp_p.bind(*out), 0
 
 
@@ -814,13 +815,9 @@ def _bt(g, like):
     return _bcast_tangent(g, like)
 
 
-def _bz(g, like):
-    return _zeros_like(_bcast_tangent(g, like))
-
-
-def clamp(lo, x, hi):
+def clamp(min, x, max):  # noqa: A002  (jax.lax's parameter names)
     x_dtype = core.get_aval(x).dtype
-    lo, hi = (_scalar_as(v, x_dtype) for v in (lo, hi))
+    lo, hi = (_scalar_as(v, x_dtype) for v in (min, max))
     return clamp_p.bind(lo, x, hi)
 
 
@@ -849,7 +846,10 @@ def _const(like, value):
 
 
 def _zeros_like(x):
-    from minigrad_jax._src.lax import structural
-
     a = core.get_aval(x)
-    return structural.full(a.shape, 0, a.dtype)
+    return base.full(a.shape, 0, a.dtype)
+
+
+def _full_like(x, value):
+    """``value`` shaped and typed like ``x``, weak type included (JAX's ``full_like``)."""
+    return base.full_like(x, value)

@@ -17,6 +17,9 @@ from minigrad_jax._src import core
 from minigrad_jax._src.core import Primitive, ShapedArray
 from minigrad_jax._src.interpreters import ad, batching, lowering
 from minigrad_jax._src.interpreters.ad import Zero, is_undefined
+from minigrad_jax._src.ir import Jaxpr, JaxprEqn, Var
+from minigrad_jax._src.lax.base import broadcast_in_dim, full, full_like, iota, reshape
+from minigrad_jax._src.lax.elementwise import add, add_p, eq, select_n
 
 __all__ = [
     "GatherDimensionNumbers",
@@ -169,8 +172,6 @@ def _gather_transpose(
     mode,
     fill_value,
 ):
-    from minigrad_jax._src.lax.structural import full
-
     if type(ct) is Zero or not is_undefined(operand):
         return [None, None]
     zeros = full(operand.aval.shape, 0, core.get_aval(ct).dtype)
@@ -498,9 +499,6 @@ def _add_jaxpr(dtype):
     """The ``update_jaxpr`` param JAX gives scatter-add: ``lambda a, b: a + b`` on scalars."""
     jaxpr = _ADD_JAXPRS.get(dtype)
     if jaxpr is None:
-        from minigrad_jax._src.ir import Jaxpr, JaxprEqn, Var
-        from minigrad_jax._src.lax.elementwise import add_p
-
         a, b, c = (Var(ShapedArray((), dtype)) for _ in range(3))
         jaxpr = _ADD_JAXPRS[dtype] = Jaxpr([], [a, b], [c], [JaxprEqn([a, b], [c], add_p, {})])
     return jaxpr
@@ -563,16 +561,6 @@ def _scatter_jvp(
     unique_indices,
     mode,
 ):
-    from minigrad_jax._src.lax.elementwise import add, eq
-    from minigrad_jax._src.lax.structural import (
-        broadcast_in_dim,
-        full,
-        full_like,
-        iota,
-        reshape,
-        select,
-    )
-
     operand, indices, updates = primals
     t_op, _, t_up = tangents
     dn = dimension_numbers
@@ -614,11 +602,11 @@ def _scatter_jvp(
     def zeros(x):
         return full_like(x, 0)
 
-    def keep_operand(x):
-        return select(eq(scattered_ids, zeros(scattered_ids)), x, zeros(x))
+    def keep_operand(x):  # lax.select(pred, x, 0), written as the select_n it is
+        return select_n(eq(scattered_ids, zeros(scattered_ids)), zeros(x), x)
 
     def keep_updates(x):
-        return select(eq(update_ids, gathered_ids), x, zeros(x))
+        return select_n(eq(update_ids, gathered_ids), zeros(x), x)
 
     out = scatter_add(keep_operand(operand), indices, keep_updates(updates), dn, **kwargs)
     t_out = scatter_add(keep_operand(t_op), indices, keep_updates(t_up), dn, **kwargs)
@@ -638,8 +626,6 @@ def _scatter_transpose(
     unique_indices,
     mode,
 ):
-    from minigrad_jax._src.lax.structural import full
-
     if not unique_indices:
         raise NotImplementedError("scatter transpose is only implemented where unique_indices=True")
     if is_undefined(indices):

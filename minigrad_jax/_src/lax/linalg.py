@@ -9,6 +9,7 @@ from minigrad_jax._src import core
 from minigrad_jax._src.core import Primitive, ShapedArray
 from minigrad_jax._src.interpreters import ad, batching, lowering
 from minigrad_jax._src.interpreters.ad import Zero, is_undefined
+from minigrad_jax._src.lax.base import transpose
 
 dot_general_p = Primitive("dot_general")
 
@@ -116,8 +117,6 @@ def _free_before(ndim, contract, batch, bdim):
 
 
 def _transpose(x, perm):
-    from minigrad_jax._src.lax.structural import transpose
-
     return x if perm == tuple(range(len(perm))) else transpose(x, perm)
 
 
@@ -144,14 +143,14 @@ def _canon_dn(dn):
 
 
 def dot_general(
-    x, y, dimension_numbers, precision=None, preferred_element_type=None, *, out_sharding=None
+    lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None, *, out_sharding=None
 ):
     if out_sharding is not None:
         raise NotImplementedError("dot_general: out_sharding other than None is not supported")
     pet = None if preferred_element_type is None else np.dtype(preferred_element_type)
     return dot_general_p.bind(
-        x,
-        y,
+        lhs,
+        rhs,
         dimension_numbers=_canon_dn(dimension_numbers),
         precision=precision,
         preferred_element_type=pet,

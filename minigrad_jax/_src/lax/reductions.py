@@ -1,4 +1,8 @@
-"""Reductions, index reductions and cumulative ops: one stanza each."""
+"""Reductions, index reductions and cumulative ops: one stanza each.
+
+reduce_sum and the family's shared rules (``defreducer``) are in base.py, the bottom
+layer, because broadcast_in_dim's transpose needs reduce_sum; reduce_sum is re-exported.
+"""
 
 from __future__ import annotations
 
@@ -10,95 +14,28 @@ from minigrad_jax._src import core
 from minigrad_jax._src.core import Primitive, ShapedArray
 from minigrad_jax._src.interpreters import ad, batching, lowering
 from minigrad_jax._src.interpreters.ad import Zero
-
-# ---------------------------------------------------------------------------
-# the family's shape/dtype and batching rules
-
-_DTYPE_KINDS = {
-    "number": (lambda d: d != np.bool_, "a numeric"),
-    "int_or_bool": (core.is_integer_or_bool, "a boolean or integer"),
-    "any": (lambda d: True, "any"),
-}
-
-
-def _check_dtype(name, dtype, kind):
-    ok, want = _DTYPE_KINDS[kind]
-    if not ok(dtype):
-        raise TypeError(f"{name} requires {want} dtype, got {np.dtype(dtype).name}")
-
-
-def _reduce_abstract(name, kind="number", keep_weak=True):
-    def rule(x, *, axes, **params):
-        _check_dtype(name, x.dtype, kind)
-        if any(not 0 <= a < x.ndim for a in axes) or len(set(axes)) != len(axes):
-            raise TypeError(
-                f"axes {axes} out of range (or repeated) for an operand of shape {x.shape}"
-            )
-        shape = tuple(s for i, s in enumerate(x.shape) if i not in axes)
-        return ShapedArray(shape, x.dtype, x.weak_type and keep_weak)
-
-    return rule
-
-
-def _reducer_batch(prim):
-    def rule(axis_size, args, dims, *, axes, **params):
-        (x,), (d,) = args, dims
-        new_axes = tuple(a + (a >= d) for a in axes)
-        out_dim = d - sum(a < d for a in axes)
-        return prim.bind(x, axes=new_axes, **params), out_dim
-
-    return rule
-
-
-def defreducer(prim, kind="number", keep_weak=True):
-    core.abstract_eval_rules[prim] = _reduce_abstract(prim.name, kind, keep_weak)
-    batching.batch_rules[prim] = _reducer_batch(prim)
-
-
-def _axes(axes):
-    return tuple(int(a) for a in axes)
-
-
-# ---------------------------------------------------------------------------
-# reduce_sum
-
-reduce_sum_p = Primitive("reduce_sum")
-
-
-def _reduce_sum_transpose(ct, x, *, axes, out_sharding):
-    from minigrad_jax._src.lax.structural import broadcast_in_dim
-
-    if type(ct) is Zero:
-        return [None]
-    shape = x.aval.shape
-    kept = tuple(i for i in range(len(shape)) if i not in axes)
-    return [broadcast_in_dim(ct, shape, kept)]
-
-
-defreducer(reduce_sum_p)
-ad.deflinear(reduce_sum_p, _reduce_sum_transpose)
-lowering.register(reduce_sum_p, lambda x, *, axes, out_sharding: jlax.reduce_sum(x, axes))
-
-
-def reduce_sum(operand, axes, *, out_sharding=None):
-    """The sum over ``axes``."""
-    if out_sharding is not None:
-        raise NotImplementedError("lax.reduce_sum: out_sharding is not supported")
-    return reduce_sum_p.bind(operand, axes=_axes(axes), out_sharding=None)
-
+from minigrad_jax._src.lax import elementwise
+from minigrad_jax._src.lax.base import (
+    check_dtype,
+    convert_element_type,
+    defreducer,
+    full,
+    ints,
+    reduce_sum,
+    reducer_batch,
+    reshape,
+)
+from minigrad_jax._src.lax.elementwise import add, bitwise_or, div, eq, mul
+from minigrad_jax._src.lax.structural import concatenate, pad, rev, slice_in_dim, squeeze
 
 # ---------------------------------------------------------------------------
 # reduce_max and reduce_min: the tangent is averaged over the tied maxima, as in JAX
 
 
 def _chooser_jvp(g, ans, x, *, axes):
-    from minigrad_jax._src.lax.elementwise import div, eq, mul
-    from minigrad_jax._src.lax.structural import broadcast_in_dim, convert_element_type
-
-    # JAX reshapes ``ans`` and lets eq broadcast the size-1 axes; broadcast explicitly.
+    # As JAX does: ``ans`` gets size-1 axes back (a reshape) and eq broadcasts them.
     shape = core.get_aval(x).shape
-    kept = tuple(i for i in range(len(shape)) if i not in axes)
-    location = eq(x, broadcast_in_dim(ans, shape, kept))
+    location = eq(x, reshape(ans, tuple(1 if i in axes else d for i, d in enumerate(shape))))
     location = convert_element_type(location, core.get_aval(g).dtype)
     counts = reduce_sum(location, axes)
     return div(reduce_sum(mul(g, location), axes), counts)
@@ -116,13 +53,20 @@ lowering.register(reduce_min_p, lambda x, *, axes: jlax.reduce_min(x, axes))
 
 
 def reduce_max(operand, axes):
-    """The maximum over ``axes``."""
-    return reduce_max_p.bind(operand, axes=_axes(axes))
+    """The maximum over ``axes``.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> from minigrad_jax import lax
+        >>> lax.reduce_max(mnp.array([[1.0, 5.0], [7.0, 2.0]]), axes=(0,))
+        Array([7., 5.], dtype=float32)
+    """
+    return reduce_max_p.bind(operand, axes=ints(axes))
 
 
 def reduce_min(operand, axes):
     """The minimum over ``axes``."""
-    return reduce_min_p.bind(operand, axes=_axes(axes))
+    return reduce_min_p.bind(operand, axes=ints(axes))
 
 
 # ---------------------------------------------------------------------------
@@ -132,8 +76,6 @@ reduce_prod_p = Primitive("reduce_prod")
 
 
 def _reduce_prod_jvp(primals, tangents, *, axes):
-    from minigrad_jax._src.lax.structural import reshape
-
     (x,), (t,) = primals, tangents
     shape = core.get_aval(x).shape
     kept = tuple(i for i in range(len(shape)) if i not in axes)
@@ -146,9 +88,6 @@ def _reduce_prod_jvp(primals, tangents, *, axes):
 
 def _product_tree(x):
     """Multiply along axis 0 by halving; an odd half is padded with a 1."""
-    from minigrad_jax._src.lax.elementwise import mul
-    from minigrad_jax._src.lax.structural import full, pad, slice_in_dim, squeeze
-
     aval = core.get_aval(x)
     one = np.ones((), aval.dtype)
     while core.get_aval(x).shape[0] > 1:
@@ -170,7 +109,7 @@ lowering.register(reduce_prod_p, lambda x, *, axes: jlax.reduce_prod(x, axes))
 
 def reduce_prod(operand, axes):
     """The product over ``axes``."""
-    return reduce_prod_p.bind(operand, axes=_axes(axes))
+    return reduce_prod_p.bind(operand, axes=ints(axes))
 
 
 # ---------------------------------------------------------------------------
@@ -191,17 +130,17 @@ for _p, _fn in (
 
 def reduce_and(operand, axes):
     """Logical (bitwise) AND over ``axes``."""
-    return reduce_and_p.bind(operand, axes=_axes(axes))
+    return reduce_and_p.bind(operand, axes=ints(axes))
 
 
 def reduce_or(operand, axes):
     """Logical (bitwise) OR over ``axes``."""
-    return reduce_or_p.bind(operand, axes=_axes(axes))
+    return reduce_or_p.bind(operand, axes=ints(axes))
 
 
 def reduce_xor(operand, axes):
     """Logical (bitwise) XOR over ``axes``."""
-    return reduce_xor_p.bind(operand, axes=_axes(axes))
+    return reduce_xor_p.bind(operand, axes=ints(axes))
 
 
 # ---------------------------------------------------------------------------
@@ -231,13 +170,20 @@ argmax_p = Primitive("argmax")
 argmin_p = Primitive("argmin")
 for _p, _fn in ((argmax_p, jlax.argmax), (argmin_p, jlax.argmin)):
     core.abstract_eval_rules[_p] = _argminmax_abstract(_p.name)
-    batching.batch_rules[_p] = _reducer_batch(_p)
+    batching.batch_rules[_p] = reducer_batch(_p)
     ad.defnondiff(_p)
     lowering.register(_p, lambda x, *, axes, index_dtype, _fn=_fn: _fn(x, axes[0], index_dtype))
 
 
 def argmax(operand, axis, index_dtype):
-    """The index of the (first) maximum along ``axis``."""
+    """The index of the (first) maximum along ``axis``.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> from minigrad_jax import lax
+        >>> lax.argmax(mnp.array([1.0, 3.0, 3.0]), 0, mnp.int32)
+        Array(1, dtype=int32)
+    """
     return argmax_p.bind(operand, axes=(int(axis),), index_dtype=_index_dtype(index_dtype))
 
 
@@ -257,7 +203,7 @@ def _index_dtype(dtype):
 
 def _cumulative_abstract(name):
     def rule(x, *, axis, reverse):
-        _check_dtype(name, x.dtype, "number")
+        check_dtype(name, x.dtype, "number")
         if not 0 <= axis < x.ndim:
             raise ValueError(f"axis {axis} is out of bounds for an array of shape {x.shape}")
         return x
@@ -292,11 +238,8 @@ ad.deflinear(
 )
 
 
-def _scan_jvp(combine_name):
+def _scan_jvp(combine):
     def rule(primals, tangents, *, axis, reverse):
-        from minigrad_jax._src.lax import elementwise
-
-        combine = getattr(elementwise, combine_name)
         (x,), (t,) = primals, tangents
         fn = lambda y: [_associative_scan(combine, y, reverse, axis)]  # noqa: E731
         (out,), (t_out,) = ad.jvp_flat(fn, [x], [ad.instantiate(t)])
@@ -305,13 +248,22 @@ def _scan_jvp(combine_name):
     return rule
 
 
-ad.jvp_rules[cumprod_p] = _scan_jvp("mul")
-ad.jvp_rules[cummax_p] = _scan_jvp("max")
-ad.jvp_rules[cummin_p] = _scan_jvp("min")
+ad.jvp_rules[cumprod_p] = _scan_jvp(elementwise.mul)
+ad.jvp_rules[cummax_p] = _scan_jvp(elementwise.max)
+ad.jvp_rules[cummin_p] = _scan_jvp(elementwise.min)
 
 
 def cumsum(operand, axis=0, reverse=False):
-    """Running sum along ``axis`` (from the end when ``reverse``)."""
+    """Running sum along ``axis`` (from the end when ``reverse``).
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> from minigrad_jax import lax
+        >>> lax.cumsum(mnp.array([1.0, 2.0, 3.0]))
+        Array([1., 3., 6.], dtype=float32)
+        >>> lax.cumsum(mnp.array([1.0, 2.0, 3.0]), reverse=True)
+        Array([6., 5., 3.], dtype=float32)
+    """
     return cumsum_p.bind(operand, axis=int(axis), reverse=bool(reverse))
 
 
@@ -336,7 +288,6 @@ def _associative_scan(fn, x, reverse, axis):
     Made of differentiable primitives only, so the JVP of a cumulative op is
     the JVP of this scan: same formula, and the same tie-breaking, as JAX.
     """
-    from minigrad_jax._src.lax.structural import concatenate, rev, slice_in_dim
 
     def scan(elems):
         n = core.get_aval(elems).shape[axis]
@@ -362,9 +313,6 @@ def _associative_scan(fn, x, reverse, axis):
 
 def _interleave(a, b, axis):
     """a[0], b[0], a[1], b[1], ... along ``axis`` (a has as many or one more)."""
-    from minigrad_jax._src.lax.elementwise import add, bitwise_or
-    from minigrad_jax._src.lax.structural import pad
-
     a_aval, b_aval = core.get_aval(a), core.get_aval(b)
     same = a_aval.shape[axis] == b_aval.shape[axis]
     a_pad = [(0, 0, 0)] * a_aval.ndim

@@ -9,6 +9,8 @@ from minigrad_jax._src import core
 from minigrad_jax._src.core import Primitive
 from minigrad_jax._src.interpreters import ad, batching, lowering
 from minigrad_jax._src.interpreters.ad import Zero
+from minigrad_jax._src.lax import indexing
+from minigrad_jax._src.lax.base import broadcast_in_dim, broadcasted_iota, expand_dims
 
 sort_p = Primitive("sort", multiple_results=True)
 
@@ -32,8 +34,6 @@ def _sort_abstract(*avals, dimension, is_stable, num_keys):
 def _sort_jvp(primals, tangents, *, dimension, is_stable, num_keys):
     # Sort an iota along with the operands to learn the permutation, then
     # gather every tangent with it (as JAX does).
-    from minigrad_jax._src.lax import indexing
-    from minigrad_jax._src.lax.structural import broadcasted_iota, expand_dims
 
     shape = core.get_aval(primals[0]).shape
     index_dtype = np.uint64 if any(d > np.iinfo(np.uint32).max for d in shape) else np.uint32
@@ -60,7 +60,6 @@ def _sort_jvp(primals, tangents, *, dimension, is_stable, num_keys):
 
 def _sort_batch(axis_size, args, dims, *, dimension, is_stable, num_keys):
     # Unmapped operands are broadcast so that all share the mapped axis.
-    from minigrad_jax._src.lax.structural import broadcast_in_dim
 
     proto, bdim = next((a, d) for a, d in zip(args, dims, strict=True) if d is not None)
     shape = core.get_aval(proto).shape

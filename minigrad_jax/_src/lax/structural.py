@@ -1,4 +1,7 @@
-"""Shape-changing primitives and array constructors: one stanza each."""
+"""Shape-changing primitives (squeeze, rev, pad, concatenate, split, slice, dynamic_slice,
+...) and wrappers: one stanza each. The basic ones (broadcast_in_dim, reshape, transpose,
+convert_element_type, iota, full) are in base.py, below elementwise, and re-exported here.
+"""
 
 from __future__ import annotations
 
@@ -12,269 +15,29 @@ from minigrad_jax._src import core
 from minigrad_jax._src.core import Primitive, ShapedArray
 from minigrad_jax._src.interpreters import ad, batching, lowering
 from minigrad_jax._src.interpreters.ad import Zero, is_undefined
+from minigrad_jax._src.lax import indexing
 
-# ---------------------------------------------------------------------------
-# convert_element_type
-
-convert_element_type_p = Primitive("convert_element_type")
-
-
-def _convert_abstract(x, *, new_dtype, weak_type, sharding):
-    return ShapedArray(x.shape, new_dtype, weak_type)
-
-
-def _convert_jvp(primals, tangents, *, new_dtype, weak_type, sharding):
-    (x,), (t,) = primals, tangents
-    params = dict(new_dtype=new_dtype, weak_type=weak_type, sharding=sharding)
-    out = convert_element_type_p.bind(x, **params)
-    # Only float -> float conversions carry a tangent; the rest are piecewise constant.
-    if type(t) is Zero or not (core.is_float(new_dtype) and core.is_float(core.get_aval(t).dtype)):
-        return out, Zero(ad.tangent_aval(core.get_aval(out)))
-    return out, convert_element_type_p.bind(t, **params)
-
-
-def _convert_transpose(ct, x, *, new_dtype, weak_type, sharding):
-    if type(ct) is Zero or not core.is_float(x.aval.dtype):
-        return [None]
-    return [
-        convert_element_type_p.bind(
-            ct, new_dtype=x.aval.dtype, weak_type=x.aval.weak_type, sharding=None
-        )
-    ]
-
-
-core.abstract_eval_rules[convert_element_type_p] = _convert_abstract
-ad.jvp_rules[convert_element_type_p] = _convert_jvp
-ad.transpose_rules[convert_element_type_p] = _convert_transpose
-batching.defvectorized(convert_element_type_p)
-_JAX_CONVERT_P = getattr(jlax, "convert_element_type_p", None)
-
-
-def _convert_lowering(x, *, new_dtype, weak_type, sharding):
-    # jax.lax.convert_element_type always gives a strong type; JAX's own
-    # primitive (exported by jax.lax) takes the weak-type flag, where present.
-    if _JAX_CONVERT_P is None:
-        return jlax.convert_element_type(x, new_dtype)
-    return _JAX_CONVERT_P.bind(x, new_dtype=new_dtype, weak_type=weak_type, sharding=None)
-
-
-lowering.register(convert_element_type_p, _convert_lowering)
-
-
-def convert_element_type(operand, new_dtype, weak_type=False):
-    """``operand`` as ``new_dtype`` (``weak_type`` is internal: JAX's weak-type flag)."""
-    x = operand
-    new_dtype = core.canonical_dtype(np.dtype(new_dtype))
-    aval = core.get_aval(x)
-    if not isinstance(x, core.Tracer) and not hasattr(x, "aval") and np.ndim(x) == 0:
-        # Python and numpy scalars convert on the spot (a literal), as in JAX.
-        return core.weak_scalar(x, new_dtype) if weak_type else np.asarray(x, new_dtype)
-    if aval.dtype == new_dtype and aval.weak_type == weak_type:
-        return x
-    return convert_element_type_p.bind(
-        x, new_dtype=new_dtype, weak_type=bool(weak_type), sharding=None
-    )
-
-
-# ---------------------------------------------------------------------------
-# broadcast_in_dim
-
-broadcast_in_dim_p = Primitive("broadcast_in_dim")
-
-
-def _bid_abstract(x, *, shape, broadcast_dimensions, sharding):
-    if len(broadcast_dimensions) != x.ndim:
-        raise TypeError(
-            f"broadcast_dimensions {broadcast_dimensions} must "
-            f"have one entry per operand dimension ({x.ndim})"
-        )
-    for i, d in enumerate(broadcast_dimensions):
-        if not 0 <= d < len(shape) or x.shape[i] not in (1, shape[d]):
-            raise TypeError(
-                f"operand shape {x.shape} cannot be broadcast "
-                f"to {shape} with broadcast_dimensions {broadcast_dimensions}"
-            )
-    if list(broadcast_dimensions) != sorted(broadcast_dimensions):
-        raise TypeError("broadcast_dimensions must be strictly increasing")
-    return ShapedArray(shape, x.dtype, x.weak_type)
-
-
-def _bid_transpose(ct, x, *, shape, broadcast_dimensions, sharding):
-    # JAX's rule: sum over the broadcast axes, then re-insert the operand's unit axes.
-    from minigrad_jax._src.lax.reductions import reduce_sum
-
-    if type(ct) is Zero:
-        return [None]
-    unit = [i for i, s in enumerate(x.aval.shape) if s == 1]
-    kept = [d for i, d in enumerate(broadcast_dimensions) if i not in unit]
-    summed = tuple(i for i in range(len(shape)) if i not in kept)
-    return [expand_dims(reduce_sum(ct, summed), unit)]
-
-
-def _bid_batch(axis_size, args, dims, *, shape, broadcast_dimensions, sharding):
-    (x,), (d,) = args, dims
-    x = batching.moveaxis(x, d, 0)
-    new_dims = (0,) + tuple(b + 1 for b in broadcast_dimensions)
-    return broadcast_in_dim(x, (axis_size, *shape), new_dims), 0
-
-
-core.abstract_eval_rules[broadcast_in_dim_p] = _bid_abstract
-ad.deflinear(broadcast_in_dim_p, _bid_transpose)
-batching.batch_rules[broadcast_in_dim_p] = _bid_batch
-lowering.register(
-    broadcast_in_dim_p,
-    lambda x, *, shape, broadcast_dimensions, sharding: jlax.broadcast_in_dim(
-        x, shape, broadcast_dimensions
-    ),
+# The basic shape primitives live in base (the bottom layer). Those marked
+# re-exported are not used here: callers find every shape primitive here.
+from minigrad_jax._src.lax.base import (
+    broadcast,
+    broadcast_in_dim,
+    broadcasted_iota,  # noqa: F401  (re-exported)
+    canonical_axis,
+    convert_element_type,  # noqa: F401  (re-exported)
+    expand_dims,
+    full,
+    full_like,
+    ints,
+    iota,  # noqa: F401  (re-exported)
+    is_array,
+    no_sharding,
+    reduce_sum,
+    reshape,
+    transpose,  # noqa: F401  (re-exported)
 )
-
-
-def broadcast_in_dim(operand, shape, broadcast_dimensions, *, out_sharding=None):
-    """Broadcast ``operand`` to ``shape``; its axis i becomes axis broadcast_dimensions[i]."""
-    _no_sharding("broadcast_in_dim", out_sharding)
-    shape, bd = _ints(shape), _ints(broadcast_dimensions)
-    if core.get_aval(operand).shape == shape and bd == tuple(range(len(shape))):
-        return operand
-    return broadcast_in_dim_p.bind(operand, shape=shape, broadcast_dimensions=bd, sharding=None)
-
-
-def broadcast(operand, sizes, *, out_sharding=None):
-    """Add leading axes of the given ``sizes``."""
-    _no_sharding("broadcast", out_sharding)
-    aval = core.get_aval(operand)
-    nd = len(sizes)
-    return broadcast_in_dim(operand, tuple(sizes) + aval.shape, tuple(range(nd, nd + aval.ndim)))
-
-
-def full(shape, fill_value, dtype=None, *, sharding=None):
-    """An array filled with a scalar: a broadcast of a literal, as in JAX.
-
-    Without ``dtype`` the result takes the fill value's dtype and weak type.
-    """
-    _no_sharding("full", sharding)
-    aval = core.get_aval(fill_value)
-    if aval.ndim:
-        raise TypeError(f"full must be called with a scalar fill_value, got shape {aval.shape}")
-    if dtype is None:
-        dtype, weak = aval.dtype, aval.weak_type
-    else:
-        dtype, weak = core.canonical_dtype(np.dtype(dtype)), False
-    val = convert_element_type(fill_value, dtype, weak)
-    shape = _ints(shape)
-    if not shape:
-        return val if isinstance(val, core.Tracer) else lowering_scalar(val)
-    return broadcast_in_dim_p.bind(val, shape=shape, broadcast_dimensions=(), sharding=None)
-
-
-def lowering_scalar(val):
-    """A 0-d constant: a jax.Array at the top level, a literal while tracing."""
-    if core.is_top_level():
-        import jax.numpy as jnp
-
-        return jnp.asarray(val)
-    return val
-
-
-# ---------------------------------------------------------------------------
-# reshape
-
-reshape_p = Primitive("reshape")
-
-
-def _reshape_abstract(x, *, new_sizes, dimensions, sharding):
-    if any(s < 0 for s in new_sizes):
-        raise TypeError(f"new_sizes {tuple(new_sizes)} must be non-negative")
-    if int(np.prod(new_sizes, dtype=np.int64)) != x.size:
-        raise TypeError(
-            f"cannot reshape array of shape {x.shape} (size {x.size}) into shape {tuple(new_sizes)}"
-        )
-    if dimensions is not None and sorted(dimensions) != list(range(x.ndim)):
-        raise TypeError(
-            f"dimensions {dimensions} must be a permutation of the "
-            f"operand's {x.ndim} axes (shape {x.shape})"
-        )
-    return ShapedArray(new_sizes, x.dtype, x.weak_type)
-
-
-def _reshape_transpose(ct, x, *, new_sizes, dimensions, sharding):
-    if type(ct) is Zero:
-        return [None]
-    if dimensions is None:
-        return [reshape(ct, x.aval.shape)]
-    out = reshape(ct, tuple(x.aval.shape[d] for d in dimensions))
-    return [transpose(out, tuple(int(p) for p in np.argsort(dimensions)))]
-
-
-def _reshape_batch(axis_size, args, dims, *, new_sizes, dimensions, sharding):
-    x = batching.moveaxis(args[0], dims[0], 0)
-    if dimensions is not None:
-        dimensions = (0,) + tuple(d + 1 for d in dimensions)
-    return reshape(x, (axis_size, *new_sizes), dimensions), 0
-
-
-core.abstract_eval_rules[reshape_p] = _reshape_abstract
-ad.deflinear(reshape_p, _reshape_transpose)
-batching.batch_rules[reshape_p] = _reshape_batch
-lowering.register(
-    reshape_p, lambda x, *, new_sizes, dimensions, sharding: jlax.reshape(x, new_sizes, dimensions)
-)
-
-
-def reshape(operand, new_sizes, dimensions=None, *, out_sharding=None):
-    """lax.reshape: ``dimensions`` (a permutation) transposes the operand first."""
-    _no_sharding("reshape", out_sharding)
-    x = operand
-    new_sizes = _ints(new_sizes)
-    aval = core.get_aval(x)
-    dims = None if dimensions is None else _ints(dimensions)
-    same_dims = dims is None or dims == tuple(range(aval.ndim))
-    if aval.shape and aval.shape == new_sizes and same_dims and _is_array(x):
-        return x
-    return reshape_p.bind(
-        x, new_sizes=new_sizes, dimensions=None if same_dims else dims, sharding=None
-    )
-
-
-# ---------------------------------------------------------------------------
-# transpose
-
-transpose_p = Primitive("transpose")
-
-
-def _transpose_abstract(x, *, permutation):
-    if sorted(permutation) != list(range(x.ndim)):
-        raise TypeError(
-            f"transpose permutation {permutation} is not a permutation of the "
-            f"operand's {x.ndim} axes (shape {x.shape})"
-        )
-    return ShapedArray(tuple(x.shape[p] for p in permutation), x.dtype, x.weak_type)
-
-
-def _transpose_transpose(ct, x, *, permutation):
-    if type(ct) is Zero:
-        return [None]
-    return [transpose(ct, tuple(int(p) for p in np.argsort(permutation)))]
-
-
-def _transpose_batch(axis_size, args, dims, *, permutation):
-    # One transpose that also brings the mapped axis to the front (as JAX does).
-    (x,), (d,) = args, dims
-    return transpose(x, (d,) + tuple(p + (p >= d) for p in permutation)), 0
-
-
-core.abstract_eval_rules[transpose_p] = _transpose_abstract
-ad.deflinear(transpose_p, _transpose_transpose)
-batching.batch_rules[transpose_p] = _transpose_batch
-lowering.register(transpose_p, lambda x, *, permutation: jlax.transpose(x, permutation))
-
-
-def transpose(operand, permutation):
-    """Permute the axes: result axis i is operand axis permutation[i]."""
-    permutation = _ints(permutation)
-    if permutation == tuple(range(core.get_aval(operand).ndim)) and _is_array(operand):
-        return operand  # JAX drops identity transposes too
-    return transpose_p.bind(operand, permutation=permutation)
-
+from minigrad_jax._src.lax.elementwise import add, lt, select_n, sub
+from minigrad_jax._src.lax.linalg import dot_general
 
 # ---------------------------------------------------------------------------
 # squeeze (and expand_dims, which JAX writes as a broadcast_in_dim)
@@ -308,26 +71,19 @@ lowering.register(squeeze_p, lambda x, *, dimensions: jlax.squeeze(x, dimensions
 
 
 def squeeze(array, dimensions):
-    """Remove the given axes (each of size 1)."""
+    """Remove the given axes (each of size 1).
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> from minigrad_jax import lax
+        >>> lax.squeeze(mnp.ones((1, 3, 1)), (0, 2)).shape
+        (3,)
+    """
     ndim = core.get_aval(array).ndim
-    dimensions = tuple(sorted(_canonical_axis("squeeze", d, ndim) for d in dimensions))
-    if not dimensions and _is_array(array):
+    dimensions = tuple(sorted(canonical_axis("squeeze", d, ndim) for d in dimensions))
+    if not dimensions and is_array(array):
         return array
     return squeeze_p.bind(array, dimensions=dimensions)
-
-
-def expand_dims(array, dimensions):
-    """Insert axes of size 1 at ``dimensions`` (of the result): a broadcast_in_dim, as in JAX."""
-    dimensions = tuple(dimensions)
-    aval = core.get_aval(array)
-    ndim_out = aval.ndim + len(dimensions)
-    dims = {_canonical_axis("expand_dims", d, ndim_out) for d in dimensions}
-    if len(dims) != len(dimensions):
-        raise ValueError(f"repeated axis in lax.expand_dims: {dimensions}")
-    shape = list(aval.shape)
-    for d in sorted(dims):
-        shape.insert(d, 1)
-    return broadcast_in_dim(array, shape, [i for i in range(ndim_out) if i not in dims])
 
 
 # ---------------------------------------------------------------------------
@@ -355,8 +111,15 @@ lowering.register(rev_p, lambda x, *, dimensions: jlax.rev(x, dimensions))
 
 
 def rev(operand, dimensions):
-    """Reverse the order of elements along ``dimensions``."""
-    return rev_p.bind(operand, dimensions=_ints(dimensions))
+    """Reverse the order of elements along ``dimensions``.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> from minigrad_jax import lax
+        >>> lax.rev(mnp.arange(4), (0,))
+        Array([3, 2, 1, 0], dtype=int32)
+    """
+    return rev_p.bind(operand, dimensions=ints(dimensions))
 
 
 # ---------------------------------------------------------------------------
@@ -404,17 +167,12 @@ def _pad_transpose(ct, x, padding_value, *, padding_config):
     )
     ct_pv = None
     if is_undefined(padding_value):
-        from minigrad_jax._src.lax.elementwise import sub
-        from minigrad_jax._src.lax.reductions import reduce_sum
-
         total = lambda v: reduce_sum(v, tuple(range(core.get_aval(v).ndim)))  # noqa: E731
         ct_pv = sub(total(ct), total(ct_x))
     return [ct_x if is_undefined(x) else None, ct_pv]
 
 
 def _pad_batch(axis_size, args, dims, *, padding_config):
-    from minigrad_jax._src.lax.elementwise import select_n
-
     (x, pv), (xd, pvd) = args, dims
     if xd is None:
         x, xd = broadcast(x, (axis_size,)), 0
@@ -444,7 +202,7 @@ def pad(operand, padding_value, padding_config):
       >>> lax.pad(np.arange(3.0, dtype=np.float32), 0.0, [(1, -1, 1)])
       Array([0., 0., 0., 1., 0.], dtype=float32)
     """
-    config = tuple(_ints(c) for c in padding_config)
+    config = tuple(ints(c) for c in padding_config)
     return pad_p.bind(operand, padding_value, padding_config=config)
 
 
@@ -502,11 +260,18 @@ lowering.register(concatenate_p, lambda *xs, dimension: jlax.concatenate(xs, dim
 
 
 def concatenate(operands, dimension):
-    """Concatenate arrays along ``dimension``."""
+    """Concatenate arrays along ``dimension``.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> from minigrad_jax import lax
+        >>> lax.concatenate([mnp.zeros(2), mnp.ones(1)], 0)
+        Array([0., 0., 1.], dtype=float32)
+    """
     operands = list(operands)
     if not operands:
         raise ValueError("concatenate requires a non-empty sequence of arrays")
-    if len(operands) == 1 and _is_array(operands[0]):
+    if len(operands) == 1 and is_array(operands[0]):
         return operands[0]
     return concatenate_p.bind(*operands, dimension=int(dimension))
 
@@ -554,9 +319,16 @@ lowering.register(split_p, lambda x, *, sizes, axis: list(jlax.split(x, sizes, a
 
 
 def split(operand, sizes, axis=0):
-    """Split ``operand`` along ``axis`` into pieces of the given ``sizes``."""
-    axis = _canonical_axis("split", axis, core.get_aval(operand).ndim)
-    return split_p.bind(operand, sizes=_ints(sizes), axis=axis)
+    """Split ``operand`` along ``axis`` into pieces of the given ``sizes``.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> from minigrad_jax import lax
+        >>> lax.split(mnp.arange(5), (2, 3))
+        [Array([0, 1], dtype=int32), Array([2, 3, 4], dtype=int32)]
+    """
+    axis = canonical_axis("split", axis, core.get_aval(operand).ndim)
+    return split_p.bind(operand, sizes=ints(sizes), axis=axis)
 
 
 # ---------------------------------------------------------------------------
@@ -631,12 +403,19 @@ lowering.register(
 
 
 def slice(operand, start_indices, limit_indices, strides=None):  # noqa: A001
-    """Static slice ``operand[start:limit:stride]`` on every axis."""
+    """Static slice ``operand[start:limit:stride]`` on every axis.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> from minigrad_jax import lax
+        >>> lax.slice(mnp.arange(10), (1,), (8,), (3,))
+        Array([1, 4, 7], dtype=int32)
+    """
     return slice_p.bind(
         operand,
-        start_indices=_ints(start_indices),
-        limit_indices=_ints(limit_indices),
-        strides=None if strides is None else _ints(strides),
+        start_indices=ints(start_indices),
+        limit_indices=ints(limit_indices),
+        strides=None if strides is None else ints(strides),
     )
 
 
@@ -702,7 +481,6 @@ def _batch_start_indices(idxs, dims, axis_size):
 
 def _dynamic_slice_batch(axis_size, args, dims, *, slice_sizes):
     # A dynamic slice is a gather with one start-index vector; batch it as one (as JAX does).
-    from minigrad_jax._src.lax import indexing
 
     (x, *idxs), (xd, *idims) = args, dims
     nd = len(slice_sizes)
@@ -739,8 +517,6 @@ lowering.register(
 
 def _start_indices(x, start_indices, allow_negative_indices=True):
     """JAX's normalization: negative start indices count from the end (on the spot if static)."""
-    from minigrad_jax._src.lax.elementwise import add, lt, select_n
-
     shape = core.get_aval(x).shape
     if not isinstance(start_indices, (list, tuple)):
         aval = core.get_aval(start_indices)
@@ -789,7 +565,7 @@ def dynamic_slice(operand, start_indices, slice_sizes, *, allow_negative_indices
       Array([2., 3., 4.], dtype=float32)
     """
     idxs = _start_indices(operand, start_indices, allow_negative_indices)
-    return dynamic_slice_p.bind(operand, *idxs, slice_sizes=_ints(slice_sizes))
+    return dynamic_slice_p.bind(operand, *idxs, slice_sizes=ints(slice_sizes))
 
 
 dynamic_update_slice_p = Primitive("dynamic_update_slice")
@@ -837,7 +613,6 @@ def _dus_transpose(ct, x, update, *idxs):
 
 def _dus_batch(axis_size, args, dims):
     # A dynamic update slice is a scatter with one start-index vector (as in JAX).
-    from minigrad_jax._src.lax import indexing
 
     (x, update, *idxs), (xd, ud, *idims) = args, dims
     nd = core.get_aval(x).ndim - (xd is not None)
@@ -872,48 +647,18 @@ lowering.register(
 
 
 def dynamic_update_slice(operand, update, start_indices, *, allow_negative_indices=True):
-    """Write ``update`` into ``operand`` at traced start indices (clamped to fit)."""
+    """Write ``update`` into ``operand`` at traced start indices (clamped to fit).
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> from minigrad_jax import lax
+        >>> lax.dynamic_update_slice(mnp.zeros(5), mnp.ones(2), (1,))
+        Array([0., 1., 1., 0., 0.], dtype=float32)
+        >>> lax.dynamic_update_slice(mnp.zeros(5), mnp.ones(2), (4,))
+        Array([0., 0., 0., 1., 1.], dtype=float32)
+    """
     idxs = _start_indices(operand, start_indices, allow_negative_indices)
     return dynamic_update_slice_p.bind(operand, update, *idxs)
-
-
-# ---------------------------------------------------------------------------
-# iota (no operands: nothing to differentiate or batch)
-
-iota_p = Primitive("iota")
-
-
-def _iota_abstract(*, dtype, shape, dimension, sharding):
-    if not jax.numpy.issubdtype(dtype, np.number):
-        raise TypeError(f"iota does not accept dtype {np.dtype(dtype).name}")
-    if any(s < 0 for s in shape) or not 0 <= dimension < len(shape):
-        raise ValueError(
-            f"iota dimension must be between 0 and len(shape), got "
-            f"dimension={dimension} for shape={shape}"
-        )
-    return ShapedArray(shape, dtype, False)
-
-
-core.abstract_eval_rules[iota_p] = _iota_abstract
-ad.defnondiff(iota_p)
-# Never reached: a primitive without operands has nothing mapped.
-batching.batch_rules[iota_p] = lambda axis_size, args, dims, **params: (iota_p.bind(**params), None)
-lowering.register(
-    iota_p,
-    lambda *, dtype, shape, dimension, sharding: jlax.broadcasted_iota(dtype, shape, dimension),
-)
-
-
-def broadcasted_iota(dtype, shape, dimension, *, out_sharding=None):
-    """An array of ``shape`` counting 0, 1, ... along ``dimension``."""
-    _no_sharding("broadcasted_iota", out_sharding)
-    dtype = core.canonical_dtype(np.dtype(dtype))
-    return iota_p.bind(dtype=dtype, shape=_ints(shape), dimension=int(dimension), sharding=None)
-
-
-def iota(dtype, size):
-    """``[0, 1, ..., size - 1]`` of the given dtype."""
-    return broadcasted_iota(dtype, (size,), 0)
 
 
 # ---------------------------------------------------------------------------
@@ -941,16 +686,6 @@ def stop_gradient(x):
 
 # ---------------------------------------------------------------------------
 # convenience wrappers (no primitives of their own), named as in jax.lax
-
-
-def full_like(x, fill_value, dtype=None, shape=None, sharding=None):
-    """An array shaped like ``x`` (or ``shape``) filled with ``fill_value``."""
-    _no_sharding("full_like", sharding)
-    aval = core.get_aval(x)
-    weak = dtype is None and aval.weak_type
-    dtype = aval.dtype if dtype is None else core.canonical_dtype(np.dtype(dtype))
-    fill_shape = aval.shape if shape is None else _ints(shape)
-    return full(fill_shape, convert_element_type(fill_value, dtype, weak))
 
 
 def zeros_like_array(x):
@@ -1041,9 +776,14 @@ def dynamic_update_index_in_dim(operand, update, index, axis, *, allow_negative_
 
 
 def select(pred, on_true, on_false):
-    """``on_true`` where ``pred`` else ``on_false``: a select_n with the cases swapped."""
-    from minigrad_jax._src.lax.elementwise import select_n
+    """``on_true`` where ``pred`` else ``on_false``: a select_n with the cases swapped.
 
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> from minigrad_jax import lax
+        >>> lax.select(mnp.array([True, False]), mnp.ones(2), mnp.zeros(2))
+        Array([1., 0.], dtype=float32)
+    """
     return select_n(pred, on_false, on_true)
 
 
@@ -1056,9 +796,15 @@ def dot(
     preferred_element_type=None,
     out_sharding=None,
 ):
-    """Matrix/vector products; other contractions need ``dimension_numbers``."""
-    _no_sharding("dot", out_sharding)
-    from minigrad_jax._src.lax.linalg import dot_general
+    """Matrix/vector products; other contractions need ``dimension_numbers``.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> from minigrad_jax import lax
+        >>> lax.dot(mnp.ones((2, 3)), mnp.ones(3))
+        Array([3., 3.], dtype=float32)
+    """
+    no_sharding("dot", out_sharding)
 
     ls, rs = core.get_aval(lhs).shape, core.get_aval(rhs).shape
     if dimension_numbers is None:
@@ -1073,31 +819,6 @@ def dot(
 
 # ---------------------------------------------------------------------------
 # helpers
-
-
-def _ints(xs):
-    return tuple(int(x) for x in xs)
-
-
-def _no_sharding(name, sharding):
-    # Sharding arguments are accepted for JAX compatibility; only None is supported.
-    if sharding is not None:
-        raise NotImplementedError(
-            f"lax.{name}: sharding arguments are not supported "
-            f"(got {sharding!r}); use mg.jit's in/out_shardings"
-        )
-
-
-def _is_array(x):
-    """JAX skips no-op wrappers only for arrays (jax.Array or a tracer), not numpy values."""
-    return isinstance(x, (core.Tracer, jax.Array))
-
-
-def _canonical_axis(name, axis, ndim):
-    axis = int(axis)
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"{name}: axis {axis} is out of bounds for rank {ndim}")
-    return axis % ndim
 
 
 def _check_axes(name, axes, ndim):

@@ -29,30 +29,17 @@ from minigrad_jax._src.numpy._creation import (
     zeros_like,
 )
 from minigrad_jax._src.numpy._dtypes import (
-    bfloat16,
-    bool_,
     can_cast,
-    complex64,
-    complex128,
     complexfloating,
     dtype,
     e,
     euler_gamma,
     finfo,
-    float16,
-    float32,
-    float64,
-    float_,
     floating,
     generic,
     iinfo,
     inexact,
     inf,
-    int8,
-    int16,
-    int32,
-    int64,
-    int_,
     integer,
     issubdtype,
     nan,
@@ -62,10 +49,6 @@ from minigrad_jax._src.numpy._dtypes import (
     promote_types,
     result_type,
     signedinteger,
-    uint8,
-    uint16,
-    uint32,
-    uint64,
     unsignedinteger,
 )
 from minigrad_jax._src.numpy._indexing import (  # noqa: F401  (used by tracer_ops)
@@ -89,6 +72,7 @@ from minigrad_jax._src.numpy._linalg import (
 )
 from minigrad_jax._src.numpy._reductions import (
     all,  # noqa: A004
+    allclose,
     amax,
     amin,
     any,  # noqa: A004
@@ -108,6 +92,25 @@ from minigrad_jax._src.numpy._reductions import (
     std,
     sum,  # noqa: A004
     var,
+)
+from minigrad_jax._src.numpy._scalar_types import (
+    bfloat16,
+    bool_,
+    complex64,
+    complex128,
+    float16,
+    float32,
+    float64,
+    float_,
+    int8,
+    int16,
+    int32,
+    int64,
+    int_,
+    uint8,
+    uint16,
+    uint32,
+    uint64,
 )
 from minigrad_jax._src.numpy._shape import (
     array_split,
@@ -153,7 +156,6 @@ from minigrad_jax._src.numpy._ufuncs import (
     acos,
     acosh,
     add,
-    allclose,
     arccos,
     arccosh,
     arcsin,

@@ -12,11 +12,12 @@ import operator
 import jax
 
 import numpy as np
+from minigrad_jax import lax
 from minigrad_jax._src import core
 from minigrad_jax._src import dtypes as _promotion
 from minigrad_jax._src.numpy import _dtypes
 from minigrad_jax._src.numpy import _util as util
-from minigrad_jax._src.numpy._lax import lax
+from minigrad_jax._src.numpy._ufuncs import add, multiply, subtract, true_divide
 
 
 def canonicalize_shape(shape, name="shape"):
@@ -29,16 +30,6 @@ def canonicalize_shape(shape, name="shape"):
     if any(d < 0 for d in dims):
         raise ValueError(f"{name} must not have negative dimensions, got {dims}")
     return dims
-
-
-def materialize(val):
-    """A concrete 0-d constant as a jax.Array (weak Python scalars stay weak)."""
-    if isinstance(val, (core.Tracer, jax.Array)):
-        return val
-    if type(val) is core.WeakArray:
-        arr = util.constant(val.item())
-        return arr if arr.dtype == val.dtype else util.constant(np.asarray(val))
-    return util.constant(val)
 
 
 def _is_weak(x) -> bool:
@@ -55,34 +46,52 @@ def _lax_full(shape, fill_value, dtype=None):
     dtype = util.dtype_of(fill_value) if dtype is None else _dtypes.canonicalize(dtype)
     val = util.cast(fill_value, dtype, weak)
     if not shape:
-        return materialize(val)
+        return util.materialize(val)
     return lax.broadcast_in_dim(val, shape, ())
 
 
-def full(shape, fill_value, dtype=None, *, device=None):
+def full(shape, fill_value, dtype=None, *, device=None, out_sharding=None):
     """An array of ``shape`` filled with ``fill_value``, like jnp.full.
 
     Example:
+        >>> import minigrad_jax.numpy as mnp
         >>> mnp.full((2, 3), 7.0)
+        Array([[7., 7., 7.],
+               [7., 7., 7.]], dtype=float32, weak_type=True)
+        >>> mnp.full(2, 3, dtype=mnp.int32)
+        Array([3, 3], dtype=int32)
     """
-    util.check_no_unsupported("full", device=device)
+    util.check_no_unsupported("full", device=device, out_sharding=out_sharding)
     if not util.is_arraylike(fill_value):
         fill_value = asarray(fill_value)
     if util.ndim_of(fill_value) == 0:
         return _lax_full(shape, fill_value, dtype)
-    from minigrad_jax._src.numpy._shape import broadcast_to
-
-    return broadcast_to(asarray(fill_value, dtype=dtype), canonicalize_shape(shape))
+    return util.broadcast_to_shape(asarray(fill_value, dtype=dtype), canonicalize_shape(shape))
 
 
 def zeros(shape, dtype=None, *, device=None):
-    """An array of zeros (default dtype float32), like jnp.zeros."""
+    """An array of zeros (default dtype float32), like jnp.zeros.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> mnp.zeros((2, 2))
+        Array([[0., 0.],
+               [0., 0.]], dtype=float32)
+        >>> mnp.zeros(3, dtype=mnp.int32)
+        Array([0, 0, 0], dtype=int32)
+    """
     util.check_no_unsupported("zeros", device=device)
     return _lax_full(shape, 0, _dtypes.canonicalize(dtype) or _dtypes.default_float())
 
 
 def ones(shape, dtype=None, *, device=None):
-    """An array of ones (default dtype float32), like jnp.ones."""
+    """An array of ones (default dtype float32), like jnp.ones.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> mnp.ones(3)
+        Array([1., 1., 1.], dtype=float32)
+    """
     util.check_no_unsupported("ones", device=device)
     return _lax_full(shape, 1, _dtypes.canonicalize(dtype) or _dtypes.default_float())
 
@@ -90,28 +99,34 @@ def ones(shape, dtype=None, *, device=None):
 empty = zeros
 
 
-def full_like(a, fill_value, dtype=None, shape=None, *, device=None):
+def full_like(a, fill_value, dtype=None, shape=None, *, device=None, out_sharding=None):
     """An array shaped like ``a`` filled with ``fill_value``, like jnp.full_like."""
-    util.check_no_unsupported("full_like", device=device)
+    util.check_no_unsupported("full_like", device=device, out_sharding=out_sharding)
     (a,) = util.ensure_arraylike("full_like", a)
     if not util.is_arraylike(fill_value):
         fill_value = asarray(fill_value)
     av = util.aval(a)
     shape = av.shape if shape is None else canonicalize_shape(shape)
     if util.ndim_of(fill_value) != 0:
-        from minigrad_jax._src.numpy._shape import broadcast_to
-
-        return broadcast_to(asarray(fill_value, dtype=dtype or av.dtype), shape)
+        return util.broadcast_to_shape(asarray(fill_value, dtype=dtype or av.dtype), shape)
     weak = dtype is None and av.weak_type
     dtype = av.dtype if dtype is None else _dtypes.canonicalize(dtype)
     val = util.cast(util.lift(fill_value), dtype, weak)
     if not shape:
-        return materialize(val)
+        return util.materialize(val)
     return lax.broadcast_in_dim(val, shape, ())
 
 
 def zeros_like(a, dtype=None, shape=None, *, device=None):
-    """Zeros shaped like ``a`` (its dtype and weak type by default), like jnp.zeros_like."""
+    """Zeros shaped like ``a`` (its dtype and weak type by default), like jnp.zeros_like.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> mnp.zeros_like(mnp.array([1, 2]))
+        Array([0, 0], dtype=int32)
+        >>> mnp.zeros_like(2.0)
+        Array(0., dtype=float32, weak_type=True)
+    """
     return full_like(a, 0, dtype, shape, device=device)
 
 
@@ -141,18 +156,31 @@ def _has_tracer(obj) -> bool:
 
 
 def _stack_nested(obj, dtype, weak):
-    if isinstance(obj, (list, tuple)):
-        from minigrad_jax._src.numpy._shape import stack
+    """Nested lists (with tracers) as one array: jnp.stack of the converted leaves.
 
-        return stack([_stack_nested(o, dtype, weak) for o in obj])
-    return util.cast(util.lift(obj), dtype, weak)
+    The leaves already share one dtype, so jnp.stack comes down to its lax
+    equations: a broadcast_in_dim adding the leading axis, then concatenate.
+    """
+    if not isinstance(obj, (list, tuple)):
+        return util.cast(util.lift(obj), dtype, weak)
+    parts = [_stack_nested(o, dtype, weak) for o in obj]
+    if any(util.shape_of(p) != util.shape_of(parts[0]) for p in parts):
+        raise ValueError("All input arrays must have the same shape.")
+    return util.concatenate_chunked([lax.expand_dims(p, (0,)) for p in parts], 0)
 
 
 def array(object, dtype=None, copy=True, order="K", ndmin=0, *, device=None):  # noqa: A002
     """An array from an array, a scalar or (nested) lists of them, like jnp.array.
 
     Example:
+        >>> import minigrad_jax.numpy as mnp
         >>> mnp.array([[1, 2], [3, 4]], dtype=mnp.float32)
+        Array([[1., 2.],
+               [3., 4.]], dtype=float32)
+        >>> mnp.array([1, 2, 3])
+        Array([1, 2, 3], dtype=int32)
+        >>> mnp.array(1.5)
+        Array(1.5, dtype=float32, weak_type=True)
     """
     util.check_no_unsupported("array", device=device)
     if order not in ("K", "C", "A", None):
@@ -183,7 +211,15 @@ def array(object, dtype=None, copy=True, order="K", ndmin=0, *, device=None):  #
 
 
 def asarray(a, dtype=None, order=None, *, copy=None, device=None):
-    """``a`` as an array (no copy when it already is one), like jnp.asarray."""
+    """``a`` as an array (no copy when it already is one), like jnp.asarray.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> mnp.asarray([1.0, 2.0])
+        Array([1., 2.], dtype=float32)
+        >>> mnp.asarray(3)
+        Array(3, dtype=int32, weak_type=True)
+    """
     util.check_no_unsupported("asarray", device=device)
     if copy is False and not isinstance(a, (core.Tracer, jax.Array)):
         raise ValueError("mnp.asarray: copy=False is not possible for a non-array input")
@@ -196,13 +232,7 @@ def asarray(a, dtype=None, order=None, *, copy=None, device=None):
 
 def iota(dtype, shape, dimension):
     """lax.broadcasted_iota (an iota along ``dimension`` of ``shape``)."""
-    from minigrad_jax._src.numpy._lax import has_lax_fn
-
-    dtype, shape = np.dtype(dtype), tuple(shape)
-    if has_lax_fn("broadcasted_iota"):
-        return lax.broadcasted_iota(dtype, shape, dimension)
-    line = lax.iota(dtype, shape[dimension])
-    return line if len(shape) == 1 else lax.broadcast_in_dim(line, shape, (dimension,))
+    return lax.broadcasted_iota(np.dtype(dtype), tuple(shape), dimension)
 
 
 def _concrete_scalar(x, name):
@@ -216,7 +246,11 @@ def arange(start, stop=None, step=None, dtype=None, *, device=None):
     """Evenly spaced values in ``[start, stop)``; ``arange(n)`` is an iota, as in JAX.
 
     Example:
+        >>> import minigrad_jax.numpy as mnp
         >>> mnp.arange(5)
+        Array([0, 1, 2, 3, 4], dtype=int32)
+        >>> mnp.arange(1.0, 2.0, 0.25)
+        Array([1.  , 1.25, 1.5 , 1.75], dtype=float32)
     """
     util.check_no_unsupported("arange", device=device)
     start = _concrete_scalar(start, "start")
@@ -239,7 +273,11 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     """``num`` evenly spaced samples from ``start`` to ``stop`` (JAX's formula).
 
     Example:
+        >>> import minigrad_jax.numpy as mnp
         >>> mnp.linspace(0.0, 1.0, 5)
+        Array([0.  , 0.25, 0.5 , 0.75, 1.  ], dtype=float32)
+        >>> mnp.linspace(0.0, 1.0, 4, endpoint=False)
+        Array([0.  , 0.25, 0.5 , 0.75], dtype=float32)
     """
     util.check_no_unsupported("linspace", device=device)
     num = operator.index(num)
@@ -251,15 +289,14 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     dtype = _dtypes.canonicalize(dtype)
     computation_dtype = _dtypes.to_inexact_dtype(dtype)
     start, stop = util.cast(start, computation_dtype), util.cast(stop, computation_dtype)
-    from minigrad_jax._src.numpy._shape import broadcast_to, expand_dims, reshape
-
+    # The shapes below are static, so jnp.broadcast_to/reshape/expand_dims/concatenate
+    # reduce to their lax equations (this module is below _shape).
     bounds_shape = list(util.broadcast_shapes(util.shape_of(start), util.shape_of(stop)))
-    b_start, b_stop = broadcast_to(start, bounds_shape), broadcast_to(stop, bounds_shape)
+    b_start = util.broadcast_to_shape(start, bounds_shape)
+    b_stop = util.broadcast_to_shape(stop, bounds_shape)
     axis = len(bounds_shape) + axis + 1 if axis < 0 else axis
     bounds_shape.insert(axis, 1)
     div = (num - 1) if endpoint else num
-    from minigrad_jax._src.numpy._ufuncs import add, multiply, subtract, true_divide
-
     delta = None
     if num > 1:
         delta = true_divide(subtract(stop, start), np.asarray(div, computation_dtype))
@@ -267,19 +304,18 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
         iota_shape[axis] = div
         real_dtype = np.dtype(_dtypes.finfo(computation_dtype).dtype)
         step = lax.div(
-            reshape(iota(real_dtype, (div,), 0), iota_shape), np.asarray(div, real_dtype)
+            lax.reshape(iota(real_dtype, (div,), 0), tuple(iota_shape)),
+            np.asarray(div, real_dtype),
         )
         step = util.cast(step, computation_dtype)
         out = add(
-            multiply(reshape(b_start, bounds_shape), subtract(1, step)),
-            multiply(reshape(b_stop, bounds_shape), step),
+            multiply(lax.reshape(b_start, tuple(bounds_shape)), subtract(1, step)),
+            multiply(lax.reshape(b_stop, tuple(bounds_shape)), step),
         )
         if endpoint:
-            from minigrad_jax._src.numpy._shape import concatenate
-
-            out = concatenate([out, expand_dims(b_stop, axis)], axis)
+            out = lax.concatenate([out, lax.expand_dims(b_stop, (axis,))], axis)
     elif num == 1:
-        out = reshape(b_start, bounds_shape)
+        out = lax.reshape(b_start, tuple(bounds_shape))
     else:
         empty_shape = list(util.broadcast_shapes(util.shape_of(start), util.shape_of(stop)))
         empty_shape.insert(axis, 0)
@@ -303,7 +339,14 @@ def eye(N, M=None, k=0, dtype=None, *, device=None):  # noqa: N803
     """The ``N x M`` matrix with ones on diagonal ``k``, like jnp.eye.
 
     Example:
+        >>> import minigrad_jax.numpy as mnp
         >>> mnp.eye(3, k=1)
+        Array([[0., 1., 0.],
+               [0., 0., 1.],
+               [0., 0., 0.]], dtype=float32)
+        >>> mnp.eye(2, dtype=mnp.int32)
+        Array([[1, 0],
+               [0, 1]], dtype=int32)
     """
     util.check_no_unsupported("eye", device=device)
     n = operator.index(N)
@@ -343,7 +386,15 @@ def tril(m, k=0):
 
 
 def triu(m, k=0):
-    """``m`` with the elements below diagonal ``k`` zeroed, like jnp.triu."""
+    """``m`` with the elements below diagonal ``k`` zeroed, like jnp.triu.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> mnp.triu(mnp.ones((3, 3)))
+        Array([[1., 1., 1.],
+               [0., 1., 1.],
+               [0., 0., 1.]], dtype=float32)
+    """
     (m,) = util.ensure_arraylike("triu", m)
     shape = util.shape_of(m)
     if len(shape) < 2:

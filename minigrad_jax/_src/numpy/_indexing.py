@@ -17,10 +17,16 @@ from typing import Any, NamedTuple
 import jax
 
 import numpy as np
+from minigrad_jax import lax
 from minigrad_jax._src import core
 from minigrad_jax._src.numpy import _dtypes
 from minigrad_jax._src.numpy import _util as util
-from minigrad_jax._src.numpy._lax import has_lax_fn, lax
+from minigrad_jax._src.numpy._creation import asarray, iota, ones_like, zeros
+from minigrad_jax._src.numpy._reductions import max as rmax
+from minigrad_jax._src.numpy._reductions import min as rmin
+from minigrad_jax._src.numpy._reductions import prod as rprod
+from minigrad_jax._src.numpy._shape import broadcast_to, expand_dims, ravel, reshape, squeeze, stack
+from minigrad_jax._src.numpy._ufuncs import divide, negative, power, remainder
 
 
 class IndexType(enum.Enum):
@@ -77,8 +83,6 @@ def _index_type(idx) -> IndexType:
 
 def _sequence_to_array(idx):
     """A list index as an array (``x[[0, 2]]``), typed like numpy would type it."""
-    from minigrad_jax._src.numpy._creation import asarray
-
     if len(idx) == 0:
         return np.zeros((0,), np.int32)
     if any(isinstance(leaf, core.Tracer) for leaf in _flat(idx)):
@@ -238,8 +242,6 @@ def _dynamic_ok(p: ParsedIndex) -> bool:
 
 
 def _finish(result, rev_axes, squeeze_axes, newaxis_dims):
-    from minigrad_jax._src.numpy._shape import expand_dims
-
     if rev_axes:
         result = lax.rev(result, tuple(rev_axes))
     if squeeze_axes:
@@ -422,9 +424,6 @@ def _normalize_array_index(i, size):
 
 def index_to_gather(shape, indices, normalize_indices=True) -> _GatherIndexer:
     """JAX's _index_to_gather: dimension numbers, indices and shapes for one gather."""
-    from minigrad_jax._src.numpy._creation import asarray, iota
-    from minigrad_jax._src.numpy._shape import expand_dims
-
     is_advanced = np.nonzero([p.typ in (IndexType.ARRAY, IndexType.INTEGER) for p in indices])[0]
     advanced_contiguous = bool(np.all(np.diff(is_advanced) == 1))
     indices = _expand_ellipses(indices, shape)
@@ -574,9 +573,6 @@ def _canonicalize_slice(s: slice, axis_size):
 
 
 def _gather_take(x, indices, mode, fill_value, indices_are_sorted, unique_indices):
-    from minigrad_jax._src.numpy._creation import zeros
-    from minigrad_jax._src.numpy._shape import expand_dims
-
     shape = util.shape_of(x)
     indexer = index_to_gather(shape, _expand_bool_indices(indices, shape))
     if 0 in indexer.slice_shape:
@@ -655,9 +651,6 @@ def _scatter_update(
     x, idx, y, op, indices_are_sorted=False, unique_indices=False, mode=None, normalize_indices=True
 ):
     """``x[idx] op= y`` without mutation (JAX's _scatter_update)."""
-    from minigrad_jax._src.numpy._creation import asarray
-    from minigrad_jax._src.numpy._shape import broadcast_to, squeeze
-
     (x,) = util.ensure_arraylike("scatter", x)
     x_aval = util.aval(x)
     if (
@@ -680,8 +673,6 @@ def _scatter_update(
         return x
     x, y = util.promote_dtypes(x, y)
     if indexer.scalar_bool_dims:
-        from minigrad_jax._src.numpy._shape import expand_dims
-
         x = expand_dims(x, indexer.scalar_bool_dims)
     y = broadcast_to(y, indexer.slice_shape)
     if indexer.newaxis_dims:
@@ -698,7 +689,7 @@ def _scatter_update(
         unique_indices=indexer.unique_indices or unique_indices,
         mode=jax.lax.GatherScatterMode.from_any(mode),
     )
-    if op in ("scatter", "scatter_add") or has_lax_fn(op):
+    if op in ("scatter", "scatter_add"):
         out = getattr(lax, op)(x, indexer.gather_indices, y, dnums, **kwargs)
     else:
         out = _scatter_combine_fallback(x, indexer, y, op, mode)
@@ -714,12 +705,6 @@ def _scatter_combine_fallback(x, indexer, y, op, mode):
     iota); a one-hot comparison then reduces the updates aimed at each element.
     It costs ``x.size * y.size`` work, so it is meant for small updates only.
     """
-    from minigrad_jax._src.numpy._creation import iota
-    from minigrad_jax._src.numpy._reductions import max as rmax
-    from minigrad_jax._src.numpy._reductions import min as rmin
-    from minigrad_jax._src.numpy._reductions import prod as rprod
-    from minigrad_jax._src.numpy._shape import reshape
-
     shape, size = util.shape_of(x), util.aval(x).size
     positions = reshape(iota(np.int32, (size,), 0), shape)
     target = gather(
@@ -792,8 +777,6 @@ class _IndexUpdateRef:
 
     def subtract(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
         """``x`` with ``x[idx] -= values``."""
-        from minigrad_jax._src.numpy._ufuncs import negative
-
         return self.add(
             negative(values),
             indices_are_sorted=indices_are_sorted,
@@ -811,9 +794,6 @@ class _IndexUpdateRef:
 
     def divide(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
         """``x`` with ``x[idx] /= values``."""
-        from minigrad_jax._src.numpy._creation import ones_like
-        from minigrad_jax._src.numpy._ufuncs import divide
-
         denom = _scatter_update(
             ones_like(self.array),
             self.index,
@@ -827,9 +807,6 @@ class _IndexUpdateRef:
 
     def power(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
         """``x`` with ``x[idx] **= values``."""
-        from minigrad_jax._src.numpy._creation import ones_like
-        from minigrad_jax._src.numpy._ufuncs import power
-
         exponent = _scatter_update(
             ones_like(self.array),
             self.index,
@@ -894,12 +871,15 @@ def take(
     """Elements of ``a`` at ``indices`` along ``axis`` (out of bounds: NaN fill), like jnp.take.
 
     Example:
+        >>> import minigrad_jax.numpy as mnp
         >>> mnp.take(mnp.arange(5.0), mnp.array([0, 4]))
+        Array([0., 4.], dtype=float32)
+        >>> mnp.take(mnp.arange(6).reshape(2, 3), mnp.array([2, 0]), axis=1)
+        Array([[2, 0],
+               [5, 3]], dtype=int32)
     """
     util.check_no_unsupported("take", out=out)
     a, indices = util.ensure_arraylike("take", a, indices)
-    from minigrad_jax._src.numpy._creation import zeros
-    from minigrad_jax._src.numpy._shape import expand_dims, ravel
 
     if axis is None:
         a, axis_idx = ravel(a), 0
@@ -914,8 +894,6 @@ def take(
     elif mode == "raise":
         raise NotImplementedError("The 'raise' mode to mnp.take is not supported.")
     elif mode == "wrap":
-        from minigrad_jax._src.numpy._ufuncs import remainder
-
         indices = remainder(indices, util.const(indices, n))
         gather_mode = jax.lax.GatherScatterMode.PROMISE_IN_BOUNDS
     elif mode == "clip":
@@ -956,12 +934,13 @@ def take_along_axis(arr, indices, axis=-1, mode=None, fill_value=None):
     """``arr`` indexed by ``indices`` along ``axis`` (shapes broadcast), like jnp.take_along_axis.
 
     Example:
+        >>> import minigrad_jax.numpy as mnp
         >>> x = mnp.array([[3.0, 1.0], [0.0, 2.0]])
         >>> mnp.take_along_axis(x, mnp.argsort(x, axis=1), axis=1)
+        Array([[1., 3.],
+               [0., 2.]], dtype=float32)
     """
     a, indices = util.ensure_arraylike("take_along_axis", arr, indices)
-    from minigrad_jax._src.numpy._creation import iota
-    from minigrad_jax._src.numpy._shape import ravel, stack
 
     if not _dtypes.is_int(util.dtype_of(indices)):
         raise TypeError(

@@ -10,14 +10,17 @@ import operator
 import string
 
 import numpy as np
+from minigrad_jax import lax
+from minigrad_jax._src import dtypes as _promotion
 from minigrad_jax._src.numpy import _dtypes
 from minigrad_jax._src.numpy import _util as util
-from minigrad_jax._src.numpy._lax import lax
+from minigrad_jax._src.numpy._creation import eye, zeros_like
+from minigrad_jax._src.numpy._reductions import sum as rsum
+from minigrad_jax._src.numpy._shape import expand_dims, moveaxis, ravel, reshape, slice_in_dim
+from minigrad_jax._src.numpy._ufuncs import conj, multiply
 
 
 def _result_dtype(name, a, b, preferred_element_type):
-    from minigrad_jax._src import dtypes as _promotion
-
     if preferred_element_type is None:
         return _promotion.result_type(a, b)
     return _dtypes.canonicalize(preferred_element_type, name), False
@@ -32,7 +35,11 @@ def dot(a, b, *, precision=None, preferred_element_type=None):
     """numpy's ``dot``: contracts the last axis of ``a`` with the second-to-last of ``b``.
 
     Example:
+        >>> import minigrad_jax.numpy as mnp
         >>> mnp.dot(mnp.ones((2, 3)), mnp.ones(3))
+        Array([3., 3.], dtype=float32)
+        >>> mnp.dot(mnp.array([1.0, 2.0]), mnp.array([3.0, 4.0]))
+        Array(11., dtype=float32)
     """
     a, b = util.ensure_arraylike("dot", a, b)
     dtype, weak = _result_dtype("dot", a, b, preferred_element_type)
@@ -48,7 +55,16 @@ def dot(a, b, *, precision=None, preferred_element_type=None):
 
 
 def matmul(a, b, *, precision=None, preferred_element_type=None):
-    """``a @ b`` with numpy's batch broadcasting, like jnp.matmul (JAX's lowering)."""
+    """``a @ b`` with numpy's batch broadcasting, like jnp.matmul (JAX's lowering).
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> mnp.matmul(mnp.ones((2, 3)), mnp.ones((3, 2)))
+        Array([[3., 3.],
+               [3., 3.]], dtype=float32)
+        >>> mnp.matmul(mnp.ones((4, 2, 3)), mnp.ones((3,))).shape
+        (4, 2)
+    """
     a, b = util.ensure_arraylike("matmul", a, b)
     for i, x in enumerate((a, b)):
         if util.ndim_of(x) < 1:
@@ -111,17 +127,12 @@ def matmul(a, b, *, precision=None, preferred_element_type=None):
     if perm != tuple(range(len(perm))):
         out = lax.transpose(out, perm)
     if both_squeeze:
-        from minigrad_jax._src.numpy._shape import expand_dims
-
         out = expand_dims(out, tuple(both_squeeze))
     return util.cast(out, dtype, weak)
 
 
 def vdot(a, b, *, precision=None, preferred_element_type=None):
     """Dot product of the flattened inputs (``a`` conjugated), like jnp.vdot."""
-    from minigrad_jax._src.numpy._shape import ravel
-    from minigrad_jax._src.numpy._ufuncs import conj
-
     a, b = util.ensure_arraylike("vdot", a, b)
     return dot(
         ravel(conj(a)), ravel(b), precision=precision, preferred_element_type=preferred_element_type
@@ -132,7 +143,10 @@ def tensordot(a, b, axes=2, *, precision=None, preferred_element_type=None):
     """Contract ``axes`` of ``a`` with ``axes`` of ``b``, like jnp.tensordot.
 
     Example:
+        >>> import minigrad_jax.numpy as mnp
         >>> mnp.tensordot(mnp.ones((2, 3)), mnp.ones((3, 4)), axes=1)
+        Array([[3., 3., 3., 3.],
+               [3., 3., 3., 3.]], dtype=float32)
     """
     a, b = util.ensure_arraylike("tensordot", a, b)
     a_nd, b_nd = util.ndim_of(a), util.ndim_of(b)
@@ -173,8 +187,6 @@ def tensordot(a, b, axes=2, *, precision=None, preferred_element_type=None):
 
 def inner(a, b, *, precision=None, preferred_element_type=None):
     """Sum product over the last axes, like jnp.inner."""
-    from minigrad_jax._src.numpy._ufuncs import multiply
-
     a, b = util.ensure_arraylike("inner", a, b)
     if util.ndim_of(a) == 0 or util.ndim_of(b) == 0:
         if preferred_element_type is not None:
@@ -186,10 +198,15 @@ def inner(a, b, *, precision=None, preferred_element_type=None):
 
 
 def outer(a, b, out=None):
-    """All products ``a[i] * b[j]`` of the flattened inputs, like jnp.outer."""
+    """All products ``a[i] * b[j]`` of the flattened inputs, like jnp.outer.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> mnp.outer(mnp.array([1.0, 2.0]), mnp.array([1.0, 10.0, 100.0]))
+        Array([[  1.,  10., 100.],
+               [  2.,  20., 200.]], dtype=float32)
+    """
     util.check_no_unsupported("outer", out=out)
-    from minigrad_jax._src.numpy._shape import expand_dims, ravel
-    from minigrad_jax._src.numpy._ufuncs import multiply
 
     a, b = util.promote_dtypes(*util.ensure_arraylike("outer", a, b))
     return multiply(expand_dims(ravel(a), 1), expand_dims(ravel(b), 0))
@@ -250,8 +267,6 @@ def _parse_einsum(spec, shapes):
 
 
 def _sum_out(x, labels, keep):
-    from minigrad_jax._src.numpy._reductions import sum as rsum
-
     drop = tuple(i for i, c in enumerate(labels) if c not in keep)
     if not drop:
         return x, labels
@@ -273,8 +288,12 @@ def einsum(
     operand (a trace or diagonal, e.g. ``'ii->i'``) is not supported.
 
     Example:
+        >>> import minigrad_jax.numpy as mnp
         >>> mnp.einsum("bij,bjk->bik", mnp.ones((2, 3, 4)), mnp.ones((2, 4, 5))).shape
         (2, 3, 5)
+        >>> mnp.einsum("i,j->ij", mnp.arange(2.0), mnp.arange(3.0))
+        Array([[0., 0., 0.],
+               [0., 1., 2.]], dtype=float32)
     """
     util.check_no_unsupported("einsum", out=out)
     if not isinstance(subscripts, str):
@@ -353,8 +372,6 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
     Computed as one strided ``slice`` of the flattened matrix dimensions, so no
     gather is needed.
     """
-    from minigrad_jax._src.numpy._shape import moveaxis, reshape, slice_in_dim
-
     (a,) = util.ensure_arraylike("diagonal", a)
     if util.ndim_of(a) < 2:
         raise ValueError("diagonal requires an array of at least two dimensions.")
@@ -377,8 +394,6 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
 
 def diag(v, k=0):
     """The ``k``-th diagonal of a 2-D ``v``, or a 2-D array with 1-D ``v`` on it (jnp.diag)."""
-    from minigrad_jax._src.numpy._creation import eye, zeros_like
-
     (v,) = util.ensure_arraylike("diag", v)
     k = operator.index(k)
     nd = util.ndim_of(v)
@@ -393,11 +408,13 @@ def diag(v, k=0):
 
 
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
-    """Sum along the ``offset`` diagonal, like jnp.trace (a masked sum, as in JAX)."""
-    from minigrad_jax._src.numpy._creation import eye, zeros_like
-    from minigrad_jax._src.numpy._reductions import sum as rsum
-    from minigrad_jax._src.numpy._shape import moveaxis
+    """Sum along the ``offset`` diagonal, like jnp.trace (a masked sum, as in JAX).
 
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> mnp.trace(mnp.arange(9.0).reshape(3, 3))
+        Array(12., dtype=float32)
+    """
     util.check_no_unsupported("trace", out=out)
     (a,) = util.ensure_arraylike("trace", a)
     nd = util.ndim_of(a)

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import math
 
+import jax.numpy as jnp
+
 import numpy as np
+from minigrad_jax import lax
 from minigrad_jax._src import core
 from minigrad_jax._src.numpy import _dtypes
 from minigrad_jax._src.numpy import _util as util
-from minigrad_jax._src.numpy._lax import lax
+from minigrad_jax._src.numpy._creation import full_like
+from minigrad_jax._src.numpy._shape import broadcast_to, expand_dims, moveaxis, ravel
+from minigrad_jax._src.numpy._ufuncs import isclose, multiply, sqrt, subtract, true_divide
 
 
 def _init_value(dtype, value):
@@ -31,7 +36,7 @@ def _init_value(dtype, value):
 
 
 def _upcast_f16(dtype):
-    if np.dtype(dtype) in (np.dtype(np.float16), _dtypes.bfloat16.dtype):
+    if np.dtype(dtype) in (np.dtype(np.float16), np.dtype(jnp.bfloat16)):
         return np.dtype(np.float32)
     return np.dtype(dtype)
 
@@ -112,8 +117,6 @@ def _reduction(
         }[op_name if not is_bool else _BOOL_OP[op_name]]
         result = op(initial_arr, result)
     if keepdims:
-        from minigrad_jax._src.numpy._shape import expand_dims
-
         result = expand_dims(result, dims)
     return lax.convert_element_type(result, result_dtype)
 
@@ -134,7 +137,13 @@ def sum(  # noqa: A001
     """Sum over ``axis`` (bools and small ints accumulate in the default int), like jnp.sum.
 
     Example:
+        >>> import minigrad_jax.numpy as mnp
         >>> mnp.sum(mnp.ones((2, 3)), axis=1)
+        Array([3., 3.], dtype=float32)
+        >>> mnp.sum(mnp.arange(4))
+        Array(6, dtype=int32)
+        >>> mnp.sum(mnp.ones((2, 3)), axis=0, keepdims=True)
+        Array([[2., 2., 2.]], dtype=float32)
     """
     return _reduction(
         a,
@@ -164,7 +173,13 @@ def prod(
     where=None,
     promote_integers=True,
 ):
-    """Product over ``axis``, like jnp.prod."""
+    """Product over ``axis``, like jnp.prod.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> mnp.prod(mnp.array([1.0, 2.0, 3.0, 4.0]))
+        Array(24., dtype=float32)
+    """
     return _reduction(
         a,
         "prod",
@@ -184,7 +199,15 @@ def prod(
 
 
 def max(a, axis=None, out=None, keepdims=False, initial=None, where=None):  # noqa: A001
-    """Maximum over ``axis``, like jnp.max."""
+    """Maximum over ``axis``, like jnp.max.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> mnp.max(mnp.array([[1.0, 5.0], [7.0, 2.0]]))
+        Array(7., dtype=float32)
+        >>> mnp.max(mnp.array([[1.0, 5.0], [7.0, 2.0]]), axis=0)
+        Array([7., 5.], dtype=float32)
+    """
     return _reduction(
         a,
         "max",
@@ -227,7 +250,15 @@ def _to_bool(x):
 
 
 def all(a, axis=None, out=None, keepdims=False, *, where=None):  # noqa: A001
-    """True when every element (along ``axis``) is nonzero, like jnp.all."""
+    """True when every element (along ``axis``) is nonzero, like jnp.all.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> mnp.all(mnp.array([True, False]))
+        Array(False, dtype=bool)
+        >>> mnp.all(mnp.array([[1, 0], [1, 1]]), axis=1)
+        Array([False,  True], dtype=bool)
+    """
     return _reduction(
         a,
         "all",
@@ -267,7 +298,11 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     """Arithmetic mean over ``axis`` (integers give the default float), like jnp.mean.
 
     Example:
+        >>> import minigrad_jax.numpy as mnp
         >>> mnp.mean(mnp.arange(4))
+        Array(1.5, dtype=float32)
+        >>> mnp.mean(mnp.array([[1.0, 2.0], [3.0, 5.0]]), axis=0)
+        Array([2. , 3.5], dtype=float32)
     """
     util.check_no_unsupported("mean", out=out)
     (a,) = util.ensure_arraylike("mean", a)
@@ -282,8 +317,6 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     if where is None:
         normalizer = lax.convert_element_type(_axis_size(a, axis), computation_dtype)
     else:
-        from minigrad_jax._src.numpy._shape import broadcast_to
-
         normalizer = sum(
             broadcast_to(where, util.shape_of(a)), axis, dtype=computation_dtype, keepdims=keepdims
         )
@@ -309,7 +342,11 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
     """Variance over ``axis`` (``correction``/``ddof`` subtracted from the count), like jnp.var.
 
     Example:
-        >>> mnp.var(mnp.array([1.0, 2.0, 4.0]), ddof=1)
+        >>> import minigrad_jax.numpy as mnp
+        >>> mnp.var(mnp.array([1.0, 2.0, 3.0, 4.0]))
+        Array(1.25, dtype=float32)
+        >>> mnp.var(mnp.array([1.0, 2.0, 3.0, 4.0]), ddof=1)
+        Array(1.6666666, dtype=float32)
     """
     util.check_no_unsupported("var", out=out)
     (a,) = util.ensure_arraylike("var", a)
@@ -321,7 +358,7 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
     a = util.cast(a, computation_dtype)
     where = _check_where("var", where)
     a_mean = mean(a, axis, dtype=computation_dtype, keepdims=True, where=where)
-    centered = lax.square(_sub(a, a_mean))
+    centered = lax.square(subtract(a, a_mean))
     total = sum(centered, axis, dtype=computation_dtype, keepdims=keepdims, where=where)
     if where is None and not isinstance(correction, core.Tracer):
         count = _axis_size(a, axis) - correction
@@ -333,27 +370,13 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
     if where is None:
         normalizer = lax.convert_element_type(_axis_size(a, axis), computation_dtype)
     else:
-        from minigrad_jax._src.numpy._shape import broadcast_to
-
         normalizer = sum(
             broadcast_to(where, util.shape_of(a)), axis, dtype=computation_dtype, keepdims=keepdims
         )
-    normalizer = _sub(normalizer, lax.convert_element_type(correction, computation_dtype))
-    out_ = util.cast(_div(total, normalizer), dtype)
+    normalizer = subtract(normalizer, lax.convert_element_type(correction, computation_dtype))
+    out_ = util.cast(true_divide(total, normalizer), dtype)
     positive = _gt0(normalizer)
     return util.where(positive, out_, np.nan)
-
-
-def _sub(x, y):
-    from minigrad_jax._src.numpy._ufuncs import subtract
-
-    return subtract(x, y)
-
-
-def _div(x, y):
-    from minigrad_jax._src.numpy._ufuncs import true_divide
-
-    return true_divide(x, y)
 
 
 def _gt0(x):
@@ -363,7 +386,6 @@ def _gt0(x):
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, correction=None):
     """Standard deviation: ``sqrt(var(...))``, like jnp.std."""
     util.check_no_unsupported("std", out=out)
-    from minigrad_jax._src.numpy._ufuncs import sqrt
 
     return sqrt(var(a, axis, dtype, None, ddof, keepdims, where=where, correction=correction))
 
@@ -371,7 +393,6 @@ def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
 def _arg_reduction(name, lax_name, a, axis, out, keepdims):
     util.check_no_unsupported(name, out=out)
     (a,) = util.ensure_arraylike(name, a)
-    from minigrad_jax._src.numpy._shape import expand_dims, ravel
 
     if axis is None:
         dims = tuple(range(util.ndim_of(a)))
@@ -386,7 +407,15 @@ def _arg_reduction(name, lax_name, a, axis, out, keepdims):
 
 
 def argmax(a, axis=None, out=None, keepdims=None):
-    """Index of the maximum (first one on ties), like jnp.argmax."""
+    """Index of the maximum (first one on ties), like jnp.argmax.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> mnp.argmax(mnp.array([1.0, 3.0, 3.0]))
+        Array(1, dtype=int32)
+        >>> mnp.argmax(mnp.array([[1, 5], [7, 2]]), axis=1)
+        Array([1, 0], dtype=int32)
+    """
     return _arg_reduction("argmax", "argmax", a, axis, out, keepdims)
 
 
@@ -417,7 +446,16 @@ def _cumulative(name, lax_name, a, axis, dtype, out, promote_integers=False):
 
 
 def cumsum(a, axis=None, dtype=None, out=None):
-    """Cumulative sum along ``axis`` (flattened when None), like jnp.cumsum."""
+    """Cumulative sum along ``axis`` (flattened when None), like jnp.cumsum.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> mnp.cumsum(mnp.array([1, 2, 3]))
+        Array([1, 3, 6], dtype=int32)
+        >>> mnp.cumsum(mnp.ones((2, 2)), axis=1)
+        Array([[1., 2.],
+               [1., 2.]], dtype=float32)
+    """
     return _cumulative("cumsum", "cumsum", a, axis, dtype, out)
 
 
@@ -434,11 +472,10 @@ def average(a, axis=None, weights=None, returned=False, keepdims=False):
     """Weighted mean over ``axis``, like jnp.average.
 
     Example:
+        >>> import minigrad_jax.numpy as mnp
         >>> mnp.average(mnp.array([1.0, 2.0]), weights=mnp.array([3.0, 1.0]))
+        Array(1.25, dtype=float32)
     """
-    from minigrad_jax._src.numpy._creation import full_like
-    from minigrad_jax._src.numpy._shape import broadcast_to, moveaxis
-
     (a,) = util.ensure_arraylike("average", a)
     if weights is None:
         avg = mean(a, axis=axis, keepdims=keepdims)
@@ -460,14 +497,26 @@ def average(a, axis=None, weights=None, returned=False, keepdims=False):
             weights = broadcast_to(weights, (len(a_shape) - 1) * (1,) + w_shape)
             weights = moveaxis(weights, -1, axis)
         weights_sum = sum(weights, axis=axis, keepdims=keepdims)
-        from minigrad_jax._src.numpy._ufuncs import multiply
 
-        avg = _div(sum(multiply(a, weights), axis=axis, keepdims=keepdims), weights_sum)
+        avg = true_divide(sum(multiply(a, weights), axis=axis, keepdims=keepdims), weights_sum)
     if returned:
         if util.shape_of(avg) != util.shape_of(weights_sum):
             weights_sum = broadcast_to(weights_sum, util.shape_of(avg))
         return avg, weights_sum
     return avg
+
+
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """True when every element is close (see :func:`isclose`), like jnp.allclose.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> mnp.allclose(mnp.array([1.0, 2.0]), mnp.array([1.0, 2.0 + 1e-7]))
+        Array(True, dtype=bool)
+        >>> mnp.allclose(1.0, 1.1)
+        Array(False, dtype=bool)
+    """
+    return all(isclose(a, b, rtol, atol, equal_nan))
 
 
 def count_nonzero(a, axis=None, keepdims=False):
@@ -479,4 +528,4 @@ def count_nonzero(a, axis=None, keepdims=False):
 def ptp(a, axis=None, out=None, keepdims=False):
     """``max - min`` along ``axis``, like jnp.ptp."""
     util.check_no_unsupported("ptp", out=out)
-    return _sub(max(a, axis, keepdims=keepdims), min(a, axis, keepdims=keepdims))
+    return subtract(max(a, axis, keepdims=keepdims), min(a, axis, keepdims=keepdims))

@@ -7,10 +7,12 @@ import operator
 import jax
 
 import numpy as np
+from minigrad_jax import lax
 from minigrad_jax._src import core
 from minigrad_jax._src.numpy import _dtypes
 from minigrad_jax._src.numpy import _util as util
-from minigrad_jax._src.numpy._lax import lax
+from minigrad_jax._src.numpy._creation import array, asarray
+from minigrad_jax._src.numpy._ufuncs import remainder
 
 # ---------------------------------------------------------------------------
 # shape queries
@@ -69,7 +71,12 @@ def reshape(a, shape=None, order="C", *, copy=None):  # noqa: A002
     """``a`` with a new shape (one dimension may be -1), like jnp.reshape.
 
     Example:
+        >>> import minigrad_jax.numpy as mnp
         >>> mnp.reshape(mnp.arange(6), (2, -1))
+        Array([[0, 1, 2],
+               [3, 4, 5]], dtype=int32)
+        >>> mnp.arange(6).reshape(3, 2).shape
+        (3, 2)
     """
     if shape is None:
         raise TypeError("reshape() missing the required argument 'shape'")
@@ -95,7 +102,17 @@ flatten = ravel  # the array method ``x.flatten()``
 
 
 def transpose(a, axes=None):
-    """``a`` with its axes permuted (reversed by default), like jnp.transpose."""
+    """``a`` with its axes permuted (reversed by default), like jnp.transpose.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> mnp.transpose(mnp.arange(6).reshape(2, 3))
+        Array([[0, 3],
+               [1, 4],
+               [2, 5]], dtype=int32)
+        >>> mnp.transpose(mnp.ones((2, 3, 4)), (1, 0, 2)).shape
+        (3, 2, 4)
+    """
     (a,) = util.ensure_arraylike("transpose", a)
     nd = util.ndim_of(a)
     perm = tuple(range(nd))[::-1] if axes is None else _index_tuple(axes)
@@ -143,7 +160,15 @@ def moveaxis(a, source, destination):
 
 
 def expand_dims(a, axis):
-    """``a`` with size-1 axes inserted at ``axis`` (a broadcast_in_dim, as in JAX)."""
+    """``a`` with size-1 axes inserted at ``axis`` (a broadcast_in_dim, as in JAX).
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> mnp.expand_dims(mnp.ones(3), 0).shape
+        (1, 3)
+        >>> mnp.expand_dims(mnp.ones(3), (0, 2)).shape
+        (1, 3, 1)
+    """
     (a,) = util.ensure_arraylike("expand_dims", a)
     axes = _index_tuple(axis)
     nd_out = util.ndim_of(a) + len(axes)
@@ -158,7 +183,13 @@ def expand_dims(a, axis):
 
 
 def squeeze(a, axis=None):
-    """``a`` without the given (or all) size-1 axes, like jnp.squeeze."""
+    """``a`` without the given (or all) size-1 axes, like jnp.squeeze.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> mnp.squeeze(mnp.ones((1, 3, 1))).shape
+        (3,)
+    """
     (a,) = util.ensure_arraylike("squeeze", a)
     s = util.shape_of(a)
     if axis is None:
@@ -176,7 +207,14 @@ def squeeze(a, axis=None):
 
 
 def broadcast_to(array, shape):
-    """``array`` broadcast to ``shape`` (numpy rules), like jnp.broadcast_to."""
+    """``array`` broadcast to ``shape`` (numpy rules), like jnp.broadcast_to.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> mnp.broadcast_to(mnp.array([1, 2]), (2, 2))
+        Array([[1, 2],
+               [1, 2]], dtype=int32)
+    """
     (array,) = util.ensure_arraylike("broadcast_to", array)
     return util.broadcast_to_shape(array, _index_tuple(shape))
 
@@ -196,23 +234,17 @@ def broadcast_shapes(*shapes):
 
 
 def _as_array(a):
-    from minigrad_jax._src.numpy._creation import asarray
-
     return asarray(a)
 
 
 def atleast_1d(*arys):
     """Each input with at least one dimension, like jnp.atleast_1d."""
-    from minigrad_jax._src.numpy._creation import array
-
     out = [array(a, copy=False, ndmin=1) for a in arys]
     return out[0] if len(out) == 1 else out
 
 
 def atleast_2d(*arys):
     """Each input with at least two dimensions, like jnp.atleast_2d."""
-    from minigrad_jax._src.numpy._creation import array
-
     out = [array(a, copy=False, ndmin=2) for a in arys]
     return out[0] if len(out) == 1 else out
 
@@ -262,7 +294,11 @@ def concatenate(arrays, axis=0, dtype=None):
     """Join arrays along an existing axis, like jnp.concatenate.
 
     Example:
+        >>> import minigrad_jax.numpy as mnp
         >>> mnp.concatenate([mnp.zeros(2), mnp.ones(3)])
+        Array([0., 0., 1., 1., 1.], dtype=float32)
+        >>> mnp.concatenate([mnp.zeros((1, 2)), mnp.ones((1, 2))], axis=1)
+        Array([[0., 0., 1., 1.]], dtype=float32)
     """
     if isinstance(arrays, (core.Tracer, jax.Array, np.ndarray)):
         return _concatenate_array(arrays, axis, dtype)
@@ -290,18 +326,21 @@ def concatenate(arrays, axis=0, dtype=None):
         arrays = [util.cast(a, dtype) for a in arrays]
     if len(arrays) == 1:
         return _as_array(arrays[0])
-    # Like JAX: a tree of concatenations keeps very wide ones cheap to compile.
-    k = 16
-    while len(arrays) > 1:
-        arrays = [
-            lax.concatenate(arrays[i : i + k], axis) if len(arrays[i : i + k]) > 1 else arrays[i]
-            for i in range(0, len(arrays), k)
-        ]
-    return arrays[0]
+    return util.concatenate_chunked(arrays, axis)
 
 
 def stack(arrays, axis=0, out=None, dtype=None):
-    """Join arrays along a new axis, like jnp.stack."""
+    """Join arrays along a new axis, like jnp.stack.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> mnp.stack([mnp.zeros(2), mnp.ones(2)])
+        Array([[0., 0.],
+               [1., 1.]], dtype=float32)
+        >>> mnp.stack([mnp.zeros(2), mnp.ones(2)], axis=1)
+        Array([[0., 1.],
+               [0., 1.]], dtype=float32)
+    """
     util.check_no_unsupported("stack", out=out)
     if isinstance(arrays, (core.Tracer, jax.Array, np.ndarray)):
         a = _as_array(arrays)
@@ -392,7 +431,16 @@ def array_split(ary, indices_or_sections, axis=0):
 
 
 def tile(A, reps):  # noqa: N803
-    """``A`` repeated ``reps`` times along each axis, like jnp.tile."""
+    """``A`` repeated ``reps`` times along each axis, like jnp.tile.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> mnp.tile(mnp.array([1, 2]), 2)
+        Array([1, 2, 1, 2], dtype=int32)
+        >>> mnp.tile(mnp.array([1, 2]), (2, 1))
+        Array([[1, 2],
+               [1, 2]], dtype=int32)
+    """
     (A,) = util.ensure_arraylike("tile", A)  # noqa: N806
     reps = _index_tuple(reps)
     nd = max(util.ndim_of(A), len(reps))
@@ -408,7 +456,12 @@ def repeat(a, repeats, axis=None, *, total_repeat_length=None):
     """Repeat each element ``repeats`` times along ``axis``, like jnp.repeat.
 
     Example:
+        >>> import minigrad_jax.numpy as mnp
         >>> mnp.repeat(mnp.array([1, 2]), 2)
+        Array([1, 1, 2, 2], dtype=int32)
+        >>> mnp.repeat(mnp.array([[1, 2]]), 2, axis=0)
+        Array([[1, 2],
+               [1, 2]], dtype=int32)
     """
     (a,) = util.ensure_arraylike("repeat", a)
     if axis is None:
@@ -460,7 +513,16 @@ def take_static(a, idx, axis):
 
 
 def flip(m, axis=None):
-    """``m`` with the order of elements reversed along ``axis``, like jnp.flip."""
+    """``m`` with the order of elements reversed along ``axis``, like jnp.flip.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> mnp.flip(mnp.arange(3))
+        Array([2, 1, 0], dtype=int32)
+        >>> mnp.flip(mnp.arange(4).reshape(2, 2), axis=0)
+        Array([[2, 3],
+               [0, 1]], dtype=int32)
+    """
     (m,) = util.ensure_arraylike("flip", m)
     nd = util.ndim_of(m)
     axes = tuple(range(nd)) if axis is None else _index_tuple(axis)
@@ -477,7 +539,13 @@ def flipud(m):
 
 
 def roll(a, shift, axis=None):
-    """Elements shifted cyclically along ``axis``, like jnp.roll."""
+    """Elements shifted cyclically along ``axis``, like jnp.roll.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> mnp.roll(mnp.arange(5), 2)
+        Array([3, 4, 0, 1, 2], dtype=int32)
+    """
     (a,) = util.ensure_arraylike("roll", a)
     if axis is None:
         return reshape(roll(ravel(a), shift, 0), util.shape_of(a))
@@ -495,8 +563,6 @@ def roll(a, shift, axis=None):
 
 
 def _roll_dynamic(a, shift, axes):
-    from minigrad_jax._src.numpy._ufuncs import remainder
-
     shift = _as_array(shift)
     shifts = [shift] if util.ndim_of(shift) == 0 else [shift[i] for i in range(len(shift))]
     for ax, s in zip(*_broadcast_lists(list(axes), shifts), strict=False):
@@ -539,7 +605,14 @@ def pad(array, pad_width, mode="constant", **kwargs):
     """Pad ``array`` (modes constant, edge, wrap, reflect, symmetric), like jnp.pad.
 
     Example:
+        >>> import minigrad_jax.numpy as mnp
         >>> mnp.pad(mnp.ones((2, 2)), 1)
+        Array([[0., 0., 0., 0.],
+               [0., 1., 1., 0.],
+               [0., 1., 1., 0.],
+               [0., 0., 0., 0.]], dtype=float32)
+        >>> mnp.pad(mnp.array([1, 2]), (1, 2), constant_values=9)
+        Array([9, 1, 2, 9, 9], dtype=int32)
     """
     (array,) = util.ensure_arraylike("pad", array)
     nd = util.ndim_of(array)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+from minigrad_jax import lax
 from minigrad_jax._src.numpy import _dtypes
 from minigrad_jax._src.numpy import _util as util
-from minigrad_jax._src.numpy._lax import lax
+from minigrad_jax._src.numpy._creation import iota
+from minigrad_jax._src.numpy._shape import ravel
 
 
 def _check_sort_args(name, kind, order):
@@ -19,8 +21,6 @@ def _check_sort_args(name, kind, order):
 
 
 def _prepare(name, a, axis):
-    from minigrad_jax._src.numpy._shape import ravel
-
     (arr,) = util.ensure_arraylike(name, a)
     if axis is None:
         arr, axis = ravel(arr), 0
@@ -31,7 +31,12 @@ def sort(a, axis=-1, *, kind=None, order=None, stable=True, descending=False):
     """``a`` sorted along ``axis`` (NaNs last), like jnp.sort.
 
     Example:
+        >>> import minigrad_jax.numpy as mnp
         >>> mnp.sort(mnp.array([3.0, 1.0, 2.0]))
+        Array([1., 2., 3.], dtype=float32)
+        >>> mnp.sort(mnp.array([[3, 1], [0, 2]]), axis=0)
+        Array([[0, 1],
+               [3, 2]], dtype=int32)
     """
     _check_sort_args("sort", kind, order)
     arr, dim = _prepare("sort", a, axis)
@@ -43,10 +48,12 @@ def argsort(a, axis=-1, *, kind=None, order=None, stable=True, descending=False,
     """Indices that sort ``a`` along ``axis``, like jnp.argsort.
 
     Example:
+        >>> import minigrad_jax.numpy as mnp
         >>> mnp.argsort(mnp.array([3.0, 1.0, 2.0]))
+        Array([1, 2, 0], dtype=int32)
+        >>> mnp.argsort(mnp.array([3.0, 1.0, 2.0]), descending=True)
+        Array([0, 2, 1], dtype=int32)
     """
-    from minigrad_jax._src.numpy._creation import iota
-
     _check_sort_args("argsort", kind, order)
     arr, dim = _prepare("argsort", a, axis)
     if dtype is not None:

@@ -11,10 +11,11 @@ import operator
 from jax import lax as _jlax
 
 import numpy as np
+from minigrad_jax import lax
 from minigrad_jax._src import core
+from minigrad_jax._src.custom_derivatives import custom_jvp
 from minigrad_jax._src.numpy import _dtypes
 from minigrad_jax._src.numpy import _util as util
-from minigrad_jax._src.numpy._lax import lax
 
 # Enum values only (no computation): JAX's rounding-method parameter.
 _TO_NEAREST_EVEN = _jlax.RoundingMethod.TO_NEAREST_EVEN
@@ -130,7 +131,13 @@ abs = absolute  # noqa: A001
 
 
 def sign(x, /):
-    """-1, 0 or 1 by the sign of ``x``, like jnp.sign."""
+    """-1, 0 or 1 by the sign of ``x``, like jnp.sign.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> mnp.sign(mnp.array([-2.0, 0.0, 3.0]))
+        Array([-1.,  0.,  1.], dtype=float32)
+    """
     (x,) = util.promote_args("sign", x)
     return lax.sign(x)
 
@@ -162,7 +169,11 @@ def round(a, decimals=0, out=None):  # noqa: A001
     """Round half to even to ``decimals`` places, like jnp.round.
 
     Example:
+        >>> import minigrad_jax.numpy as mnp
         >>> mnp.round(mnp.array([0.5, 1.5, 2.567]), 1)
+        Array([0.5      , 1.5      , 2.6000001], dtype=float32)
+        >>> mnp.round(mnp.array([0.5, 1.5, 2.5]))
+        Array([0., 2., 2.], dtype=float32)
     """
     util.check_no_unsupported("round", out=out)
     (a,) = util.ensure_arraylike("round", a)
@@ -211,7 +222,7 @@ def conj(x, /):
     """Complex conjugate; real inputs are returned unchanged, as in JAX."""
     (x,) = util.ensure_arraylike("conj", x)
     if _dtypes.is_complex(util.dtype_of(x)):
-        return lax.conj(x)
+        _no_complex("conj")
     return x
 
 
@@ -221,7 +232,16 @@ conjugate = conj
 def real(x, /):
     """Real part; real inputs are returned unchanged."""
     (x,) = util.ensure_arraylike("real", x)
-    return lax.real(x) if _dtypes.is_complex(util.dtype_of(x)) else x
+    if _dtypes.is_complex(util.dtype_of(x)):
+        _no_complex("real")
+    return x
+
+
+def _no_complex(name):
+    raise NotImplementedError(
+        f"mnp.{name} of a complex array is not implemented: minigrad_jax's lax has no "
+        "complex primitives (conj, real, imag)"
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -338,7 +358,11 @@ def power(x1, x2, /):
     """``x1 ** x2``; a concrete integer exponent uses integer_pow, as in jnp.power.
 
     Example:
+        >>> import minigrad_jax.numpy as mnp
         >>> mnp.power(mnp.array([1.0, 2.0]), 3)
+        Array([1., 8.], dtype=float32)
+        >>> mnp.power(2, mnp.arange(4))
+        Array([1, 2, 4, 8], dtype=int32)
     """
     util.check_arraylike("power", x1, x2)
     exponent = _static_int(x2)
@@ -377,15 +401,49 @@ def _pow_int_int(x1, x2):
 
 
 def logaddexp(x1, x2, /):
-    """``log(exp(x1) + exp(x2))`` computed stably, like jnp.logaddexp."""
+    """``log(exp(x1) + exp(x2))`` computed stably, like jnp.logaddexp.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> mnp.logaddexp(0.0, 0.0)
+        Array(0.6931472, dtype=float32, weak_type=True)
+        >>> mnp.logaddexp(mnp.array([1000.0]), mnp.array([1000.0]))
+        Array([1000.6932], dtype=float32)
+    """
     x1, x2 = util.promote_args_inexact("logaddexp", x1, x2)
+    return _logaddexp(x1, x2)
+
+
+# JAX's logaddexp is a custom_jvp: the derivative is exp(x - out), which is 1/2
+# for each input at x1 == x2, where differentiating max and abs would give 0 or 1.
+# Equations in JAX's order, so that jaxprs compare equal.
+def _logaddexp_impl(x1, x2):
     amax = lax.max(x1, x2)
     delta = lax.sub(x1, x2)
+    is_nan = lax.ne(delta, delta)
+    nan_case = lax.add(x1, x2)
     return lax.select_n(
-        lax.ne(delta, delta),
-        lax.add(amax, lax.log1p(lax.exp(lax.neg(lax.abs(delta))))),
-        lax.add(x1, x2),
+        is_nan, lax.add(amax, lax.log1p(lax.exp(lax.neg(lax.abs(delta))))), nan_case
     )
+
+
+_logaddexp_impl.__name__ = "logaddexp"  # the name JAX's custom_jvp_call carries
+_logaddexp = custom_jvp(_logaddexp_impl)
+
+
+@_logaddexp.defjvp
+def _logaddexp_jvp(primals, tangents):
+    x1, x2 = primals
+    t1, t2 = tangents
+    out = _logaddexp(x1, x2)
+    term1 = lax.mul(t1, lax.exp(lax.sub(_replace_inf(x1), _replace_inf(out))))
+    term2 = lax.mul(t2, lax.exp(lax.sub(_replace_inf(x2), _replace_inf(out))))
+    return out, lax.add(term1, term2)
+
+
+def _replace_inf(x):
+    """``x`` with +inf replaced by 0 (so that exp(inf - inf) is exp(0), as in JAX)."""
+    return lax.select_n(lax.eq(x, util.const(x, np.inf)), x, lax.full_like(x, 0))
 
 
 def hypot(x1, x2, /):
@@ -403,15 +461,13 @@ def hypot(x1, x2, /):
 
 
 # ---------------------------------------------------------------------------
-# shifts (with a fallback for when lax has no shift primitives)
+# shifts: lax has no shift primitives here, so they are built from mul/div by powers of 2
 
 
 def left_shift(x1, x2, /):
     """``x1 << x2``, like jnp.left_shift."""
     x1, x2 = util.promote_args_numeric("left_shift", x1, x2)
     _check_int("left_shift", x1)
-    if _has_lax("shift_left"):
-        return lax.shift_left(x1, x2)
     bits = np.iinfo(util.dtype_of(x1)).bits
     shifted = lax.mul(x1, _pow2(x2, bits))
     return util.where(_out_of_range(x2, bits), util.full_like_internal(shifted, 0), shifted)
@@ -423,8 +479,6 @@ def right_shift(x1, x2, /):
     _check_int("right_shift", x1)
     if _dtypes.is_unsigned(util.dtype_of(x1)):
         return _shift_right_logical(x1, x2)
-    if _has_lax("shift_right_arithmetic"):
-        return lax.shift_right_arithmetic(x1, x2)
     bits = np.iinfo(util.dtype_of(x1)).bits
     # Shifting by >= bits gives the sign fill, as shifting by bits - 1 does.
     amount = util.where(_out_of_range(x2, bits), util.full_like_internal(x2, bits - 1), x2)
@@ -434,8 +488,6 @@ def right_shift(x1, x2, /):
 
 
 def _shift_right_logical(x1, x2):
-    if _has_lax("shift_right_logical"):
-        return lax.shift_right_logical(x1, x2)
     dt = util.dtype_of(x1)
     bits = np.iinfo(dt).bits
     if not _dtypes.is_unsigned(dt):
@@ -446,12 +498,6 @@ def _shift_right_logical(x1, x2):
     safe = util.where(_out_of_range(x2, bits), util.full_like_internal(x2, 0), x2)
     shifted = lax.div(x1, _pow2(safe, bits))
     return util.where(_out_of_range(x2, bits), util.full_like_internal(shifted, 0), shifted)
-
-
-def _has_lax(name):
-    from minigrad_jax._src.numpy._lax import has_lax_fn
-
-    return has_lax_fn(name)
 
 
 def _check_int(name, x):
@@ -566,20 +612,18 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     return logical_or(out, both_nan) if equal_nan else out
 
 
-def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
-    """True when every element is close (see :func:`isclose`), like jnp.allclose."""
-    from minigrad_jax._src.numpy._reductions import all as all_
-
-    return all_(isclose(a, b, rtol, atol, equal_nan))
-
-
 def where(condition, x=None, y=None, /, *, size=None, fill_value=None):
     """``x`` where ``condition`` else ``y`` (numpy broadcasting), like jnp.where.
 
     The one-argument form needs a data-dependent shape and is not supported.
 
     Example:
+        >>> import minigrad_jax.numpy as mnp
         >>> mnp.where(mnp.array([True, False]), 1.0, 0.0)
+        Array([1., 0.], dtype=float32, weak_type=True)
+        >>> x = mnp.array([-1.0, 2.0])
+        >>> mnp.where(x > 0, x, 0.0)
+        Array([0., 2.], dtype=float32)
     """
     if x is None and y is None:
         raise NotImplementedError(
@@ -598,7 +642,11 @@ def clip(arr=None, /, min=None, max=None, *, a=None, a_min=None, a_max=None):  #
     """Limit values to ``[min, max]`` (as ``min(max, max(min, x))``), like jnp.clip.
 
     Example:
+        >>> import minigrad_jax.numpy as mnp
         >>> mnp.clip(mnp.arange(5), 1, 3)
+        Array([1, 1, 2, 3, 3], dtype=int32)
+        >>> mnp.clip(mnp.array([-2.0, 0.5, 2.0]), max=1.0)
+        Array([-2. ,  0.5,  1. ], dtype=float32)
     """
     if arr is None:
         arr = a

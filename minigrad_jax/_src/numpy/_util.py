@@ -13,10 +13,10 @@ import jax
 import jax.numpy as jnp
 
 import numpy as np
+from minigrad_jax import lax
 from minigrad_jax._src import core
 from minigrad_jax._src import dtypes as _promotion
 from minigrad_jax._src.numpy import _dtypes
-from minigrad_jax._src.numpy._lax import lax
 
 # ---------------------------------------------------------------------------
 # inspecting arguments
@@ -256,10 +256,32 @@ def full_like_internal(x, value, dtype=None, shape=None):
     shape = a.shape if shape is None else tuple(shape)
     val = cast(value, dtype, weak)
     if not shape:
-        from minigrad_jax._src.numpy._creation import materialize
-
         return materialize(val)
     return lax.broadcast_in_dim(val, shape, ())
+
+
+def materialize(val):
+    """A concrete 0-d constant as a jax.Array (weak Python scalars stay weak)."""
+    if isinstance(val, (core.Tracer, jax.Array)):
+        return val
+    if type(val) is core.WeakArray:
+        arr = constant(val.item())
+        return arr if arr.dtype == val.dtype else constant(np.asarray(val))
+    return constant(val)
+
+
+def concatenate_chunked(arrays, axis):
+    """One lax.concatenate of ``arrays``, as a tree of at most 16 operands each.
+
+    Like JAX: a tree of concatenations keeps very wide ones cheap to compile.
+    """
+    k = 16
+    while len(arrays) > 1:
+        arrays = [
+            lax.concatenate(arrays[i : i + k], axis) if len(arrays[i : i + k]) > 1 else arrays[i]
+            for i in range(0, len(arrays), k)
+        ]
+    return arrays[0]
 
 
 def check_no_unsupported(name, **kwargs):

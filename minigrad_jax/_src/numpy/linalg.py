@@ -40,7 +40,13 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
     """Vector or matrix norm, like jnp.linalg.norm (matrix 2/-2/'nuc' need an SVD).
 
     Example:
+        >>> import minigrad_jax.numpy as mnp
         >>> mnp.linalg.norm(mnp.array([3.0, 4.0]))
+        Array(5., dtype=float32)
+        >>> mnp.linalg.norm(mnp.array([3.0, 4.0]), ord=1)
+        Array(7., dtype=float32)
+        >>> mnp.linalg.norm(mnp.eye(2))
+        Array(1.4142135, dtype=float32)
     """
     (x,) = util.ensure_arraylike("linalg.norm", x)
     (x,) = util.promote_dtypes_inexact(x)
