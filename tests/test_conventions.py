@@ -243,3 +243,16 @@ def test_the_comparison_can_fail():
         _assert_same(mg.grad(lambda x: mnp.sign(x) * x)(0.0), jax.grad(jnp.abs)(0.0), "abs")
     with pytest.raises(AssertionError):
         _assert_same(jnp.asarray(1.0, np.float32), jax.grad(jnp.abs)(0.0), "weak")
+
+
+def test_dot_general_transpose_keeps_preferred_type_and_operand_dtype():
+    # bf16 operands accumulated in f32: the cotangent comes back in bf16, as in JAX
+    w = jnp.ones((2, 3), jnp.bfloat16) * 0.5
+
+    def loss(lax, np_):
+        dn = (((1,), (0,)), ((), ()))
+        return lambda v: np_.sum(lax.dot_general(v, v.T, dn, preferred_element_type=np_.float32))
+
+    ours, theirs = mg.grad(loss(mg.lax, mnp))(w), jax.grad(loss(jax.lax, jnp))(w)
+    assert ours.dtype == theirs.dtype == jnp.bfloat16
+    np.testing.assert_allclose(np.asarray(ours, np.float32), np.asarray(theirs, np.float32))

@@ -87,7 +87,6 @@ def _programs(J, np_, L):
 
 
 _PENDING = {
-    "grad_of_dot": "dot_general's transpose drops preferred_element_type=float32 (JAX keeps it)",
     "grad_of_cond": "JAX's cond instantiates zero cotangents with empty2 + broadcast_in_dim",
     "grad_of_scan": "JAX's scan inserts convert_element_type for the weak carry; ours adds a copy",
 }

@@ -9,7 +9,7 @@ from minigrad_jax._src import core
 from minigrad_jax._src.core import Primitive, ShapedArray
 from minigrad_jax._src.interpreters import ad, batching, lowering
 from minigrad_jax._src.interpreters.ad import Zero, is_undefined
-from minigrad_jax._src.lax.base import transpose
+from minigrad_jax._src.lax.base import convert_element_type, transpose
 
 dot_general_p = Primitive("dot_general")
 
@@ -54,7 +54,17 @@ def _remaining(original, *removed_lists):
     return [i for i in original if i not in removed]
 
 
-def _dot_transpose_lhs(ct, x_aval, y, *, dimension_numbers, swap_ans=False, **params):
+def _dot_transpose_lhs(
+    ct,
+    x_aval,
+    y,
+    *,
+    dimension_numbers,
+    precision=None,
+    preferred_element_type=None,
+    swap_ans=False,
+    **params,
+):
     # The rule JAX uses: contract the cotangent with the other operand over its
     # free dimensions, then put the result's axes back in the operand's order.
     x_ndim, y_ndim = x_aval.ndim, core.get_aval(y).ndim
@@ -68,14 +78,16 @@ def _dot_transpose_lhs(ct, x_aval, y, *, dimension_numbers, swap_ans=False, **pa
     dims = ((ans_y, y_kept), (ans_batch, y_batch))
     x_contract_sorted_by_y = list(np.take(x_contract, np.argsort(y_contract)))
     out_axes = np.argsort(list(x_batch) + x_kept + x_contract_sorted_by_y)
-    out = dot_general(ct, y, dims)
-    return _transpose(out, tuple(int(a) for a in out_axes))
+    out = dot_general(ct, y, dims, precision, preferred_element_type)  # as JAX: kept
+    out = _transpose(out, tuple(int(a) for a in out_axes))
+    # a preferred (wider) result type: the cotangent comes back in the operand's dtype
+    return convert_element_type(out, x_aval.dtype)
 
 
 def _dot_transpose_rhs(ct, x, y_aval, *, dimension_numbers, **params):
     (x_contract, y_contract), (x_batch, y_batch) = dimension_numbers
     swapped = ((y_contract, x_contract), (y_batch, x_batch))
-    return _dot_transpose_lhs(ct, y_aval, x, dimension_numbers=swapped, swap_ans=True)
+    return _dot_transpose_lhs(ct, y_aval, x, dimension_numbers=swapped, swap_ans=True, **params)
 
 
 def _dot_transpose(ct, x, y, **params):
