@@ -311,3 +311,49 @@ def test_explain_grad_through_every_higher_order_primitive(name):
     report = mg.explain_grad(lambda x: prog(MG, x))(X0)
     close(report.grads, jax.grad(lambda x: prog(JX, x))(X0))
     assert str(report)  # it renders
+
+
+def _kind(x):
+    """What a value is, as a user sees it: its Python type, dtype and weak type."""
+    if isinstance(x, jax.Array):
+        return ("Array", str(x.dtype), bool(x.weak_type))
+    return (type(x).__name__,)
+
+
+def _custom_vjp_mul(L):
+    @L.mod.custom_vjp
+    def g(x, y):
+        return x * y
+
+    g.defvjp(lambda x, y: (g(x, y), (x, y)), lambda r, ct: (ct * r[1], ct * r[0]))
+    return g
+
+
+def _custom_vjp_sin(L):
+    @L.mod.custom_vjp
+    def h(x):
+        return L.np.sin(x)
+
+    h.defvjp(lambda x: (h(x), L.np.cos(x)), lambda r, ct: (ct * r,))
+    return h
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda m, L: _custom_vjp_mul(L)(2.0, 3.0),
+        lambda m, L: m.jit(_custom_vjp_mul(L))(2.0, 3.0),
+        lambda m, L: m.grad(_custom_vjp_mul(L))(2.0, 3.0),
+        lambda m, L: m.vjp(_custom_vjp_mul(L), 2.0, 3.0)[1](1.0),
+        lambda m, L: m.vjp(_custom_vjp_mul(L), 2.0, 3.0)[0],
+        lambda m, L: m.grad(_custom_vjp_sin(L))(1.0),
+        lambda m, L: m.vjp(_custom_vjp_sin(L), 1.0)[1](1.0),
+        lambda m, L: m.jvp(_custom_jvp(L), (0.5,), (1.0,)),
+        lambda m, L: m.vmap(_custom_vjp_sin(L))(np.ones(2, np.float32)),
+    ],
+    ids=["eager", "jit", "grad", "vjp_cts", "vjp_out", "grad_sin", "vjp_sin", "jvp", "vmap"],
+)
+def test_custom_rule_results_have_jax_types_and_weak_types(program):
+    ours, theirs = program(mg, MG), program(jax, JX)
+    close(ours, theirs)
+    assert jax.tree_util.tree_map(_kind, ours) == jax.tree_util.tree_map(_kind, theirs)

@@ -17,7 +17,7 @@ from minigrad_jax._src.api_util import (
     wraps,
 )
 from minigrad_jax._src.core import get_aval
-from minigrad_jax._src.interpreters import ad, batching
+from minigrad_jax._src.interpreters import ad, batching, lowering
 from minigrad_jax._src.interpreters.ad import JVPTrace, JVPTracer, UndefinedPrimal, Zero
 from minigrad_jax._src.interpreters.partial_eval import JaxprTrace, trace_to_jaxpr
 from minigrad_jax._src.ir import eval_jaxpr
@@ -224,10 +224,8 @@ def _aux_splitter(flat_fun, has_aux):
 
 
 def _materialize(vals):
-    """Outputs at the top level are jax.Arrays, as in JAX."""
-    if not core.is_top_level():
-        return list(vals)
-    return [v if isinstance(v, jax.Array) else jax.numpy.asarray(core.jaxable(v)) for v in vals]
+    """What jvp/vjp/linearize hand back: arrays, but a user's scalar passes through (JAX)."""
+    return lowering.as_jax_arrays(vals, keep_python_scalars=True)
 
 
 def _instantiate_out(t):

@@ -405,7 +405,8 @@ def _lin_batch(axis_size, args, dims, **params):
 
 def _lin_transpose(cts, *args, num_res, bwd, mask, in_avals, out_avals, name):
     res = list(args[:num_res])
-    cts = [ad.instantiate(c) for c in cts]
+    # bwd is user code: our numpy constants (the seed 1.0) reach it as jax.Arrays
+    cts = lowering.as_jax_arrays([ad.instantiate(c) for c in cts], keep_python_scalars=True)
     cts_in = bwd(res, cts)
     return [None] * num_res + [c for c, m in zip(cts_in, mask) if m]
 

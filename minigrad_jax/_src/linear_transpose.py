@@ -13,10 +13,9 @@ import numpy as np
 from jax import tree_util
 
 from minigrad_jax._src import core
-from minigrad_jax._src.api import _materialize
 from minigrad_jax._src.api_util import FlatFun
 from minigrad_jax._src.core import get_aval
-from minigrad_jax._src.interpreters import ad
+from minigrad_jax._src.interpreters import ad, lowering
 from minigrad_jax._src.interpreters.partial_eval import JaxprTrace
 
 # Primitives with a transpose rule that are linear only in some operands:
@@ -83,7 +82,8 @@ def linear_transpose(fun, *primals):
             ad.zeros_like_aval(a) if type(c) is ad.Zero else c
             for c, a in zip(cts, in_avals, strict=True)
         ]
-        return tree_util.tree_unflatten(in_tree, _materialize(cts))
+        # always arrays, as jax.linear_transpose's are
+        return tree_util.tree_unflatten(in_tree, lowering.as_jax_arrays(cts))
 
     return transposed
 

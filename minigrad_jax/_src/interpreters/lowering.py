@@ -8,6 +8,7 @@ with these rules inside ``jax.jit`` so that XLA compiles it for any backend.
 from __future__ import annotations
 
 import jax
+import numpy as np
 
 from minigrad_jax._src import core
 from minigrad_jax._src.ir import Literal
@@ -44,9 +45,15 @@ def replay_closed(closed, *args):
     return replay(closed.jaxpr, closed.consts, *args)
 
 
-def as_jax_arrays(outs):
-    """Outputs of a higher-order primitive at the top level are ``jax.Array``s, as in JAX
-    (a replay may hand back a forwarded Python scalar or numpy constant)."""
+def as_jax_arrays(outs, keep_python_scalars=False):
+    """At the top level, values handed back to the user are ``jax.Array``s, as in JAX.
+
+    A replay may hand back a forwarded Python scalar or one of our numpy constants;
+    they become arrays with their weak type kept. With ``keep_python_scalars`` a
+    Python scalar (or numpy scalar) passes through untouched, as ``jax.vjp`` and
+    ``jax.jvp`` return what a custom rule or an identity gave them.
+    """
     if not core.is_top_level():
         return list(outs)
-    return [o if isinstance(o, jax.Array) else jax.numpy.asarray(o) for o in outs]
+    keep = (jax.Array, np.generic, bool, int, float, complex) if keep_python_scalars else jax.Array
+    return [o if isinstance(o, keep) else jax.numpy.asarray(core.jaxable(o)) for o in outs]
