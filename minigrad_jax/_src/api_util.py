@@ -48,7 +48,13 @@ def normalize_argnums(argnums, nargs, fname):
                 f"{nargs} positional argument(s); differentiating with respect to argument "
                 f"{a} requires at least {a + 1 if a >= 0 else -a} positional arguments"
             )
-    return single, tuple(a % nargs for a in nums)
+    nums = tuple(a % nargs for a in nums)
+    if len(set(nums)) != len(nums):
+        raise TypeError(  # JAX fails with a TypeError too (deep inside, unexplained)
+            f"{fname}: argnums={argnums!r} names the same argument more than once; "
+            "each position may appear only once"
+        )
+    return single, nums
 
 
 def split_static(args, static_argnums, fname):

@@ -11,6 +11,7 @@ escaped tracers are caught.
 
 from __future__ import annotations
 
+import operator
 import os
 import sys
 import threading
@@ -241,6 +242,9 @@ def abstract_eval(prim: Primitive, avals, params):
 # tracers
 
 
+NOT_CONST = object()  # _const_inner's answer for a tracer that carries its transform
+
+
 class Tracer:
     """An array-like stand-in for a value while a transform is running."""
 
@@ -277,8 +281,32 @@ class Tracer:
         return self.aval.shape[0]
 
     def concrete_value(self):
-        """The concrete value behind this tracer, or None when it is abstract."""
+        """The concrete value behind this tracer, or None when it is abstract.
+
+        A JVP tracer is concrete when its primal is (JAX's ``to_concrete_value``):
+        ``bool``, ``int`` and ``__index__`` use it, as JAX's do.
+        """
         return None
+
+    def _const_inner(self):
+        """The value one level down if this tracer carries nothing of its own
+        transform (a constant lifted into it: a zero tangent, an unmapped value),
+        else ``NOT_CONST``."""
+        return NOT_CONST
+
+    def constant_value(self):
+        """The value when this tracer is a constant at every level, else None.
+
+        Such a tracer is what JAX would hold as a plain jax.Array, so ``float``,
+        ``numpy.asarray`` and friends may see its value: nothing depends on the
+        transformed arguments, so nothing is dropped.
+        """
+        t = self
+        while isinstance(t, Tracer):
+            t = t._const_inner()
+            if t is NOT_CONST:
+                return None
+        return t
 
     def _concretize(self, what):
         val = self.concrete_value()
@@ -286,23 +314,40 @@ class Tracer:
             raise errors.ConcretizationError(self, what, user_frame_info())
         return val
 
+    # bool / int / __index__ read a concrete value, as JAX's do; float, complex
+    # and __array__ need a constant, since JAX raises for any tracer there.
     def __bool__(self):
-        return bool(self._concretize("bool()"))
+        val = self.concrete_value()
+        if val is None:
+            raise errors.TracerBoolConversionError(self, user_frame_info())
+        return bool(val)
 
     def __int__(self):
         return int(self._concretize("int()"))
 
+    def __index__(self):
+        val = self.concrete_value()
+        if val is None:
+            raise errors.TracerIntegerConversionError(self, user_frame_info())
+        return operator.index(val)
+
     def __float__(self):
-        return float(self._concretize("float()"))
+        return float(self._constant_or("float()"))
 
     def __complex__(self):
-        return complex(self._concretize("complex()"))
+        return complex(self._constant_or("complex()"))
 
-    def __index__(self):
-        return self._concretize("__index__").__index__()
+    def _constant_or(self, what):
+        val = self.constant_value()
+        if val is None:
+            raise errors.ConcretizationError(self, what, user_frame_info())
+        return val
 
     def __array__(self, dtype=None, copy=None):
-        return np.asarray(self._concretize("numpy.asarray()"), dtype=dtype)
+        val = self.constant_value()
+        if val is None:
+            raise errors.TracerArrayConversionError(self, user_frame_info())
+        return np.asarray(val, dtype=dtype)
 
     def __iter__(self):
         if not self.aval.shape:
@@ -342,10 +387,27 @@ class Trace:
         raise NotImplementedError
 
     def check_foreign(self, t: Tracer):
-        """A tracer of another trace may only come from an active enclosing trace."""
+        """``t`` as an input here: a tracer of another trace may only come from an
+        active enclosing trace. A constant made by a transform that has since
+        ended (or by an inner one) stands for its value."""
         tr = t._trace
-        if not tr.active or tr.level >= self.level:
-            raise errors.UnexpectedTracerError(t)
+        while not tr.active or tr.level >= self.level:
+            inner = t._const_inner()
+            if inner is NOT_CONST:
+                raise errors.UnexpectedTracerError(t)
+            if not isinstance(inner, Tracer):
+                return inner
+            t, tr = inner, inner._trace
+        return t
+
+    def lift(self, x):
+        """``x`` (a value from outside every transform) as a constant of this trace.
+
+        Array values made while a transform runs are its tracers even when they
+        depend on nothing, so that a jax.Array's own methods (``.at[]``, ``.dot``)
+        never meet one of our tracers from the wrong side.
+        """
+        return x
 
     def __repr__(self):
         return f"{type(self).__name__}(level={self.level})"
@@ -359,7 +421,8 @@ class EvalTrace(Trace):
     def process_primitive(self, prim, args, params):
         for a in args:
             if isinstance(a, Tracer):
-                raise errors.UnexpectedTracerError(a)
+                args = [self.check_foreign(x) if isinstance(x, Tracer) else x for x in args]
+                return self.process_primitive(prim, args, params)
             if type(a) is WeakArray:
                 args = [jaxable(x) for x in args]  # keep JAX's weak type eagerly too
                 break
@@ -428,6 +491,14 @@ def call_in(trace: Trace, fn, *args, **kwargs):
         return fn(*args, **kwargs)
     finally:
         _state.trace = prev
+
+
+def lift(x):
+    """``x`` as a constant of the current trace (unchanged at the top level)."""
+    trace = _state.trace
+    if trace is EVAL_TRACE or (isinstance(x, Tracer) and x._trace is trace):
+        return x
+    return trace.lift(x)
 
 
 def is_top_level() -> bool:

@@ -13,7 +13,7 @@ _cache: dict = {}
 def _key(x):
     if core.is_python_scalar(x):
         return (type(x), None)
-    a = core.get_aval(x)
+    a = x if isinstance(x, core.ShapedArray) else core.get_aval(x)
     return (a.dtype, a.weak_type)
 
 

@@ -8,30 +8,87 @@ user's source line.
 
 from __future__ import annotations
 
+import jax
+
 
 class MinigradError(Exception):
-    """Marker base for errors minigrad_jax raises on purpose (never internal)."""
+    """Marker base for errors minigrad_jax raises on purpose (never internal).
+
+    Where JAX has a class for the same mistake, ours subclasses it too, so
+    ``except jax.errors.ConcretizationTypeError`` catches ours. Our messages are
+    our own (they name the transform, the user's line and the fix), so the
+    constructors set the message directly rather than through JAX's.
+    """
+
+    def __init__(self, *args):
+        Exception.__init__(self, *args)
 
 
 class MinigradTypeError(MinigradError, TypeError):
     """A shape or dtype error found while checking a primitive's inputs."""
 
 
-class ConcretizationError(MinigradError, TypeError):
+def _abstract_message(tracer, what: str, src, advice: str) -> str:
+    trace = tracer._trace
+    transform = getattr(trace, "transform_name", type(trace).__name__)
+    at = f" at {src}" if src is not None else ""
+    return (
+        f"Abstract tracer value encountered where a concrete value is expected: "
+        f"{what} was called on a traced value of type {tracer.aval.str_short()}{at}.\n"
+        f"The value is abstract because it depends on an argument of `{transform}`"
+        f"{_where(trace)}.\n{advice}"
+    )
+
+
+class ConcretizationError(MinigradError, jax.errors.ConcretizationTypeError):
     """A traced (abstract) value was used where a concrete Python value is needed.
 
-    JAX calls this ConcretizationTypeError.
+    It is a ``jax.errors.ConcretizationTypeError`` (``mg.errors`` names it so).
     """
 
     def __init__(self, tracer, what: str, src=None):
-        trace = tracer._trace
-        transform = getattr(trace, "transform_name", type(trace).__name__)
-        at = f" at {src}" if src is not None else ""
+        advice = _CONCRETIZATION_ADVICE.get(what, _CONTROL_FLOW_ADVICE)
+        super().__init__(_abstract_message(tracer, what, src, advice))
+
+
+ConcretizationTypeError = ConcretizationError
+
+
+class TracerBoolConversionError(ConcretizationError, jax.errors.TracerBoolConversionError):
+    """``bool()`` of a traced value (an ``if`` or ``while`` on it, ``and``/``or``)."""
+
+    def __init__(self, tracer, src=None):
+        super().__init__(tracer, "bool()", src)
+
+
+class TracerIntegerConversionError(MinigradError, jax.errors.TracerIntegerConversionError):
+    """``__index__`` of a traced value: it was used as a Python index or size."""
+
+    def __init__(self, tracer, src=None):
         super().__init__(
-            f"Abstract tracer value encountered where a concrete value is expected: "
-            f"{what} was called on a traced value of type {tracer.aval.str_short()}{at}.\n"
-            f"The value is abstract because it depends on an argument of `{transform}`"
-            f"{_where(trace)}.\n" + _CONCRETIZATION_ADVICE.get(what, _CONTROL_FLOW_ADVICE)
+            _abstract_message(
+                tracer,
+                "__index__()",
+                src,
+                "A traced integer cannot index a Python list or tuple or give a size. "
+                "Index an array instead (mnp.asarray(xs)[i]), use lax.dynamic_slice / "
+                "lax.dynamic_index_in_dim, or mark the argument static.",
+            )
+        )
+
+
+class TracerArrayConversionError(MinigradError, jax.errors.TracerArrayConversionError):
+    """``numpy.asarray`` (``__array__``) of a traced value.
+
+    A NumPy array is a concrete value, so the conversion would drop the value's
+    dependence on the transformed arguments (and with it the gradient).
+    """
+
+    def __init__(self, tracer, src=None):
+        super().__init__(
+            _abstract_message(
+                tracer, "numpy.asarray()", src, _CONCRETIZATION_ADVICE["numpy.asarray()"]
+            )
         )
 
 
@@ -42,15 +99,24 @@ _CONTROL_FLOW_ADVICE = (
 )
 _CONCRETIZATION_ADVICE = {
     "numpy.asarray()": (
-        "numpy functions (and jax.numpy functions given a value that is not JAX's) convert "
-        "their arguments to concrete arrays, which a traced value cannot be. Use "
-        "minigrad_jax.numpy on traced values, or wrap a JAX function as one primitive with "
-        "mg.from_jax(fn)."
+        "numpy functions, jax.numpy functions and the methods of a jax.Array or NumPy "
+        "array (its .at[], .dot, indexing) convert a value that is not theirs to a "
+        "concrete array, which a traced value cannot be. Use minigrad_jax.numpy on traced "
+        "values, turn a closed-over array into one of ours first (mnp.asarray(c).at[i].set(x)), "
+        "or wrap a JAX function as one primitive with mg.from_jax(fn)."
     ),
+    "float()": (
+        "float() of a traced value would drop its dependence on the transformed "
+        "arguments. Keep it an array (x.astype(float) or arithmetic on x). "
+    )
+    + _CONTROL_FLOW_ADVICE,
 }
+_CONCRETIZATION_ADVICE["complex()"] = _CONCRETIZATION_ADVICE["float()"].replace(
+    "float()", "complex()"
+)
 
 
-class UnexpectedTracerError(MinigradError, TypeError):
+class UnexpectedTracerError(MinigradError, jax.errors.UnexpectedTracerError):
     """A tracer escaped the transform that created it and was used afterwards."""
 
     def __init__(self, tracer):

@@ -409,9 +409,12 @@ def to_jax(mg_fn):
 
     @wraps(mg_fn)
     def wrapped(*args, **kwargs):
-        out = mg_fn(*args, **kwargs)
-        if not core.is_top_level():
-            return out
+        leaves = tree_util.tree_leaves((args, kwargs))
+        if any(isinstance(x, core.Tracer) for x in leaves):
+            return mg_fn(*args, **kwargs)  # called inside one of our transforms
+        # JAX's values only (JAX may be tracing them): our eager evaluation, whatever
+        # transform of ours happens to be running around the JAX call.
+        out = core.call_in(core.EVAL_TRACE, mg_fn, *args, **kwargs)
         return tree_util.tree_map(_as_jax, out)
 
     return wrapped

@@ -189,6 +189,10 @@ def translate(e: BaseException):
     said = _messages(e)
     tracer = _tracer_named(tbs[site].tb_frame, said)
     if tracer is None:
+        # Not named (a constant prints as its value): one JAX was handed, if any.
+        inside = [v for tb in tbs[site + 1 :] for v in tb.tb_frame.f_locals.values()]
+        tracer = next((t for v in inside for t in _tracers_in(v)), None)
+    if tracer is None:
         return None
     where = _frame_text(tbs[site])
     outer = _outermost_user_frame(tbs, site)
@@ -292,8 +296,10 @@ def _jax_function_message(tracer, where):
     return (
         f"A JAX function was applied to a minigrad_jax traced value ({_traced_by(tracer)}) "
         f"at {where}.\n"
-        "JAX's functions accept only JAX values, and minigrad_jax's tracers are not JAX "
-        "values. Instead:\n"
+        "JAX's functions (and a jax.Array's methods) accept only JAX values, and "
+        "minigrad_jax's tracers are not JAX values. Instead:\n"
+        "  - for a closed-over jax.Array, make it ours inside the function first: "
+        "mnp.asarray(c).dot(x), mnp.asarray(c).at[i].set(x);\n"
         "  - for array functions and control flow, use minigrad_jax.numpy / minigrad_jax.lax "
         "(mnp.sin, mnp.dot, mg.lax.cond, mg.lax.fori_loop, ...);\n"
         "  - to call a JAX function you cannot rewrite (an Optax update, jax.random, ...), "
@@ -310,8 +316,9 @@ def _indexing_message(tracer, site, where):
         f"{where}.\n"
         "jax.Array.__getitem__ (and .at[]) accepts only JAX values and has no hook through "
         "which another library's index could take part, so this cannot be traced. Index a "
-        "minigrad_jax value instead: pass the array to the transformed function as an "
-        "argument (then it is traced too), or write mnp.take(arr, i, axis=0) or "
+        "minigrad_jax value instead: mnp.asarray(arr)[i] (or .at[]) inside the transformed "
+        "function, pass the array as an argument (then it is traced too), or write "
+        "mnp.take(arr, i, axis=0) or "
         "mg.lax.dynamic_index_in_dim(arr, i, keepdims=False) for one integer index."
     )
 

@@ -177,7 +177,17 @@ def install(cls=core.Tracer):
     cls.at = property(lambda self: mnp._IndexUpdateHelper(self))
     cls.__hash__ = core.Tracer.__hash__
     for tracer_cls, fn in _REPRS.items():
-        tracer_cls.__repr__ = fn
+        tracer_cls.__repr__ = _constant_repr(fn)
+        tracer_cls.__str__ = _constant_repr(fn, str)
+
+
+def _constant_repr(fn, show=repr):
+    # A constant made under a transform prints as the array JAX would hold there.
+    def method(t):
+        val = t.constant_value()
+        return fn(t) if val is None else show(val)
+
+    return method
 
 
 install()

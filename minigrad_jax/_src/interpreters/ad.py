@@ -107,6 +107,9 @@ class JVPTracer(Tracer):
         p = self.primal
         return p.concrete_value() if isinstance(p, Tracer) else p
 
+    def _const_inner(self):
+        return self.primal if type(self.tangent) is Zero else core.NOT_CONST
+
 
 class JVPTrace(core.Trace):
     __slots__ = ()
@@ -119,12 +122,13 @@ class JVPTrace(core.Trace):
                 tangents.append(a.tangent)
                 nonzero = nonzero or type(a.tangent) is not Zero
             else:
-                if isinstance(a, Tracer):
-                    self.check_foreign(a)
-                primals.append(a)
+                primals.append(self.check_foreign(a) if isinstance(a, Tracer) else a)
                 tangents.append(None)
         if not nonzero:
-            return core.bind_in(self.parent, prim, primals, params)
+            out = core.bind_in(self.parent, prim, primals, params)
+            if prim.multiple_results:
+                return [self.constant(o) for o in out]
+            return self.constant(out)
         tangents = [
             Zero(tangent_aval(core.get_aval(p))) if t is None else t
             for p, t in zip(primals, tangents)
@@ -138,7 +142,16 @@ class JVPTrace(core.Trace):
         return self.wrap(primal_out, tangent_out)
 
     def wrap(self, primal, tangent):
-        return primal if type(tangent) is Zero else JVPTracer(self, primal, tangent)
+        if type(tangent) is Zero:
+            return self.constant(primal)
+        return JVPTracer(self, primal, tangent)
+
+    def constant(self, primal):
+        """A value of the trace below as one of ours, with a symbolic zero tangent."""
+        return JVPTracer(self, primal, Zero(tangent_aval(core.get_aval(primal))))
+
+    def lift(self, x):
+        return self.constant(x)
 
 
 def make_zero_jvp(prim):

@@ -27,8 +27,19 @@ class BatchTracer(Tracer):
     @property
     def aval(self):
         a = core.get_aval(self.val)
+        if self.bdim is None:
+            return a
         shape = a.shape[: self.bdim] + a.shape[self.bdim + 1 :]
         return core.ShapedArray(shape, a.dtype, a.weak_type)
+
+    def concrete_value(self):
+        if self.bdim is not None:
+            return None
+        v = self.val
+        return v.concrete_value() if isinstance(v, Tracer) else v
+
+    def _const_inner(self):
+        return self.val if self.bdim is None else core.NOT_CONST
 
 
 class BatchTrace(core.Trace):
@@ -44,14 +55,15 @@ class BatchTrace(core.Trace):
             if isinstance(a, BatchTracer) and a._trace is self:
                 vals.append(a.val)
                 dims.append(a.bdim)
-                mapped = True
+                mapped = mapped or a.bdim is not None
             else:
-                if isinstance(a, Tracer):
-                    self.check_foreign(a)
-                vals.append(a)
+                vals.append(self.check_foreign(a) if isinstance(a, Tracer) else a)
                 dims.append(None)
         if not mapped:
-            return core.bind_in(self.parent, prim, vals, params)
+            out = core.bind_in(self.parent, prim, vals, params)
+            if prim.multiple_results:
+                return [BatchTracer(self, o, None) for o in out]
+            return BatchTracer(self, out, None)
         rule = batch_rules.get(prim)
         if rule is None:
             raise NotImplementedError(f"Batching rule for '{prim.name}' not implemented")
@@ -61,7 +73,10 @@ class BatchTrace(core.Trace):
         return self.wrap(out, out_dim)
 
     def wrap(self, val, bdim):
-        return val if bdim is None else BatchTracer(self, val, bdim)
+        return BatchTracer(self, val, bdim)
+
+    def lift(self, x):
+        return BatchTracer(self, x, None)
 
 
 # ---------------------------------------------------------------------------

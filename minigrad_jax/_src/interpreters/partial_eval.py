@@ -78,6 +78,11 @@ class JaxprTrace(core.Trace):
         self.invars.append(var)
         return JaxprTracer(self, aval, var)
 
+    def lift(self, x):
+        if not self.stage_all or core.is_python_scalar(x):
+            return x  # partial evaluation keeps known values; Python scalars stay as they are
+        return JaxprTracer(self, get_aval(x), self.to_atom(x))  # a scalar's atom: a literal
+
     def to_atom(self, x):
         if isinstance(x, JaxprTracer) and x._trace is self:
             return x._var
@@ -93,12 +98,14 @@ class JaxprTrace(core.Trace):
 
     def process_primitive(self, prim, args, params):
         own = False
-        for a in args:
+        for i, a in enumerate(args):
             if isinstance(a, Tracer):
                 if a._trace is self:
                     own = True
                 else:
-                    self.check_foreign(a)
+                    b = self.check_foreign(a)
+                    if b is not a:  # a constant that outlived its transform
+                        args = (*args[:i], b, *args[i + 1 :])
         if not self.stage_all:
             if not own:
                 return bind_in(self.parent, prim, args, params)

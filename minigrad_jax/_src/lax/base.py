@@ -78,8 +78,12 @@ def convert_element_type(operand, new_dtype, weak_type=False):
     new_dtype = core.canonical_dtype(np.dtype(new_dtype))
     aval = core.get_aval(x)
     if not isinstance(x, core.Tracer) and not hasattr(x, "aval") and np.ndim(x) == 0:
-        # Python and numpy scalars convert on the spot (a literal), as in JAX.
-        return core.weak_scalar(x, new_dtype) if weak_type else np.asarray(x, new_dtype)
+        # Python and numpy scalars convert on the spot (a literal), as in JAX;
+        # at the top level the user gets the jax.Array JAX returns.
+        if weak_type:
+            return core.weak_scalar(x, new_dtype)
+        val = np.asarray(x, new_dtype)
+        return jax.device_put(val) if core.is_top_level() else val
     if aval.dtype == new_dtype and aval.weak_type == weak_type:
         return x
     return convert_element_type_p.bind(

@@ -520,17 +520,19 @@ defjvp(
 )
 
 
-def _pow_jvp_x(g, x, y):
-    return mul(g, mul(y, pow(x, sub(y, _const(y, 1)))))
+def _pow_jvp_x(g, ans, x, y):
+    dtype = core.get_aval(ans).dtype  # JAX computes the jacobian strongly typed
+    x, y = base.convert_element_type(x, dtype), base.convert_element_type(y, dtype)
+    return mul(g, mul(y, pow(x, sub(y, _full_like(y, 1)))))
 
 
-def _pow_jvp_y(g, x, y):
-    # JAX's convention: d/dy x**y = log(x) * x**y, taken as 0 where x == 0.
-    safe_log = select_n(eq(x, _const(x, 0)), log(x), _zeros_like(x))
-    return mul(g, mul(safe_log, pow(x, y)))
+def _pow_jvp_y(g, ans, x, y):
+    # JAX's convention: d/dy x**y = log(x) * x**y, with log(1) = 0 taken where x == 0.
+    safe_x = select_n(eq(x, _full_like(x, 0)), x, _full_like(x, 1))
+    return mul(g, mul(log(safe_x), ans))
 
 
-defjvp(pow_p, _pow_jvp_x, _pow_jvp_y)
+defjvp2(pow_p, _pow_jvp_x, _pow_jvp_y)
 
 
 def _balanced_eq(x, ans, y):

@@ -28,7 +28,9 @@ def canonicalize_shape(shape, name="shape"):
     except TypeError:
         raise TypeError(f"{name} must be an int or a sequence of ints, got {shape!r}") from None
     if any(d < 0 for d in dims):
-        raise ValueError(f"{name} must not have negative dimensions, got {dims}")
+        raise TypeError(  # JAX's class: broadcast_in_dim's shape check
+            f"{name} must not have negative dimensions, got {dims}"
+        )
     return dims
 
 
@@ -207,7 +209,7 @@ def array(object, dtype=None, copy=True, order="K", ndmin=0, *, device=None):  #
         out = lax.broadcast_in_dim(
             out, (1,) * (ndmin - nd) + util.shape_of(out), tuple(range(ndmin - nd, ndmin))
         )
-    return out
+    return core.lift(out)  # under a transform, one of its values (see Trace.lift)
 
 
 def asarray(a, dtype=None, order=None, *, copy=None, device=None):

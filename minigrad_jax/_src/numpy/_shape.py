@@ -117,9 +117,7 @@ def transpose(a, axes=None):
     nd = util.ndim_of(a)
     perm = tuple(range(nd))[::-1] if axes is None else _index_tuple(axes)
     perm = tuple(util.canonicalize_axis(i, nd) for i in perm)
-    if sorted(perm) != list(range(nd)):
-        raise ValueError(f"axes {axes} don't match array of {nd} dimensions")
-    return lax.transpose(a, perm)
+    return lax.transpose(a, perm)  # a non-permutation is lax's TypeError, as in JAX
 
 
 def permute_dims(a, /, axes):
@@ -313,8 +311,13 @@ def concatenate(arrays, axis=0, dtype=None):
     axis = util.canonicalize_axis(axis, nd)
     for a in arrays:
         s0, s = util.shape_of(arrays[0]), util.shape_of(a)
-        if len(s) != nd or s[:axis] + s[axis + 1 :] != s0[:axis] + s0[axis + 1 :]:
-            raise ValueError(
+        if len(s) != nd:
+            raise TypeError(
+                "Cannot concatenate arrays with different numbers of dimensions: got "
+                + ", ".join(str(util.shape_of(x)) for x in arrays)
+            )
+        if s[:axis] + s[axis + 1 :] != s0[:axis] + s0[axis + 1 :]:
+            raise TypeError(  # JAX's class
                 f"mnp.concatenate: all input array dimensions other than axis "
                 f"{axis} must match, got shapes "
                 f"{[util.shape_of(x) for x in arrays]}"

@@ -132,7 +132,8 @@ def cast(x, dtype, weak_type=False):
             arr = constant(x)
             if arr.dtype == dtype:
                 return arr
-        return core.weak_scalar(x, dtype) if weak_type else np.asarray(x, dtype)
+        v = _python_scalar(x, dtype)
+        return core.weak_scalar(v, dtype) if weak_type else v
     if _is_concrete_scalar_array(x) and not core.is_top_level():
         # A constant scalar converts on the spot (a literal), as JAX folds it.
         v = np.asarray(x).astype(dtype)
@@ -141,6 +142,19 @@ def cast(x, dtype, weak_type=False):
     if a.dtype == dtype and a.weak_type == weak_type:
         return x
     return lax.convert_element_type(x, dtype, weak_type)
+
+
+def _python_scalar(x, dtype):
+    """A Python scalar as a NumPy value of ``dtype``, as JAX converts it: an int
+    must fit the default integer type (else OverflowError, as in JAX), then it
+    wraps around in a narrower one (``int8_array + 300`` adds 44)."""
+    if type(x) is int:
+        default = core.weak_default_dtype("i")
+        info = np.iinfo(default)
+        if not info.min <= x <= info.max:
+            raise OverflowError(f"Python int {x} too large to convert to {default}")
+        return np.asarray(x, default).astype(dtype)
+    return np.asarray(x, dtype)
 
 
 def _promote_to(args, to_dtype):

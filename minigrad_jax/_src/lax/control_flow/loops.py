@@ -16,7 +16,7 @@ import jax
 import numpy as np
 from jax import tree_util
 
-from minigrad_jax._src import core
+from minigrad_jax._src import core, dtypes
 from minigrad_jax._src.core import Primitive, ShapedArray, get_aval
 from minigrad_jax._src.interpreters import ad, batching, higher_order, lowering
 from minigrad_jax._src.interpreters import jaxpr_util as ju
@@ -498,12 +498,29 @@ def _trace_carry(
     """Trace a loop body whose carry out must match carry in in structure, shape and dtype.
 
     A weak-typed carry may come out strongly typed: as in JAX, the body keeps its weak
-    input and the loop's carry output takes the body's (strong) type.
+    input and the loop's carry output takes the body's (strong) type. A weak-typed
+    carry whose dtype the body changes (an int 1 multiplied by 1.5) is promoted to
+    the dtypes' join, strongly typed, and the body traced again, as JAX does.
     """
     tree = in_tree if extra_tree is None else extra_tree(in_tree)
     closed, out_tree = trace_fun(lambda *a: fun(*make_args(*a)), tree, [*avals, *extra_avals], what)
     carry_tree = _carry_tree(out_tree, split_out, len(avals))
     out_avals = list(closed.out_avals[: len(avals)])
+    if carry_tree == in_tree and not same_types(out_avals, avals, weak=False):
+        promote = [
+            i
+            for i, (a, o) in enumerate(zip(avals, out_avals))
+            if a.weak_type and a.shape == o.shape and a.dtype != o.dtype
+        ]
+        if promote:
+            flat, avals = list(flat), list(avals)
+            for i in promote:
+                dtype, _ = dtypes.result_type(flat[i], out_avals[i])
+                flat[i] = st.convert_element_type(flat[i], dtype, weak_type=False)
+                avals[i] = get_aval(flat[i])
+            return _trace_carry(
+                fun, in_tree, flat, avals, what, make_args, split_out, extra_avals, extra_tree
+            )
     if carry_tree != in_tree:
         raise TypeError(
             f"{what}: the carry output must have the same pytree structure as "
@@ -676,7 +693,15 @@ def map(f, xs):  # noqa: A001
 
 
 def _static_int(x):
-    if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
+    """A loop bound known now (a Python or NumPy int, a concrete integer array or a
+    tracer with a concrete value, as JAX's ``int(bound)`` test), else None."""
+    if isinstance(x, core.Tracer):
+        x = x.concrete_value()
+    if isinstance(x, jax.core.Tracer) or isinstance(x, bool) or x is None:
+        return None
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if np.ndim(x) == 0 and np.issubdtype(getattr(x, "dtype", np.float32), np.integer):
         return int(x)
     return None
 
@@ -699,6 +724,12 @@ def fori_loop(lower, upper, body_fun, init_val, *, unroll=None):
       >>> float(mg.grad(lambda x: mg.lax.fori_loop(0, 3, lambda i, c: c * x, 1.0))(2.0))
       12.0
     """
+    lo_aval, hi_aval = core.get_aval(lower), core.get_aval(upper)
+    if lo_aval.dtype != hi_aval.dtype and not lo_aval.weak_type and not hi_aval.weak_type:
+        raise TypeError(
+            "lower and upper arguments to fori_loop must have equal types, "
+            f"got {lo_aval.dtype} and {hi_aval.dtype}"
+        )
     lo, hi = _static_int(lower), _static_int(upper)
     if lo is not None and hi is not None:
         start = core.weak_scalar(lo, np.int32)  # JAX's loop index is weakly typed
