@@ -137,3 +137,17 @@ def test_misuse_answered_as_jax(case):
         assert a.dtype == b.dtype and a.shape == b.shape
         if a.dtype.kind != "V":
             np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_scatter_mul_gradient_with_repeated_indices_matches_finite_differences():
+    # JAX refuses (NotImplementedError unless unique_indices=True); ours is exact,
+    # so we keep it and check it against central differences instead.
+    x = np.array([1.0, 2.0, 3.0], np.float32)
+
+    def f(x):
+        return mnp.sum(mnp.sin(mnp.asarray(x).at[np.array([0, 0, 2])].multiply(2.0 * x)))
+
+    eps = np.float32(1e-2)
+    basis = np.eye(3, dtype=np.float32)
+    fd = [(f(x + eps * basis[i]) - f(x - eps * basis[i])) / (2 * eps) for i in range(3)]
+    np.testing.assert_allclose(mg.grad(f)(x), np.array(fd), rtol=5e-3)
