@@ -625,8 +625,62 @@ ge_p = naryop("ge", "any", _plain(jlax.ge), np.bool_)
 and_p = naryop("and", "int_or_bool", _plain(jlax.bitwise_and))
 or_p = naryop("or", "int_or_bool", _plain(jlax.bitwise_or))
 xor_p = naryop("xor", "int_or_bool", _plain(jlax.bitwise_xor))
-for _p in (eq_p, ne_p, lt_p, le_p, gt_p, ge_p, and_p, or_p, xor_p):
+shift_left_p = naryop("shift_left", "int", _plain(jlax.shift_left))
+shift_right_arithmetic_p = naryop(
+    "shift_right_arithmetic", "int", _plain(jlax.shift_right_arithmetic)
+)
+shift_right_logical_p = naryop("shift_right_logical", "int", _plain(jlax.shift_right_logical))
+population_count_p = unop("population_count", "int", _plain(jlax.population_count))
+clz_p = unop("clz", "int", _plain(jlax.clz))
+for _p in (
+    eq_p,
+    ne_p,
+    lt_p,
+    le_p,
+    gt_p,
+    ge_p,
+    and_p,
+    or_p,
+    xor_p,
+    shift_left_p,
+    shift_right_arithmetic_p,
+    shift_right_logical_p,
+    population_count_p,
+    clz_p,
+):
     defnondiff(_p)
+
+
+def shift_left(x, y):
+    """``x << y`` elementwise (0 once ``y`` reaches the bit width), as jax.lax.shift_left."""
+    return shift_left_p.bind(*_scalars(x, y))
+
+
+def shift_right_arithmetic(x, y):
+    """``x >> y`` filling with the sign bit, as jax.lax.shift_right_arithmetic."""
+    return shift_right_arithmetic_p.bind(*_scalars(x, y))
+
+
+def shift_right_logical(x, y):
+    """``x >> y`` filling with zeros, as jax.lax.shift_right_logical.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> from minigrad_jax import lax
+        >>> lax.shift_right_logical(mnp.int32(-8), 1)
+        Array(2147483644, dtype=int32)
+    """
+    return shift_right_logical_p.bind(*_scalars(x, y))
+
+
+def population_count(x):
+    """The number of set bits of each element, as jax.lax.population_count."""
+    return population_count_p.bind(x)
+
+
+def clz(x):
+    """The number of leading zero bits of each element, as jax.lax.clz."""
+    return clz_p.bind(x)
 
 
 def eq(x, y):

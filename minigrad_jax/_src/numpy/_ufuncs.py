@@ -396,7 +396,7 @@ def _pow_int_int(x1, x2):
         bit = lax.ne(lax.bitwise_and(x2, one), zero)
         acc = util.where(bit, lax.mul(acc, x1), acc)
         x1 = lax.mul(x1, x1)
-        x2 = _shift_right_logical(x2, one)
+        x2 = lax.shift_right_logical(x2, one)
     return acc
 
 
@@ -461,69 +461,57 @@ def hypot(x1, x2, /):
 
 
 # ---------------------------------------------------------------------------
-# shifts: lax has no shift primitives here, so they are built from mul/div by powers of 2
+# shifts and bit counts: lax's primitives, as jax.numpy uses them
 
 
 def left_shift(x1, x2, /):
-    """``x1 << x2``, like jnp.left_shift."""
+    """``x1 << x2``, like jnp.left_shift.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> mnp.left_shift(mnp.array([1, 2, 3]), 2)
+        Array([ 4,  8, 12], dtype=int32)
+    """
     x1, x2 = util.promote_args_numeric("left_shift", x1, x2)
     _check_int("left_shift", x1)
-    bits = np.iinfo(util.dtype_of(x1)).bits
-    shifted = lax.mul(x1, _pow2(x2, bits))
-    return util.where(_out_of_range(x2, bits), util.full_like_internal(shifted, 0), shifted)
+    return lax.shift_left(x1, x2)
 
 
 def right_shift(x1, x2, /):
-    """``x1 >> x2`` (arithmetic for signed, logical for unsigned), like jnp.right_shift."""
+    """``x1 >> x2`` (arithmetic for signed, logical for unsigned), like jnp.right_shift.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> mnp.right_shift(mnp.array([-8, 8]), 1)
+        Array([-4,  4], dtype=int32)
+    """
     x1, x2 = util.promote_args_numeric("right_shift", x1, x2)
     _check_int("right_shift", x1)
     if _dtypes.is_unsigned(util.dtype_of(x1)):
-        return _shift_right_logical(x1, x2)
-    bits = np.iinfo(util.dtype_of(x1)).bits
-    # Shifting by >= bits gives the sign fill, as shifting by bits - 1 does.
-    amount = util.where(_out_of_range(x2, bits), util.full_like_internal(x2, bits - 1), x2)
-    partial = floor_divide(x1, _pow2(minimum(amount, util.const(amount, bits - 2)), bits))
-    last = lax.eq(amount, util.const(amount, bits - 1))
-    return util.where(last, floor_divide(partial, util.const(partial, 2)), partial)
+        return lax.shift_right_logical(x1, x2)
+    return lax.shift_right_arithmetic(x1, x2)
 
 
-def _shift_right_logical(x1, x2):
-    dt = util.dtype_of(x1)
-    bits = np.iinfo(dt).bits
-    if not _dtypes.is_unsigned(dt):
-        # Reinterpretation is not available: logical shifts of signed values
-        # agree with arithmetic ones for the non-negative values we use them on.
-        amount = util.where(_out_of_range(x2, bits), util.full_like_internal(x2, bits - 1), x2)
-        return right_shift(x1, amount)
-    safe = util.where(_out_of_range(x2, bits), util.full_like_internal(x2, 0), x2)
-    shifted = lax.div(x1, _pow2(safe, bits))
-    return util.where(_out_of_range(x2, bits), util.full_like_internal(shifted, 0), shifted)
+bitwise_left_shift = left_shift
+bitwise_right_shift = right_shift
+
+
+def bitwise_count(x, /):
+    """The number of 1 bits in ``|x|`` (as uint8), like jnp.bitwise_count.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> mnp.bitwise_count(mnp.array([0, 7, -8]))
+        Array([0, 3, 1], dtype=uint8)
+    """
+    (x,) = util.promote_args_numeric("bitwise_count", x)
+    _check_int("bitwise_count", x)
+    return util.cast(lax.population_count(lax.abs(x)), np.uint8)
 
 
 def _check_int(name, x):
     if not core.is_integer_or_bool(util.dtype_of(x)):
         raise TypeError(f"{name} requires integer arguments, got {util.dtype_of(x).name}")
-
-
-def _out_of_range(amount, bits):
-    return lax.bitwise_or(
-        lax.lt(amount, util.const(amount, 0)), lax.ge(amount, util.const(amount, bits))
-    )
-
-
-def _pow2(amount, bits):
-    """``2 ** amount`` in ``amount``'s dtype for 0 <= amount < bits, by its binary digits."""
-    dt = util.dtype_of(amount)
-    acc = util.full_like_internal(amount, 1)
-    rest = util.where(_out_of_range(amount, bits), util.full_like_internal(amount, 0), amount)
-    step = 1
-    while step < bits:
-        bit = lax.ne(lax.rem(rest, util.const(rest, 2)), util.const(rest, 0))
-        factor = np.asarray(np.uint64(1) << np.uint64(step), dtype=np.uint64).astype(dt)
-        acc = util.where(bit, lax.mul(acc, factor), acc)
-        rest = lax.div(rest, util.const(rest, 2))
-        step *= 2
-    return acc
 
 
 # ---------------------------------------------------------------------------
