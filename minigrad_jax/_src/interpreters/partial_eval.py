@@ -79,7 +79,7 @@ class JaxprTrace(core.Trace):
         return JaxprTracer(self, aval, var)
 
     def lift(self, x):
-        if not self.stage_all or core.is_python_scalar(x):
+        if not self.stage_all or _is_literalable(x, True):
             return x  # partial evaluation keeps known values; Python scalars stay as they are
         return JaxprTracer(self, get_aval(x), self.to_atom(x))  # a scalar's atom: a literal
 
