@@ -6,6 +6,7 @@ program written with it traces to the same jaxpr equations as with jax.lax.
 
 from jax.lax import Precision, RoundingMethod
 
+from minigrad_jax._src.lax.associative_scan import associative_scan
 from minigrad_jax._src.lax.base import (
     broadcast,
     broadcast_in_dim,
@@ -37,6 +38,8 @@ from minigrad_jax._src.lax.elementwise import (
     ceil,
     clamp,
     clz,
+    complex,  # noqa: A004  (jax.lax's name)
+    conj,
     cos,
     cosh,
     digamma,
@@ -51,6 +54,7 @@ from minigrad_jax._src.lax.elementwise import (
     floor,
     ge,
     gt,
+    imag,
     integer_pow,
     is_finite,
     le,
@@ -65,8 +69,10 @@ from minigrad_jax._src.lax.elementwise import (
     ne,
     neg,
     nextafter,
+    polygamma,
     population_count,
     pow,  # noqa: A004  (jax.lax's name)
+    real,
     rem,
     round,  # noqa: A004  (jax.lax's name)
     rsqrt,
@@ -90,11 +96,17 @@ from minigrad_jax._src.lax.indexing import (
     gather,
     scatter,
     scatter_add,
+    scatter_apply,
+    scatter_max,
+    scatter_min,
+    scatter_mul,
+    scatter_sub,
 )
 from minigrad_jax._src.lax.linalg import dot_general
 from minigrad_jax._src.lax.reductions import (
     argmax,
     argmin,
+    cumlogsumexp,
     cummax,
     cummin,
     cumprod,
@@ -106,7 +118,21 @@ from minigrad_jax._src.lax.reductions import (
     reduce_prod,
     reduce_xor,
 )
-from minigrad_jax._src.lax.sorting import sort, sort_key_val
+from minigrad_jax._src.lax.sorting import sort, sort_key_val, top_k
+from minigrad_jax._src.lax.special import (
+    bessel_i0e,
+    bessel_i1e,
+    betainc,
+    broadcast_shapes,
+    igamma,
+    igamma_grad_a,
+    igammac,
+    mulhi,
+    random_gamma_grad,
+    reciprocal,
+    reduce_precision,
+    zeta,
+)
 from minigrad_jax._src.lax.structural import (
     collapse,
     concatenate,
@@ -137,6 +163,7 @@ __all__ = [
     "argmax",
     "argmin",
     "asin",
+    "associative_scan",
     "asinh",
     "atan",
     "atan2",
@@ -152,10 +179,13 @@ __all__ = [
     "ceil",
     "clamp",
     "collapse",
+    "complex",
+    "conj",
     "concatenate",
     "convert_element_type",
     "cos",
     "cosh",
+    "cumlogsumexp",
     "cummax",
     "cummin",
     "cumprod",
@@ -186,6 +216,7 @@ __all__ = [
     "GatherScatterMode",
     "ge",
     "gt",
+    "imag",
     "index_in_dim",
     "integer_pow",
     "iota",
@@ -210,6 +241,7 @@ __all__ = [
     "pad",
     "pow",
     "Precision",
+    "real",
     "reduce_and",
     "reduce_max",
     "reduce_min",
@@ -225,6 +257,11 @@ __all__ = [
     "rsqrt",
     "scatter",
     "scatter_add",
+    "scatter_apply",
+    "scatter_max",
+    "scatter_min",
+    "scatter_mul",
+    "scatter_sub",
     "ScatterDimensionNumbers",
     "select",
     "select_n",
@@ -235,6 +272,7 @@ __all__ = [
     "slice_in_dim",
     "sort",
     "sort_key_val",
+    "top_k",
     "split",
     "sqrt",
     "square",
@@ -260,3 +298,20 @@ from minigrad_jax._src.lax.control_flow import (  # noqa: E402
 )
 
 __all__ += ["cond", "fori_loop", "map", "scan", "switch", "while_loop"]
+
+# special functions and precision (lax/special.py)
+__all__ += [
+    "bessel_i0e",
+    "bessel_i1e",
+    "betainc",
+    "broadcast_shapes",
+    "igamma",
+    "igamma_grad_a",
+    "igammac",
+    "mulhi",
+    "polygamma",
+    "random_gamma_grad",
+    "reciprocal",
+    "reduce_precision",
+    "zeta",
+]

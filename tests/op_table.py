@@ -461,6 +461,64 @@ OPS = (
     ]
 )
 
+# ---------------------------------------------------------------------------
+# special functions and precision (lax/special.py)
+
+SAMPLERS["order"] = _ints(0, 4)  # polygamma's m: an integer-valued float
+SAMPLERS["prob"] = _uniform(0.05, 0.95)  # betainc's x in (0, 1)
+SAMPLERS["gt1.5"] = _uniform(1.5, 4.0)  # zeta's s > 1
+
+OPS += [
+    _binary("igamma", "pos", "pos", tol=1e-4),
+    _binary("igammac", "pos", "pos", tol=1e-4),
+    _binary("igamma_grad_a", "pos", "pos", tol=1e-4, grad=False),  # JAX: no JVP rule
+    # JAX composes random_gamma_grad from while loops; here it is one primitive
+    _binary("random_gamma_grad", "pos", "pos", tol=1e-4, grad=False, jaxpr=False),
+    _binary("zeta", "gt1.5", "pos", tol=1e-4, grad=False),  # JAX: no JVP rule
+    _binary("polygamma", "order", "pos", tol=1e-4, grad=False),  # JAX raises for m
+    _op(
+        "polygamma_x",
+        lambda L, x: L.polygamma(1.0, x),
+        [S],
+        domains=["pos"],
+        tol=1e-4,
+        elementwise=True,
+    ),
+    _op(
+        "betainc",
+        lambda L, a, b, x: L.betainc(a, b, x),
+        [S, S, S],
+        domains=["pos", "pos", "prob"],
+        tol=1e-4,
+        grad=False,  # JAX raises for a and b
+        elementwise=True,
+    ),
+    _op(
+        "betainc_x",
+        lambda L, x: L.betainc(np.float32(2.5), np.float32(1.5), x),
+        [S],
+        domains=["prob"],
+        tol=1e-4,
+        elementwise=True,
+    ),
+    _unary("bessel_i0e", "real", tol=1e-5),
+    _unary("bessel_i1e", "real", tol=1e-5),
+    _op(
+        "reduce_precision",
+        lambda L, x: L.reduce_precision(x, 5, 10),
+        [S],
+        elementwise=True,
+    ),
+    _op("reciprocal", lambda L, x: L.reciprocal(x), [S], domains=["nonzero"], elementwise=True),
+    _binary("mulhi", "int", "int", i32, grad=False),
+]
+_SPECIAL_PRIMITIVES = frozenset(
+    """
+    igamma igammac igamma_grad_a random_gamma_grad zeta polygamma regularized_incomplete_beta
+    bessel_i0e bessel_i1e reduce_precision mulhi
+""".split()
+)
+
 OPS_BY_NAME = {spec.name: spec for spec in OPS}
 assert len(OPS_BY_NAME) == len(OPS), "op spec names must be unique"
 
@@ -476,6 +534,7 @@ REQUIRED_PRIMITIVES = frozenset(
     dot_general sort stop_gradient copy split
 """.split()
 )
+REQUIRED_PRIMITIVES |= _SPECIAL_PRIMITIVES
 
 
 def is_float(dtype):

@@ -18,7 +18,8 @@ X = jnp.asarray(RNG.normal(size=(3, 4)).astype(np.float32)) * 3
 LARGE = jnp.asarray([[1000.0, 1001.0, 999.0], [-1000.0, -1002.0, -999.0]], jnp.float32)
 
 
-def assert_close(ours, theirs, rtol=1e-6, atol=1e-6, what=""):
+def assert_close(ours, theirs, rtol=1e-6, atol=1e-6, what="", weak_type=False):
+    """Same leaves, shapes, dtypes (and weak types, with ``weak_type``), close values."""
     o_leaves = jax.tree_util.tree_leaves(ours)
     t_leaves = jax.tree_util.tree_leaves(theirs)
     assert len(o_leaves) == len(t_leaves), what
@@ -27,6 +28,8 @@ def assert_close(ours, theirs, rtol=1e-6, atol=1e-6, what=""):
         assert (o.shape, o.dtype) == (t.shape, t.dtype), (
             f"{what}: {o.dtype}{o.shape} vs {t.dtype}{t.shape}"
         )
+        if weak_type:
+            assert o.weak_type == t.weak_type, f"{what}: weak_type {o.weak_type} vs {t.weak_type}"
         np.testing.assert_allclose(
             np.asarray(o, np.float64), np.asarray(t, np.float64), rtol=rtol, atol=atol, err_msg=what
         )

@@ -390,7 +390,7 @@ def _check_cotangent(out_aval, ct_aval, i):
 
 
 @api_boundary
-def value_and_grad(fun, argnums=0, has_aux=False, allow_int=False):
+def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
     """``(fun(*args), d fun / d args[argnums])`` for a scalar-valued ``fun``.
 
     Example:
@@ -400,6 +400,9 @@ def value_and_grad(fun, argnums=0, has_aux=False, allow_int=False):
       >>> value, (dx, dy) = mg.value_and_grad(lambda x, y: x * y, argnums=(0, 1))(2.0, 3.0)
       >>> float(value), float(dx), float(dy)
       (6.0, 3.0, 2.0)
+
+    ``holomorphic=True`` differentiates a complex-valued ``fun`` of complex inputs
+    (the cotangent 1 pulled back: ``f'(z)``), as jax.value_and_grad does.
     """
     _check_callable(fun)
 
@@ -409,7 +412,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, allow_int=False):
         single, nums = normalize_argnums(argnums, len(args), "grad")
         diff_args = tuple(args[i] for i in nums)
         for i in nums:
-            _check_grad_input(args[i], i, allow_int)
+            _check_grad_input(args[i], i, allow_int, holomorphic)
 
         def f_diff(*dargs):
             full = list(args)
@@ -419,7 +422,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, allow_int=False):
 
         res = _vjp(f_diff, diff_args, has_aux, "grad", core.user_frame_info())
         out, f_vjp = res[0], res[1]
-        _check_scalar_output(out)
+        _check_scalar_output(out, holomorphic)
         ct = _one_like(out)
         grads = f_vjp(ct)
         g = grads[0] if single else grads
@@ -435,9 +438,14 @@ def _one_like(out):
     return core.weak_scalar(1, aval.dtype) if aval.weak_type else np.ones((), aval.dtype)
 
 
-def _check_grad_input(x, i, allow_int):
+def _check_grad_input(x, i, allow_int, holomorphic=False):
     for leaf in tree_util.tree_leaves(x):
         dtype = get_aval(leaf).dtype
+        if holomorphic and not _is_complex(dtype):
+            raise TypeError(
+                "grad with holomorphic=True requires inputs with complex dtype, "
+                f"but got {dtype.name} for argument {i}."
+            )
         if not core.is_float(dtype) and not allow_int:
             raise TypeError(
                 f"grad requires real- or complex-valued inputs (input dtype that is a sub-dtype "
@@ -446,7 +454,11 @@ def _check_grad_input(x, i, allow_int):
             )
 
 
-def _check_scalar_output(out):
+def _is_complex(dtype):
+    return np.issubdtype(dtype, np.complexfloating)
+
+
+def _check_scalar_output(out, holomorphic=False):
     leaves = tree_util.tree_leaves(out)
     if len(leaves) != 1:
         raise TypeError(f"Gradient only defined for scalar-output functions. Output was {out!r}.")
@@ -455,15 +467,29 @@ def _check_scalar_output(out):
         raise TypeError(
             f"Gradient only defined for scalar-output functions. Output had shape: {aval.shape}."
         )
-    if not core.is_float(aval.dtype):
+    if holomorphic:
+        if not _is_complex(aval.dtype):
+            raise TypeError(
+                "grad with holomorphic=True requires outputs with complex dtype, "
+                f"but got {aval.dtype.name}."
+            )
+    elif _is_complex(aval.dtype):
         raise TypeError(
             "grad requires real-valued outputs (output dtype that is a sub-dtype of "
-            f"np.floating), but got {aval.dtype.name}."
+            f"np.floating), but got {aval.dtype.name}. For holomorphic differentiation, "
+            "pass holomorphic=True. For differentiation of non-holomorphic functions "
+            "involving complex outputs, use jax.vjp directly."
+        )
+    elif not core.is_float(aval.dtype):
+        raise TypeError(
+            "grad requires real-valued outputs (output dtype that is a sub-dtype of "
+            f"np.floating), but got {aval.dtype.name}. For differentiation of functions "
+            "with integer outputs, use jax.vjp directly."
         )
 
 
 @api_boundary
-def grad(fun, argnums=0, has_aux=False, allow_int=False):
+def grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
     """The gradient of a scalar-valued ``fun`` with respect to ``args[argnums]``.
 
     Example:
@@ -478,7 +504,7 @@ def grad(fun, argnums=0, has_aux=False, allow_int=False):
       >>> float(g), float(aux)
       (6.0, 6.0)
     """
-    vg = value_and_grad(fun, argnums, has_aux, allow_int)
+    vg = value_and_grad(fun, argnums, has_aux, holomorphic, allow_int)
 
     @wraps(fun)
     @api_boundary

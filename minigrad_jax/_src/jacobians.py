@@ -21,6 +21,7 @@ from minigrad_jax._src.api import _check_callable, jvp, vjp, vmap
 from minigrad_jax._src.api_util import normalize_argnums, wraps
 from minigrad_jax._src.core import get_aval
 from minigrad_jax._src.lax.base import convert_element_type, reshape
+from minigrad_jax._src.lax.elementwise import real
 from minigrad_jax._src.lax.structural import slice_in_dim
 from minigrad_jax._src.traceback_util import api_boundary
 
@@ -48,18 +49,20 @@ def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False):
       (Array(3., dtype=float32, weak_type=True), Array(2., dtype=float32, weak_type=True))
     """
     _check_callable(fun)
-    _no_holomorphic(holomorphic, "jacfwd")
 
     @wraps(fun)
     @api_boundary
     def jacfun(*args, **kwargs):
         f_partial, dyn_args = _argnums_partial(fun, argnums, args, kwargs, "jacfwd")
         for i, x in _numbered_leaves(argnums, dyn_args):
-            _check_input_jacfwd(x, i)
+            _check_input_jacfwd(x, i, holomorphic)
         push = functools.partial(jvp, f_partial, dyn_args, has_aux=has_aux)
         out_axes = (None, -1, None) if has_aux else (None, -1)
         res = vmap(lambda basis: push(basis), out_axes=out_axes)(_std_basis(dyn_args))
         y, jac = res[0], res[1]
+        if holomorphic:
+            for leaf in tree_util.tree_leaves(y):
+                _check_output_holomorphic("jacfwd", leaf)
         example = dyn_args[0] if isinstance(argnums, int) else dyn_args
         jac_tree = tree_util.tree_map(functools.partial(_jacfwd_unravel, example), y, jac)
         return (jac_tree, res[2]) if has_aux else jac_tree
@@ -93,18 +96,17 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
              [0.       , 1.0806046]], dtype=float32)
     """
     _check_callable(fun)
-    _no_holomorphic(holomorphic, "jacrev")
 
     @wraps(fun)
     @api_boundary
     def jacfun(*args, **kwargs):
         f_partial, dyn_args = _argnums_partial(fun, argnums, args, kwargs, "jacrev")
         for i, x in _numbered_leaves(argnums, dyn_args):
-            _check_input_jacrev(x, i, allow_int)
+            _check_input_jacrev(x, i, allow_int, holomorphic)
         res = vjp(f_partial, *dyn_args, has_aux=has_aux)
         y, pullback = res[0], res[1]
         for leaf in tree_util.tree_leaves(y):
-            _check_output_jacrev(leaf)
+            _check_output_jacrev(leaf, holomorphic)
         jac = vmap(pullback)(_std_basis(y))
         jac = jac[0] if isinstance(argnums, int) else jac
         example = dyn_args[0] if isinstance(argnums, int) else dyn_args
@@ -134,13 +136,6 @@ def hessian(fun, argnums=0, has_aux=False, holomorphic=False):
     return jacfwd(inner, argnums, has_aux, holomorphic)
 
 
-def _no_holomorphic(holomorphic, name):
-    if holomorphic:
-        raise NotImplementedError(
-            f"{name}(holomorphic=True): complex numbers are not supported yet"
-        )
-
-
 # ---------------------------------------------------------------------------
 # arguments and dtype checks (JAX's messages, plus the argument's position)
 
@@ -164,18 +159,44 @@ def _numbered_leaves(argnums, dyn_args):
             yield i, leaf
 
 
-def _check_input_jacfwd(x, i):
+def _is_complex(dtype):
+    return np.issubdtype(dtype, np.complexfloating)
+
+
+def _check_input_jacfwd(x, i, holomorphic):
     dtype = get_aval(x).dtype
-    if not np.issubdtype(dtype, np.floating):
+    if holomorphic:
+        if not _is_complex(dtype):
+            raise TypeError(
+                "jacfwd with holomorphic=True requires inputs with complex dtype, "
+                f"but got {dtype.name} for argument {i}."
+            )
+    elif not np.issubdtype(dtype, np.floating):
         raise TypeError(
             f"jacfwd requires real-valued inputs (input dtype that is a sub-dtype of "
-            f"np.floating), but got {dtype.name} for argument {i}. For differentiation of "
-            "functions with integer inputs, use jvp directly."
+            f"np.floating), but got {dtype.name} for argument {i}. For holomorphic "
+            "differentiation, pass holomorphic=True. For differentiation of "
+            "non-holomorphic functions involving complex inputs or integer inputs, "
+            "use jvp directly."
         )
 
 
-def _check_input_jacrev(x, i, allow_int):
+def _check_output_holomorphic(name, y):
+    dtype = get_aval(y).dtype
+    if not _is_complex(dtype):
+        raise TypeError(
+            f"{name} with holomorphic=True requires outputs with complex dtype, "
+            f"but got {dtype.name}."
+        )
+
+
+def _check_input_jacrev(x, i, allow_int, holomorphic):
     dtype = get_aval(x).dtype
+    if holomorphic and not _is_complex(dtype):
+        raise TypeError(
+            "jacrev with holomorphic=True requires inputs with complex dtype, "
+            f"but got {dtype.name} for argument {i}."
+        )
     if not core.is_float(dtype) and not allow_int:
         raise TypeError(
             f"jacrev requires real- or complex-valued inputs (input dtype that is a sub-dtype "
@@ -184,8 +205,18 @@ def _check_input_jacrev(x, i, allow_int):
         )
 
 
-def _check_output_jacrev(y):
+def _check_output_jacrev(y, holomorphic):
     dtype = get_aval(y).dtype
+    if holomorphic:
+        _check_output_holomorphic("jacrev", y)
+        return
+    if _is_complex(dtype):
+        raise TypeError(
+            f"jacrev requires real-valued outputs (output dtype that is a sub-dtype of "
+            f"np.floating), but got {dtype.name}. For holomorphic differentiation, pass "
+            "holomorphic=True. For differentiation of non-holomorphic functions involving "
+            "complex outputs, use vjp directly."
+        )
     if not np.issubdtype(dtype, np.floating):
         raise TypeError(
             f"jacrev requires real-valued outputs (output dtype that is a sub-dtype of "
@@ -231,7 +262,10 @@ def _unravel(tree, axis, example, arr):
     out = []
     for part, a in zip(parts, avals, strict=True):
         part = reshape(part, shape[:axis] + a.shape + shape[axis + 1 :])
-        # JAX's _possible_downcast: the result takes the example's dtype and weak type.
+        # JAX's _possible_downcast: the result takes the example's dtype and weak
+        # type, a complex part becoming its real part for a real example.
+        if _is_complex(get_aval(part).dtype) and not _is_complex(example.dtype):
+            part = real(part)
         part = convert_element_type(part, example.dtype, example.weak_type)
         out.append(part)
     return tree_util.tree_unflatten(treedef, out)

@@ -31,6 +31,9 @@ _PARTLY_LINEAR = {
     "gather": (0,),
     "scatter-add": (0, 2),
     "scatter_add": (0, 2),
+    "scatter-sub": (0, 2),
+    "scatter-mul": "one",
+    "scatter": (0, 2),
 }
 
 

@@ -7,18 +7,21 @@ agree with JAX's.
 
 from __future__ import annotations
 
+import math
 import operator
 
 import numpy as np
 
 from minigrad_jax import lax
 from minigrad_jax._src import numpy as mnp
+from minigrad_jax._src.custom_derivatives import custom_jvp
 from minigrad_jax._src.numpy import _dtypes
 from minigrad_jax._src.numpy import _util as util
 from minigrad_jax._src.numpy._creation import iota
 
 __all__ = [
     "celu",
+    "dot_product_attention",
     "elu",
     "gelu",
     "glu",
@@ -26,10 +29,14 @@ __all__ = [
     "hard_silu",
     "hard_swish",
     "hard_tanh",
+    "identity",
     "leaky_relu",
+    "log1mexp",
     "log_sigmoid",
     "log_softmax",
+    "logmeanexp",
     "logsumexp",
+    "mish",
     "one_hot",
     "relu",
     "relu6",
@@ -63,6 +70,19 @@ def _positive_part(x, upper=None):
         top = util.full_like_internal(x, upper)
         out = lax.select_n(lax.ge(x, util.const(x, upper)), out, top)
     return out
+
+
+def identity(x):
+    """The argument, unmodified (as an array), like jax.nn.identity.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> from minigrad_jax import nn
+        >>> nn.identity(mnp.array([-1.0, 0.5]))
+        Array([-1. ,  0.5], dtype=float32)
+    """
+    util.check_arraylike("identity", x)
+    return mnp.asarray(x)
 
 
 def relu(x):
@@ -130,6 +150,19 @@ def softplus(x):
         Array([0.3132617, 0.6931472, 1.3132617], dtype=float32)
     """
     return mnp.logaddexp(x, 0)
+
+
+def mish(x):
+    """``x * tanh(softplus(x))``, like jax.nn.mish.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> from minigrad_jax import nn
+        >>> nn.mish(mnp.array([-1.0, 0.0, 1.0]))
+        Array([-0.30340144,  0.        ,  0.8650985 ], dtype=float32)
+    """
+    (x,) = util.ensure_arraylike("mish", x)
+    return mnp.multiply(x, mnp.tanh(softplus(x)))
 
 
 def log_sigmoid(x):
@@ -408,3 +441,256 @@ def one_hot(x, num_classes, *, dtype=None, axis=-1):
 
     rhs = iota(util.dtype_of(x), rhs_shape, out_axis)
     return util.cast(mnp.equal(lhs, rhs), dtype)
+
+
+def _log1mexp_impl(x):
+    (x,) = util.ensure_arraylike("log1mexp", x)
+    small = mnp.less(x, np.log(2.0))
+    return mnp.where(
+        small,
+        mnp.log(mnp.negative(mnp.expm1(mnp.negative(x)))),
+        mnp.log1p(mnp.negative(mnp.exp(mnp.negative(x)))),
+    )
+
+
+_log1mexp_impl.__name__ = "log1mexp"  # the name JAX's custom_jvp_call carries
+_log1mexp = custom_jvp(_log1mexp_impl)
+_log1mexp.defjvps(lambda g, ans, x: mnp.true_divide(g, mnp.expm1(x)))
+
+
+def log1mexp(x):
+    """``log(1 - exp(-x))`` computed stably (undefined for ``x < 0``), like jax.nn.log1mexp.
+
+    Below ``log 2`` it is ``log(-expm1(-x))``, above ``log1p(-exp(-x))``; the
+    derivative is JAX's custom one, ``1 / expm1(x)``.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> from minigrad_jax import nn
+        >>> nn.log1mexp(mnp.array([0.1, 1.0, 10.0]))
+        Array([-2.3521686e+00, -4.5867515e-01, -4.5400961e-05], dtype=float32)
+    """
+    return _log1mexp(x)
+
+
+def _axes_size(shape, axis):
+    return math.prod(shape[d] for d in util.canonicalize_axes(axis, len(shape)))
+
+
+def logmeanexp(x, axis=None, where=None, keepdims=False):
+    """``logsumexp(x) - log(n)``, ``n`` the number of reduced (``where``-selected) elements.
+
+    Like jax.nn.logmeanexp.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> from minigrad_jax import nn
+        >>> nn.logmeanexp(mnp.array([[0.0, 0.0], [1.0, 3.0]]), axis=1)
+        Array([0.      , 2.433781], dtype=float32)
+    """
+    lse = logsumexp(x, axis=axis, where=where, keepdims=keepdims)
+    dtype = util.dtype_of(lse)
+    if where is None:
+        count = mnp.asarray(_axes_size(util.shape_of(x), axis), dtype=dtype)
+    else:
+        mask = mnp.broadcast_to(where, util.shape_of(x))
+        count = mnp.sum(mask, axis=axis, dtype=dtype, keepdims=keepdims)
+    return mnp.subtract(lse, mnp.log(count))
+
+
+# ---------------------------------------------------------------------------
+# dot_product_attention (jax.nn's 'xla' implementation)
+
+
+def _large_negative(dtype):
+    # Capped at float32's range, as JAX's: the softmax always runs in float32.
+    top = min(float(mnp.finfo(dtype).max), float(np.finfo(np.float32).max))
+    return mnp.asarray(-0.7 * top, dtype=dtype)
+
+
+def _ensure_4d(t):
+    t = mnp.asarray(t)
+    missing = 4 - util.ndim_of(t)
+    return mnp.expand_dims(t, tuple(range(missing))) if missing > 0 else t
+
+
+def _check_shape_and_dtype(t, shape, dtype, name):
+    if t is None:
+        return
+    if util.ndim_of(t) != len(shape):
+        raise ValueError(f"{name} ndim should be {len(shape)}, but got {util.ndim_of(t)}")
+    if dtype is not None and util.dtype_of(t) != dtype:
+        raise ValueError(f"{name} dtype should be {dtype}, but got {util.dtype_of(t)}")
+    got = util.shape_of(t)
+    if any(want != -1 and g != want for g, want in zip(got, shape)):
+        raise ValueError(f"{name} shape should be {shape}: but got {got}")
+
+
+def _attention_mask(logits_shape, mask, is_causal, q_seqlen, kv_seqlen, local_window_size):
+    """The combined boolean mask (broadcastable to ``B K G T S``), or None when none applies."""
+    T, S = logits_shape[-2:]
+    parts = [] if mask is None else [mask]
+    q_pos = mnp.arange(T)[:, None]
+    k_pos = mnp.arange(S)[None, :]
+    if is_causal:
+        parts.append(mnp.tril(mnp.ones((T, S), dtype=bool)))
+    if local_window_size is not None:
+        left, right = local_window_size
+        parts.append(
+            mnp.logical_and(
+                mnp.greater_equal(q_pos, mnp.subtract(k_pos, right)),
+                mnp.less_equal(q_pos, mnp.add(k_pos, left)),
+            )
+        )
+    if q_seqlen is not None or kv_seqlen is not None:
+        pad = True
+        if q_seqlen is not None:
+            pad = mnp.less(mnp.arange(T)[None, :, None], q_seqlen[:, None, None])
+        if kv_seqlen is not None:
+            pad = mnp.logical_and(
+                pad, mnp.less(mnp.arange(S)[None, None, :], kv_seqlen[:, None, None])
+            )
+        parts.append(pad[:, None, None, :, :])
+    if not parts:
+        return None
+    combined = mnp.ones(logits_shape, dtype=bool)
+    for part in parts:
+        combined = mnp.logical_and(combined, part)
+    return combined
+
+
+def _attention_xla(
+    query, key, value, bias, mask, is_causal, scale, q_seqlen, kv_seqlen, window, residual
+):
+    """JAX's ``_dot_product_attention_xla``, with the query heads grouped as ``K x G``.
+
+    JAX vmaps its core over the group axis; here the group is an extra einsum
+    index, which computes the same sums.
+    """
+    B, T, N, H = util.shape_of(query)
+    _, S, K, _ = util.shape_of(key)
+    G = N // K
+    query = mnp.reshape(query, (B, T, K, G, H))
+
+    def grouped(t):  # B N T S -> B K G T S (a single head broadcasts to all)
+        if t is None:
+            return None
+        tB, tN, tT, tS = util.shape_of(t)
+        if tN == 1:
+            return mnp.reshape(t, (tB, 1, 1, tT, tS))
+        if tN != N:
+            raise ValueError(
+                f"bias/mask head dimension should be 1 or {N}, got shape {(tB, tN, tT, tS)}"
+            )
+        return mnp.reshape(t, (tB, K, G, tT, tS))
+
+    logits_dtype = mnp.promote_types(util.dtype_of(query), np.float32)
+    logits = mnp.einsum("BTKGH,BSKH->BKGTS", query, key, preferred_element_type=logits_dtype)
+    logits = mnp.multiply(logits, mnp.asarray(scale, dtype=logits_dtype))
+    if bias is not None:
+        logits = mnp.add(logits, grouped(bias)).astype(logits_dtype)
+    combined = _attention_mask(
+        util.shape_of(logits), grouped(mask), is_causal, q_seqlen, kv_seqlen, window
+    )
+    if combined is not None:
+        logits = mnp.where(combined, logits, _large_negative(logits_dtype))
+    logits = logits.astype(np.float32)  # the softmax always runs in float32, as in JAX
+    probs = softmax(logits, axis=-1).astype(util.dtype_of(key))
+    encoded = mnp.einsum("BKGTS,BSKH->BTKGH", probs, value)
+    if q_seqlen is not None:
+        keep = mnp.less(mnp.arange(T)[None, :], q_seqlen[:, None])
+        encoded = mnp.multiply(encoded, keep[:, :, None, None, None].astype(util.dtype_of(encoded)))
+    encoded = mnp.reshape(encoded, (B, T, N, H))
+    if not residual:
+        return encoded, None
+    lse = logsumexp(logits, axis=-1).astype(util.dtype_of(key))  # B K G T
+    lse = mnp.reshape(mnp.transpose(lse, (0, 3, 1, 2)), (B, T, N))
+    return encoded, lax.stop_gradient(lse)
+
+
+def dot_product_attention(
+    query,
+    key,
+    value,
+    bias=None,
+    mask=None,
+    *,
+    scale=None,
+    is_causal=False,
+    query_seq_lengths=None,
+    key_value_seq_lengths=None,
+    local_window_size=None,
+    implementation=None,
+    return_residual=False,
+):
+    """Scaled dot-product attention ``softmax(q k^T * scale + bias, masked) v``, like jax.nn's.
+
+    ``query`` is ``B T N H`` (or ``T N H``), ``key`` and ``value`` are ``B S K H``;
+    ``N`` must be a multiple of ``K`` (grouped-query attention: each group of
+    ``N // K`` query heads reads one key/value head). ``bias`` and ``mask``
+    broadcast to ``B N T S``; ``mask`` is boolean, True where attention is
+    allowed. ``is_causal``, ``local_window_size`` (``int`` or ``(left, right)``)
+    and the int32 ``*_seq_lengths`` (padding) mask further. The softmax runs in
+    float32. ``implementation`` is ``None`` or ``'xla'``; ``'cudnn'`` raises (a
+    RuntimeError, as JAX without cuDNN). ``return_residual`` also returns the
+    ``logsumexp`` of the masked logits, ``B T N``.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> from minigrad_jax import nn
+        >>> q = mnp.ones((1, 2, 1, 4))
+        >>> v = mnp.arange(8.0).reshape(1, 2, 1, 4)
+        >>> nn.dot_product_attention(q, q, v, is_causal=True)[0, :, 0]
+        Array([[0., 1., 2., 3.],
+               [2., 3., 4., 5.]], dtype=float32)
+    """
+    output_shape = util.shape_of(mnp.asarray(query))
+    query, key, value = (_ensure_4d(t) for t in (query, key, value))
+    bias = None if bias is None else _ensure_4d(bias)
+    mask = None if mask is None else _ensure_4d(mask)
+    if query_seq_lengths is not None:
+        query_seq_lengths = mnp.asarray(query_seq_lengths)
+    if key_value_seq_lengths is not None:
+        key_value_seq_lengths = mnp.asarray(key_value_seq_lengths)
+    if isinstance(local_window_size, int):
+        local_window_size = (local_window_size, local_window_size)
+
+    B, S, K, H = util.shape_of(key)
+    key_dtype = util.dtype_of(key)
+    _check_shape_and_dtype(value, [B, S, K, H], key_dtype, "value")
+    _check_shape_and_dtype(query, [B, -1, -1, H], key_dtype, "query")
+    _check_shape_and_dtype(mask, [-1] * 4, np.dtype(bool), "mask")
+    _check_shape_and_dtype(bias, [-1] * 4, None, "bias")
+    _check_shape_and_dtype(query_seq_lengths, [B], np.dtype("int32"), "query_seq_lengths")
+    _check_shape_and_dtype(key_value_seq_lengths, [B], np.dtype("int32"), "key_value_seq_lengths")
+    if util.shape_of(query)[-2] % K != 0:
+        raise ValueError(
+            "The number of query heads must be a multiple of key/value heads, but got "
+            f"{util.shape_of(query)[-2]} vs {K}"
+        )
+    scale = 1.0 / np.sqrt(H) if scale is None else scale
+    if implementation == "cudnn":
+        # NotImplementedError is a RuntimeError, which is what JAX raises without cuDNN.
+        raise NotImplementedError(
+            "cuDNN is not detected: minigrad_jax's dot_product_attention implements "
+            "only implementation='xla' (or None)"
+        )
+    if implementation not in (None, "xla"):
+        raise ValueError(f"Unsupported implementation option: {implementation}")
+    out, residual = _attention_xla(
+        query,
+        key,
+        value,
+        bias,
+        mask,
+        is_causal,
+        scale,
+        query_seq_lengths,
+        key_value_seq_lengths,
+        local_window_size,
+        return_residual,
+    )
+    out = mnp.reshape(out, output_shape)
+    if return_residual:
+        return out, mnp.reshape(residual, output_shape[:-1])
+    return out

@@ -78,6 +78,7 @@ _METHODS = (
     "sort",
     "argsort",
     "conj",
+    "conjugate",
     "trace",
     "diagonal",
 )
@@ -174,6 +175,8 @@ def install(cls=core.Tracer):
     cls.transpose = _transpose
     cls.__getitem__ = _getitem
     cls.T = property(lambda self: mnp.transpose(self))
+    cls.real = property(lambda self: mnp.real(self))
+    cls.imag = property(lambda self: mnp.imag(self))
     cls.at = property(lambda self: mnp._IndexUpdateHelper(self))
     cls.__hash__ = core.Tracer.__hash__
     for tracer_cls, fn in _REPRS.items():

@@ -169,6 +169,15 @@ def defnondiff(prim):
     jvp_rules[prim] = make_zero_jvp(prim)
 
 
+def not_implemented_jvp(name):
+    """The JVP rule of a primitive JAX gives none: differentiating it raises JAX's error."""
+
+    def rule(primals, tangents, **params):
+        raise NotImplementedError(f"Differentiation rule for '{name}' not implemented")
+
+    return rule
+
+
 def jvp_flat(fun, primals, tangents, source_info=None):
     """Run ``fun`` (flat -> flat list) under a new JVP trace."""
     trace = JVPTrace(core.current_trace(), "jvp", source_info)

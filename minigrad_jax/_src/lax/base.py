@@ -11,6 +11,8 @@ then reductions.
 
 from __future__ import annotations
 
+import warnings
+
 import jax
 import numpy as np
 from jax import lax as jlax
@@ -44,7 +46,7 @@ def _convert_transpose(ct, x, *, new_dtype, weak_type, sharding):
     if type(ct) is Zero or not core.is_float(x.aval.dtype):
         return [None]
     # The wrapper, as in JAX: a constant cotangent (the seed 1.0) converts on the spot.
-    return [convert_element_type(ct, x.aval.dtype, x.aval.weak_type)]
+    return [_convert(ct, x.aval.dtype, x.aval.weak_type)]
 
 
 core.abstract_eval_rules[convert_element_type_p] = _convert_abstract
@@ -74,8 +76,17 @@ def convert_element_type(operand, new_dtype, weak_type=False):
         >>> lax.convert_element_type(mnp.array([1.7, -1.7]), mnp.int32)
         Array([ 1, -1], dtype=int32)
     """
-    x = operand
     new_dtype = core.canonical_dtype(np.dtype(new_dtype))
+    if core.get_aval(operand).dtype.kind == "c" and new_dtype.kind != "c":
+        warnings.warn(
+            "Casting complex values to real discards the imaginary part",
+            np.exceptions.ComplexWarning,
+            stacklevel=2,
+        )
+    return _convert(operand, new_dtype, weak_type)
+
+
+def _convert(x, new_dtype, weak_type):
     aval = core.get_aval(x)
     if not isinstance(x, core.Tracer) and not hasattr(x, "aval") and np.ndim(x) == 0:
         # Python and numpy scalars convert on the spot (a literal), as in JAX;

@@ -15,8 +15,28 @@ from minigrad_jax._src.lax import base
 # ---------------------------------------------------------------------------
 # the family's shape and dtype rules
 
+
+def _is_complex(dtype):
+    return jax.numpy.issubdtype(dtype, np.complexfloating)
+
+
+def _is_real_float(dtype):
+    return jax.numpy.issubdtype(dtype, np.floating)
+
+
+# JAX's dtype sets: "float" is its ``_float | _complex`` (inexact), "real" its
+# ``_float``; "ordered" excludes complex (lt/le/gt/ge), "real_number" is rem's.
 _KIND_CHECKS = {
-    "float": (core.is_float, "a floating-point"),
+    "float": (core.is_float, "a floating-point or complex"),
+    "real": (_is_real_float, "a (real) floating-point"),
+    "complex": (_is_complex, "a complex"),
+    "complex_elem": (lambda d: d in (np.float32, np.float64), "a float32 or float64"),
+    "conj": (
+        lambda d: d in (np.float32, np.float64) or _is_complex(d),
+        "a float32, float64 or complex",
+    ),
+    "ordered": (lambda d: not _is_complex(d), "a non-complex"),
+    "real_number": (lambda d: d != np.bool_ and not _is_complex(d), "an integer or floating-point"),
     "number": (lambda d: d != np.bool_, "a numeric"),
     "int": (lambda d: jax.numpy.issubdtype(d, np.integer), "an integer"),
     "int_or_bool": (core.is_integer_or_bool, "an integer or boolean"),
@@ -60,12 +80,25 @@ def _same_dtypes(name, avals):
         )
 
 
-def unop(name, kind, lower):
-    """A unary elementwise primitive: same shape and dtype out."""
+def complex_basetype(dtype):
+    """The real dtype of a complex dtype (complex64 -> float32); others unchanged."""
+    dtype = np.dtype(dtype)
+    return np.finfo(dtype).dtype if _is_complex(dtype) else dtype
+
+
+def complex_dtype(dtype):
+    """The complex dtype of a float dtype (float32 -> complex64), as JAX's rule."""
+    return (np.zeros((), dtype) + np.zeros((), np.complex64)).dtype
+
+
+def unop(name, kind, lower, dtype_rule=None):
+    """A unary elementwise primitive: same shape and (unless ``dtype_rule``) dtype out."""
     prim = Primitive(name)
 
     def abstract(x, **params):
         _check_kind(name, x.dtype, kind)
+        if dtype_rule is not None:
+            return x.update(dtype=dtype_rule(x.dtype))
         return x
 
     core.abstract_eval_rules[prim] = abstract
@@ -106,11 +139,11 @@ def _plain(fn):
 # unary, non-differentiable (piecewise constant or integer)
 
 sign_p = unop("sign", "number", _plain(jlax.sign))
-floor_p = unop("floor", "float", _plain(jlax.floor))
-ceil_p = unop("ceil", "float", _plain(jlax.ceil))
-round_p = unop("round", "float", lambda x, rounding_method=0: jlax.round(x, rounding_method))
+floor_p = unop("floor", "real", _plain(jlax.floor))
+ceil_p = unop("ceil", "real", _plain(jlax.ceil))
+round_p = unop("round", "real", lambda x, rounding_method=0: jlax.round(x, rounding_method))
 not_p = unop("not", "int_or_bool", _plain(jlax.bitwise_not))
-is_finite_p = unop("is_finite", "float", _plain(jlax.is_finite))
+is_finite_p = unop("is_finite", "real", _plain(jlax.is_finite))
 core.abstract_eval_rules[is_finite_p] = lambda x: x.update(dtype=np.bool_, weak_type=False)
 for _p in (sign_p, floor_p, ceil_p, round_p, not_p, is_finite_p):
     defnondiff(_p)
@@ -151,10 +184,25 @@ def neg(x):
     return neg_p.bind(x)
 
 
-abs_p = unop("abs", "number", _plain(jlax.abs))
-# JAX's rule: the tangent flips sign where x < 0 (a select, not a multiply by
-# sign(x)), so the derivative at 0 is 1, not 0.
-defjvp(abs_p, lambda g, x: select_n(ge(x, _const(x, 0)), neg(g), g))
+abs_p = unop("abs", "number", _plain(jlax.abs), complex_basetype)
+
+
+def _abs_jvp(g, ans, x):
+    if _is_complex(core.get_aval(x).dtype):
+        # JAX's rule: re(g * conj(x) / |x|), with |x| = 0 replaced by 1.
+        dtype = core.get_aval(x).dtype
+        return real(mul(g, div(conj(x), _replace_zero(base.convert_element_type(ans, dtype)))))
+    # The tangent flips sign where x < 0 (a select, not a multiply by sign(x)),
+    # so the derivative at 0 is 1, not 0.
+    return select_n(ge(x, _const(x, 0)), neg(g), g)
+
+
+defjvp2(abs_p, _abs_jvp)
+
+
+def _replace_zero(x):
+    """``x`` with its zeros replaced by ones (JAX's ``_replace_zero``)."""
+    return select_n(eq(x, _const(x, 0)), x, _full_like(x, 1))
 
 
 def abs(x):  # noqa: A001
@@ -217,7 +265,7 @@ def rsqrt(x):
     return rsqrt_p.bind(x, accuracy=None)
 
 
-cbrt_p = unop("cbrt", "float", _acc(jlax.cbrt))
+cbrt_p = unop("cbrt", "real", _acc(jlax.cbrt))
 defjvp2(cbrt_p, lambda g, ans, x, **p: mul(g, mul(_const(x, 1 / 3), integer_pow(ans, -2))))
 
 
@@ -330,7 +378,7 @@ def logistic(x):
     return logistic_p.bind(x, accuracy=None)
 
 
-erf_p = unop("erf", "float", _plain(jlax.erf))
+erf_p = unop("erf", "real", _plain(jlax.erf))
 defjvp(erf_p, lambda g, x: mul(g, mul(_const(x, 2 / np.sqrt(np.pi)), exp(neg(square(x))))))
 
 
@@ -338,7 +386,7 @@ def erf(x):
     return erf_p.bind(x)
 
 
-erfc_p = unop("erfc", "float", _plain(jlax.erfc))
+erfc_p = unop("erfc", "real", _plain(jlax.erfc))
 defjvp(erfc_p, lambda g, x: mul(g, mul(_const(x, -2 / np.sqrt(np.pi)), exp(neg(square(x))))))
 
 
@@ -346,7 +394,7 @@ def erfc(x):
     return erfc_p.bind(x)
 
 
-erf_inv_p = unop("erf_inv", "float", _plain(jlax.erf_inv))
+erf_inv_p = unop("erf_inv", "real", _plain(jlax.erf_inv))
 defjvp2(erf_inv_p, lambda g, ans, x: mul(g, mul(_const(x, np.sqrt(np.pi) / 2), exp(square(ans)))))
 
 
@@ -354,8 +402,8 @@ def erf_inv(x):
     return erf_inv_p.bind(x)
 
 
-digamma_p = unop("digamma", "float", _plain(jlax.digamma))
-lgamma_p = unop("lgamma", "float", _plain(jlax.lgamma))
+digamma_p = unop("digamma", "real", _plain(jlax.digamma))
+lgamma_p = unop("lgamma", "real", _plain(jlax.lgamma))
 defjvp(lgamma_p, lambda g, x: mul(g, digamma(x)))
 
 
@@ -367,8 +415,14 @@ def digamma(x):
     return digamma_p.bind(x)
 
 
-polygamma_p = naryop("polygamma", "float", _plain(jlax.polygamma))
-defjvp(polygamma_p, None, lambda g, m, x: mul(g, polygamma(add(m, _const(m, 1)), x)))
+polygamma_p = naryop("polygamma", "real", _plain(jlax.polygamma))
+
+
+def _polygamma_grad_m(g, m, x):
+    raise ValueError("polygamma gradient with respect to m is not supported")  # as JAX
+
+
+defjvp(polygamma_p, _polygamma_grad_m, lambda g, m, x: mul(g, polygamma(add(m, _const(m, 1)), x)))
 defjvp(digamma_p, lambda g, x: mul(g, polygamma(_const(x, 1), x)))
 
 
@@ -404,6 +458,79 @@ def integer_pow(x, y):
 
 
 # ---------------------------------------------------------------------------
+# complex numbers: real, imag, conj, complex (JAX's names, params and rules)
+
+real_p = unop("real", "complex", _plain(jlax.real), complex_basetype)
+imag_p = unop("imag", "complex", _plain(jlax.imag), complex_basetype)
+
+
+def _strong_zero(t):
+    """A strongly typed scalar 0 of ``t``'s dtype (JAX's ``np.zeros((), dtype)``)."""
+    return np.zeros((), core.get_aval(t).dtype)
+
+
+# real's transpose is complex(t, 0); imag's is complex(0, -t), as in JAX.
+ad.deflinear(real_p, lambda t, x: [None if type(t) is Zero else complex(t, _strong_zero(t))])
+ad.deflinear(imag_p, lambda t, x: [None if type(t) is Zero else complex(_strong_zero(t), neg(t))])
+
+
+def real(x):
+    """The real part of ``x`` (complex), as jax.lax.real."""
+    return real_p.bind(x)
+
+
+def imag(x):
+    """The imaginary part of ``x`` (complex), as jax.lax.imag."""
+    return imag_p.bind(x)
+
+
+complex_p = naryop("complex", "complex_elem", _plain(jlax.complex))
+_complex_real_abstract = core.abstract_eval_rules[complex_p]
+
+
+def _complex_abstract(x, y):
+    out = _complex_real_abstract(x, y)
+    return out.update(dtype=complex_dtype(out.dtype))
+
+
+def _complex_transpose(t, x, y):
+    if type(t) is Zero:
+        return [None, None]
+    return [
+        unbroadcast(x.aval, real(t)) if is_undefined(x) else None,
+        unbroadcast(y.aval, imag(neg(t))) if is_undefined(y) else None,
+    ]
+
+
+core.abstract_eval_rules[complex_p] = _complex_abstract
+ad.deflinear(complex_p, _complex_transpose)
+
+
+def complex(x, y):  # noqa: A001
+    """``x + 1j * y`` from real ``x`` and ``y``, as jax.lax.complex."""
+    return complex_p.bind(*_scalars(x, y))
+
+
+conj_p = unop("conj", "conj", lambda x, input_dtype: jlax.conj(x), complex_dtype)
+
+
+def _conj_transpose(t, x, *, input_dtype):
+    if type(t) is Zero:
+        return [None]
+    if _is_complex(input_dtype):
+        return [conj(t)]
+    return [real(t)]
+
+
+ad.deflinear(conj_p, _conj_transpose)
+
+
+def conj(x):
+    """The complex conjugate of ``x`` (a real ``x`` becomes complex), as jax.lax.conj."""
+    return conj_p.bind(x, input_dtype=core.get_aval(x).dtype)
+
+
+# ---------------------------------------------------------------------------
 # binary
 
 
@@ -411,13 +538,13 @@ add_p = naryop("add", "number", _plain(jlax.add))
 sub_p = naryop("sub", "number", _plain(jlax.sub))
 mul_p = naryop("mul", "number", _plain(jlax.mul))
 div_p = naryop("div", "number", _plain(jlax.div))
-rem_p = naryop("rem", "number", _plain(jlax.rem))
+rem_p = naryop("rem", "real_number", _plain(jlax.rem))
 pow_p = naryop("pow", "float", _plain(jlax.pow))
 max_p = naryop("max", "any", _plain(jlax.max))
 min_p = naryop("min", "any", _plain(jlax.min))
 atan2_p = naryop("atan2", "float", _plain(jlax.atan2))
-nextafter_p = naryop("nextafter", "float", _plain(jlax.nextafter))
-defnondiff(nextafter_p)
+nextafter_p = naryop("nextafter", "real", _plain(jlax.nextafter))
+ad.jvp_rules[nextafter_p] = ad.not_implemented_jvp("nextafter")
 
 
 def unbroadcast(aval, ct):
@@ -451,7 +578,7 @@ def _add_jvp(primals, tangents):
         return out, _bcast_tangent(ty, x)
     if type(ty) is Zero:
         return out, _bcast_tangent(tx, y)
-    return out, ad.add_tangents(_bcast_tangent(tx, y), _bcast_tangent(ty, x))
+    return out, add(_bcast_tangent(tx, y), _bcast_tangent(ty, x))  # JAX emits add, not add_any
 
 
 def _add_transpose(ct, x, y):
@@ -618,10 +745,10 @@ def nextafter(x, y):
 
 eq_p = naryop("eq", "any", _plain(jlax.eq), np.bool_)
 ne_p = naryop("ne", "any", _plain(jlax.ne), np.bool_)
-lt_p = naryop("lt", "any", _plain(jlax.lt), np.bool_)
-le_p = naryop("le", "any", _plain(jlax.le), np.bool_)
-gt_p = naryop("gt", "any", _plain(jlax.gt), np.bool_)
-ge_p = naryop("ge", "any", _plain(jlax.ge), np.bool_)
+lt_p = naryop("lt", "ordered", _plain(jlax.lt), np.bool_)
+le_p = naryop("le", "ordered", _plain(jlax.le), np.bool_)
+gt_p = naryop("gt", "ordered", _plain(jlax.gt), np.bool_)
+ge_p = naryop("ge", "ordered", _plain(jlax.ge), np.bool_)
 and_p = naryop("and", "int_or_bool", _plain(jlax.bitwise_and))
 or_p = naryop("or", "int_or_bool", _plain(jlax.bitwise_or))
 xor_p = naryop("xor", "int_or_bool", _plain(jlax.bitwise_xor))

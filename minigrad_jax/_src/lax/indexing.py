@@ -8,6 +8,8 @@ XLA's gather and scatter support, as JAX does.
 
 from __future__ import annotations
 
+import weakref
+
 import jax
 import numpy as np
 from jax import lax as jlax
@@ -16,10 +18,18 @@ from jax.lax import GatherDimensionNumbers, GatherScatterMode, ScatterDimensionN
 from minigrad_jax._src import core
 from minigrad_jax._src.core import Primitive, ShapedArray
 from minigrad_jax._src.interpreters import ad, batching, lowering
+from minigrad_jax._src.interpreters import partial_eval as pe
 from minigrad_jax._src.interpreters.ad import Zero, is_undefined
-from minigrad_jax._src.ir import Jaxpr, JaxprEqn, Var
-from minigrad_jax._src.lax.base import broadcast_in_dim, full, full_like, iota, reshape
-from minigrad_jax._src.lax.elementwise import add, add_p, eq, select_n
+from minigrad_jax._src.lax import elementwise
+from minigrad_jax._src.lax.base import (
+    broadcast_in_dim,
+    convert_element_type,
+    full,
+    full_like,
+    iota,
+    reshape,
+)
+from minigrad_jax._src.lax.elementwise import add, bitwise_and, div, eq, mul, neg, select_n, sub
 
 __all__ = [
     "GatherDimensionNumbers",
@@ -28,6 +38,11 @@ __all__ = [
     "gather",
     "scatter",
     "scatter_add",
+    "scatter_apply",
+    "scatter_max",
+    "scatter_min",
+    "scatter_mul",
+    "scatter_sub",
 ]
 
 # ---------------------------------------------------------------------------
@@ -408,28 +423,13 @@ def _aval_of(x):
     return x.aval if is_undefined(x) else core.get_aval(x)
 
 
-scatter_add_p = Primitive("scatter-add")
-
-
-def _scatter_add_jvp(primals, tangents, **params):
-    operand, indices, updates = primals
-    t_op, _, t_up = tangents
-    out = scatter_add_p.bind(operand, indices, updates, **params)
-    if type(t_op) is Zero and type(t_up) is Zero:
-        return out, Zero(ad.tangent_aval(core.get_aval(out)))
-    return out, scatter_add_p.bind(ad.instantiate(t_op), indices, ad.instantiate(t_up), **params)
-
-
-def _scatter_add_transpose(ct, operand, indices, updates, *, dimension_numbers, mode, **params):
-    if is_undefined(indices):
-        raise NotImplementedError("scatter-add is not linear in its indices")
-    if type(ct) is Zero:
-        return [None, None, None]
-    ct_op = ct if is_undefined(operand) else None
-    ct_up = None
-    if is_undefined(updates):
-        ct_up = _gather_updates(ct, indices, updates.aval.shape, dimension_numbers, mode)
-    return [ct_op, None, ct_up]
+# ---------------------------------------------------------------------------
+# the scatter family
+#
+# scatter (overwrite) and the combining scatters (scatter-add, -sub, -mul, -min,
+# -max) share one abstract eval, batching rule, lowering and binder; each
+# combining scatter carries its combiner as JAX does, an ``update_jaxpr`` of two
+# scalars, and gets the JVP JAX gives it.
 
 
 def scatter_batch_rule(prim):
@@ -460,48 +460,53 @@ def scatter_batch_rule(prim):
     return rule
 
 
+# What a scatter equation's params hold besides the dimension numbers.
+_SCATTER_KW = ("indices_are_sorted", "unique_indices", "mode")
+
+
 def _scatter_lower(fn):
-    def rule(
-        operand,
-        indices,
-        updates,
-        *,
-        update_jaxpr,
-        update_consts,
-        dimension_numbers,
-        indices_are_sorted,
-        unique_indices,
-        mode,
-    ):
-        return fn(
-            operand,
-            indices,
-            updates,
-            dimension_numbers,
-            indices_are_sorted=indices_are_sorted,
-            unique_indices=unique_indices,
-            mode=mode,
-        )
+    def rule(operand, indices, updates, *, update_jaxpr, update_consts, dimension_numbers, **kw):
+        return fn(operand, indices, updates, dimension_numbers, **kw)
 
     return rule
 
 
-core.abstract_eval_rules[scatter_add_p] = _scatter_abstract("scatter-add")
-ad.jvp_rules[scatter_add_p] = _scatter_add_jvp
-ad.transpose_rules[scatter_add_p] = _scatter_add_transpose
-batching.batch_rules[scatter_add_p] = scatter_batch_rule(scatter_add_p)
-lowering.register(scatter_add_p, _scatter_lower(jlax.scatter_add))
+def _register_scatter(prim, lower, jvp, transpose=None):
+    core.abstract_eval_rules[prim] = _scatter_abstract(prim.name)
+    if jvp is not None:
+        ad.jvp_rules[prim] = jvp
+    if transpose is not None:
+        ad.transpose_rules[prim] = transpose
+    batching.batch_rules[prim] = scatter_batch_rule(prim)
+    lowering.register(prim, lower)
 
-_ADD_JAXPRS: dict = {}
+
+# update_jaxprs: ``fn`` traced on two scalars, as JAX's ``_reduction_jaxpr``; cached
+# per function (weakly) and aval, so the params of equal scatters are equal.
+_UPDATE_JAXPRS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _add_jaxpr(dtype):
-    """The ``update_jaxpr`` param JAX gives scatter-add: ``lambda a, b: a + b`` on scalars."""
-    jaxpr = _ADD_JAXPRS.get(dtype)
-    if jaxpr is None:
-        a, b, c = (Var(ShapedArray((), dtype)) for _ in range(3))
-        jaxpr = _ADD_JAXPRS[dtype] = Jaxpr([], [a, b], [c], [JaxprEqn([a, b], [c], add_p, {})])
-    return jaxpr
+def _update_jaxpr(fn, aval, what):
+    try:
+        per_fn = _UPDATE_JAXPRS.setdefault(fn, {})
+    except TypeError:  # not weakly referenceable: trace every time
+        per_fn = {}
+    key = (aval.dtype, aval.weak_type)
+    if key not in per_fn:
+        closed = pe.trace_to_jaxpr(lambda a, b: [fn(a, b)], [aval, aval], what)
+        (out,) = closed.out_avals
+        if out.shape != () or out.dtype != aval.dtype:
+            raise TypeError(
+                f"{what}: the update function must map a {aval.dtype.name}[] scalar to a "
+                f"{aval.dtype.name}[] scalar, got {out.str_short()}"
+            )
+        if any(isinstance(c, core.Tracer) for c in closed.consts):
+            raise TypeError(
+                f"{what}: the update function must not close over traced values "
+                "(pass them as operands instead)"
+            )
+        per_fn[key] = (closed.jaxpr, tuple(closed.consts))
+    return per_fn[key]
 
 
 def _canon_scatter_dnums(dn):
@@ -513,41 +518,223 @@ def _canon_scatter_dnums(dn):
     return ScatterDimensionNumbers(*(tuple(int(d) for d in f) for f in dn))
 
 
-def scatter_add(
-    operand,
-    scatter_indices,
-    updates,
-    dimension_numbers,
-    *,
-    indices_are_sorted=False,
-    unique_indices=False,
-    mode=None,
+def _bind_scatter(
+    prim, combiner, operand, indices, updates, dn, indices_are_sorted, unique_indices, mode
 ):
-    """XLA's scatter with addition: ``operand`` plus ``updates`` added at the indexed windows.
-
-    Example:
-      >>> import minigrad_jax.lax as lax, numpy as np
-      >>> dn = lax.ScatterDimensionNumbers(update_window_dims=(), inserted_window_dims=(0,),
-      ...                                  scatter_dims_to_operand_dims=(0,))
-      >>> x = np.zeros(3, np.float32)
-      >>> lax.scatter_add(x, np.array([[1], [1]]), np.ones(2, np.float32), dn)
-      Array([0., 2., 0.], dtype=float32)
-    """
-    dtype = core.get_aval(operand).dtype
-    return scatter_add_p.bind(
+    if combiner is None:
+        update_jaxpr, update_consts = None, ()
+    else:
+        dtype = core.get_aval(operand).dtype
+        update_jaxpr, update_consts = _update_jaxpr(
+            combiner, ShapedArray((), dtype), prim.name.replace("-", "_")
+        )
+    return prim.bind(
         operand,
-        scatter_indices,
+        indices,
         updates,
-        update_jaxpr=_add_jaxpr(dtype),
-        update_consts=(),
-        dimension_numbers=_canon_scatter_dnums(dimension_numbers),
+        update_jaxpr=update_jaxpr,
+        update_consts=update_consts,
+        dimension_numbers=_canon_scatter_dnums(dn),
         indices_are_sorted=bool(indices_are_sorted),
         unique_indices=bool(unique_indices),
         mode=GatherScatterMode.from_any(mode),
     )
 
 
-scatter_p = Primitive("scatter")
+def _zero_tangent(out):
+    return Zero(ad.tangent_aval(core.get_aval(out)))
+
+
+def _inverse_gather(x, indices, updates_shape, dn, **kw):
+    """Gather from ``x`` the windows a scatter with ``dn`` writes (JAX's inverse gather)."""
+    sizes = _updates_slice_sizes(core.get_aval(x).shape, updates_shape, dn)
+    return gather(x, indices, _gather_dnums_of(dn), sizes, **kw)
+
+
+# ---- scatter-add and scatter-sub: linear in operand and updates
+
+
+def _scatter_addsub_jvp(prim):
+    def rule(primals, tangents, **params):
+        operand, indices, updates = primals
+        t_op, _, t_up = tangents
+        out = prim.bind(operand, indices, updates, **params)
+        if type(t_op) is Zero and type(t_up) is Zero:
+            return out, _zero_tangent(out)
+        return out, prim.bind(ad.instantiate(t_op), indices, ad.instantiate(t_up), **params)
+
+    return rule
+
+
+def _scatter_addsub_transpose(negate):
+    def rule(ct, operand, indices, updates, *, dimension_numbers, mode, **params):
+        if is_undefined(indices):
+            raise NotImplementedError("scatter-add/sub is not linear in its indices")
+        if type(ct) is Zero:
+            return [None, None, None]
+        ct_op = ct if is_undefined(operand) else None
+        ct_up = None
+        if is_undefined(updates):
+            ct_up = _gather_updates(ct, indices, updates.aval.shape, dimension_numbers, mode)
+            if negate:
+                ct_up = neg(ct_up)
+        return [ct_op, None, ct_up]
+
+    return rule
+
+
+scatter_add_p = Primitive("scatter-add")
+_register_scatter(
+    scatter_add_p,
+    _scatter_lower(jlax.scatter_add),
+    _scatter_addsub_jvp(scatter_add_p),
+    _scatter_addsub_transpose(negate=False),
+)
+
+scatter_sub_p = Primitive("scatter-sub")
+_register_scatter(
+    scatter_sub_p,
+    _scatter_lower(jlax.scatter_sub),
+    _scatter_addsub_jvp(scatter_sub_p),
+    _scatter_addsub_transpose(negate=True),
+)
+
+
+# ---- scatter-mul: linear in the operand
+
+
+def _scatter_mul_jvp_updates(g, x, i, y, *, dimension_numbers, **params):
+    """The updates' tangent term: ``x * d(prod of updates)`` at each target.
+
+    With ``unique_indices`` this is JAX's rule, ``x * scatter_add(0, i, g)``. JAX
+    refuses repeated indices; we compute the exact derivative instead: the
+    product of the *other* updates aimed at the same element, i.e. the product
+    of the nonzero ones divided by ``y`` when none is zero, that product for the
+    single zero update when there is exactly one, and 0 otherwise.
+    """
+    dn = dimension_numbers
+    kw = {k: params[k] for k in _SCATTER_KW}
+    x_aval = core.get_aval(x)
+    zeros = full(x_aval.shape, 0, x_aval.dtype)
+    if not kw["unique_indices"]:
+        y_aval = core.get_aval(y)
+        is_zero = eq(y, full_like(y, 0))
+        nonzero_y = select_n(is_zero, y, full_like(y, 1))
+        ones = full(x_aval.shape, 1, x_aval.dtype)
+        prod = scatter_mul(ones, i, nonzero_y, dn, **kw)
+        zeros_hit = scatter_add(zeros, i, convert_element_type(is_zero, x_aval.dtype), dn, **kw)
+        at = dict(mode=kw["mode"], fill_value=0)
+        prod = _inverse_gather(prod, i, y_aval.shape, dn, **at)
+        zeros_hit = _inverse_gather(zeros_hit, i, y_aval.shape, dn, **at)
+        only_zero = bitwise_and(is_zero, eq(zeros_hit, full_like(zeros_hit, 1)))
+        others = select_n(
+            eq(zeros_hit, full_like(zeros_hit, 0)),
+            select_n(only_zero, full_like(prod, 0), prod),
+            div(prod, nonzero_y),
+        )
+        g = mul(g, others)
+    return mul(x, scatter_add(zeros, i, g, dn, **kw))
+
+
+def _scatter_mul_transpose(ct, operand, indices, updates, *, dimension_numbers, **params):
+    if is_undefined(indices):
+        raise NotImplementedError("scatter-mul is not linear in its indices")
+    if type(ct) is Zero:
+        return [None, None, None]
+    if is_undefined(operand) and is_undefined(updates):
+        raise NotImplementedError(
+            "scatter-mul is linear in its operand or in its updates, not in both"
+        )
+    kw = {k: params[k] for k in _SCATTER_KW}
+    ct_op = ct_up = None
+    if is_undefined(operand):
+        ct_op = scatter_mul(ct, indices, updates, dimension_numbers, **kw)
+    if is_undefined(updates):
+        if not kw["unique_indices"]:
+            raise NotImplementedError(
+                "scatter_mul gradients are only implemented if `unique_indices=True`"
+            )
+        ct_up = _gather_updates(
+            mul(ct, operand), indices, updates.aval.shape, dimension_numbers, kw["mode"]
+        )
+    return [ct_op, None, ct_up]
+
+
+scatter_mul_p = Primitive("scatter-mul")
+_register_scatter(scatter_mul_p, _scatter_lower(jlax.scatter_mul), None, _scatter_mul_transpose)
+ad.defjvp(
+    scatter_mul_p,
+    lambda g, x, i, y, **params: scatter_mul_p.bind(g, i, y, **params),
+    None,
+    _scatter_mul_jvp_updates,
+)
+
+
+# ---- scatter-min and scatter-max: JAX's select-based rule
+
+
+def _select(pred, on_true, on_false):
+    """jax.lax.select: its arguments in JAX's order, bound as the select_n it is."""
+    return select_n(pred, on_false, on_true)
+
+
+def _scatter_extremal_jvp(prim):
+    def rule(primals, tangents, *, dimension_numbers, **params):
+        operand, indices, updates = primals
+        t_op, _, t_up = tangents
+        dn = dimension_numbers
+        kw = {k: params[k] for k in _SCATTER_KW}
+        out = prim.bind(operand, indices, updates, dimension_numbers=dn, **params)
+        if type(t_op) is Zero and type(t_up) is Zero:
+            return out, _zero_tangent(out)
+        t_op, t_up = ad.instantiate(t_op), ad.instantiate(t_up)
+        up_shape = core.get_aval(updates).shape
+
+        def back(x):
+            return _inverse_gather(x, indices, up_shape, dn)
+
+        # As JAX: updates tied for the winning value share its tangent equally
+        # (the operand's own value counts as one more contender).
+        initial_vals = back(operand)
+        target_vals = back(out)
+        successful = eq(updates, target_vals)
+        retained = eq(initial_vals, target_vals)
+        # Written as JAX writes it (lax.select's argument order), so that the
+        # equations come out in the same order.
+        num_updates = back(
+            scatter_add(
+                full_like(operand, 0),
+                indices,
+                _select(successful, full_like(updates, 1), full_like(updates, 0)),
+                dn,
+            )
+        )
+        num_refs = back(scatter_add(full_like(operand, 0), indices, full_like(updates, 1), dn))
+        updates_normalizer = _select(
+            retained, div(1.0, add(num_updates, 1.0)), div(1.0, num_updates)
+        )
+        updates_coef = _select(successful, updates_normalizer, full_like(updates, 0))
+        operand_normalizer = _select(
+            retained, div(1.0, add(num_updates, 1.0)), full_like(num_updates, 0)
+        )
+        operand_coef = div(add(-1.0, operand_normalizer), num_refs)
+        tangent_updates = add(mul(back(t_op), operand_coef), mul(t_up, updates_coef))
+        return out, scatter_add(t_op, indices, tangent_updates, dn, **kw)
+
+    return rule
+
+
+scatter_min_p = Primitive("scatter-min")
+_register_scatter(
+    scatter_min_p, _scatter_lower(jlax.scatter_min), _scatter_extremal_jvp(scatter_min_p)
+)
+scatter_max_p = Primitive("scatter-max")
+_register_scatter(
+    scatter_max_p, _scatter_lower(jlax.scatter_max), _scatter_extremal_jvp(scatter_max_p)
+)
+
+
+# ---- scatter: overwrite (update_jaxpr None), or scatter_apply's unary update
 
 
 def _scatter_jvp(
@@ -561,6 +748,8 @@ def _scatter_jvp(
     unique_indices,
     mode,
 ):
+    if update_jaxpr is not None:
+        raise NotImplementedError("scatter_apply JVP not implemented")
     operand, indices, updates = primals
     t_op, _, t_up = tangents
     dn = dimension_numbers
@@ -574,7 +763,7 @@ def _scatter_jvp(
     )
     if type(t_op) is Zero and type(t_up) is Zero:
         out = scatter_p.bind(operand, indices, updates, **params)
-        return out, Zero(ad.tangent_aval(core.get_aval(out)))
+        return out, _zero_tangent(out)
     t_op, t_up = ad.instantiate(t_op), ad.instantiate(t_up)
     if unique_indices:
         return (
@@ -596,8 +785,7 @@ def _scatter_jvp(
     update_ids = add(broadcast_in_dim(ids, up_aval.shape, tuple(range(up_aval.ndim))), ones)
     kwargs = dict(indices_are_sorted=indices_are_sorted, unique_indices=unique_indices, mode=mode)
     scattered_ids = scatter(full(op_aval.shape, 0, id_dtype), indices, update_ids, dn, **kwargs)
-    sizes = _updates_slice_sizes(op_aval.shape, up_aval.shape, dn)
-    gathered_ids = gather(scattered_ids, indices, _gather_dnums_of(dn), sizes)
+    gathered_ids = _inverse_gather(scattered_ids, indices, up_aval.shape, dn)
 
     def zeros(x):
         return full_like(x, 0)
@@ -651,38 +839,174 @@ def _scatter_transpose(
     return [ct_op, None, ct_up]
 
 
-core.abstract_eval_rules[scatter_p] = _scatter_abstract("scatter")
-ad.jvp_rules[scatter_p] = _scatter_jvp
-ad.transpose_rules[scatter_p] = _scatter_transpose
-batching.batch_rules[scatter_p] = scatter_batch_rule(scatter_p)
-lowering.register(scatter_p, _scatter_lower(jlax.scatter))
+# jax.lax.scatter_apply wants a Python function; one per update_jaxpr, so that
+# JAX's own caches (keyed on the function) hit on every eager call.
+_APPLY_FNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def scatter(
+def _apply_fn(update_jaxpr, update_consts):
+    fn = _APPLY_FNS.get(update_jaxpr)
+    if fn is None:
+
+        def fn(x):
+            return lowering.replay(update_jaxpr, list(update_consts), x, x)[0]
+
+        _APPLY_FNS[update_jaxpr] = fn
+    return fn
+
+
+def _scatter_p_lower(operand, indices, updates, *, update_jaxpr, update_consts, **params):
+    dn = params.pop("dimension_numbers")
+    if update_jaxpr is None:
+        return jlax.scatter(operand, indices, updates, dn, **params)
+    fn = _apply_fn(update_jaxpr, update_consts)
+    return jlax.scatter_apply(operand, indices, fn, dn, update_shape=np.shape(updates), **params)
+
+
+scatter_p = Primitive("scatter")
+_register_scatter(scatter_p, _scatter_p_lower, _scatter_jvp, _scatter_transpose)
+
+
+# ---- the public wrappers (jax.lax's names and signatures)
+
+
+def _scatter_wrapper(name, prim, combiner, doc):
+    """jax.lax's ``name``: bind ``prim`` with ``combiner``'s scalar ``update_jaxpr``."""
+
+    def wrapper(
+        operand,
+        scatter_indices,
+        updates,
+        dimension_numbers,
+        *,
+        indices_are_sorted=False,
+        unique_indices=False,
+        mode=None,
+    ):
+        return _bind_scatter(
+            prim,
+            combiner,
+            operand,
+            scatter_indices,
+            updates,
+            dimension_numbers,
+            indices_are_sorted,
+            unique_indices,
+            mode,
+        )
+
+    wrapper.__name__ = wrapper.__qualname__ = name
+    wrapper.__doc__ = doc
+    return wrapper
+
+
+_DN_EXAMPLE = """
+    Example:
+      >>> import minigrad_jax.lax as lax, numpy as np
+      >>> dn = lax.ScatterDimensionNumbers(update_window_dims=(), inserted_window_dims=(0,),
+      ...                                  scatter_dims_to_operand_dims=(0,))
+"""
+
+scatter = _scatter_wrapper(
+    "scatter",
+    scatter_p,
+    None,
+    """XLA's scatter: ``operand`` with the indexed windows overwritten by ``updates``.
+"""
+    + _DN_EXAMPLE
+    + """      >>> lax.scatter(np.zeros(3, np.float32), np.array([[2]]), np.ones(1, np.float32), dn)
+      Array([0., 0., 1.], dtype=float32)
+    """,
+)
+scatter_add = _scatter_wrapper(
+    "scatter_add",
+    scatter_add_p,
+    add,
+    """XLA's scatter with addition: ``operand`` plus ``updates`` added at the indexed windows.
+"""
+    + _DN_EXAMPLE
+    + """      >>> x = np.zeros(3, np.float32)
+      >>> lax.scatter_add(x, np.array([[1], [1]]), np.ones(2, np.float32), dn)
+      Array([0., 2., 0.], dtype=float32)
+    """,
+)
+scatter_sub = _scatter_wrapper(
+    "scatter_sub",
+    scatter_sub_p,
+    sub,
+    "XLA's scatter with subtraction: ``updates`` subtracted at the indexed windows.",
+)
+scatter_mul = _scatter_wrapper(
+    "scatter_mul",
+    scatter_mul_p,
+    mul,
+    """XLA's scatter with multiplication: repeated indices multiply.
+"""
+    + _DN_EXAMPLE
+    + """      >>> x = np.full(3, 2.0, np.float32)
+      >>> lax.scatter_mul(x, np.array([[1], [1]]), np.full(2, 3.0, np.float32), dn)
+      Array([ 2., 18.,  2.], dtype=float32)
+    """,
+)
+scatter_min = _scatter_wrapper(
+    "scatter_min",
+    scatter_min_p,
+    elementwise.min,
+    "XLA's scatter with minimum: each indexed element becomes the min of it and its updates.",
+)
+scatter_max = _scatter_wrapper(
+    "scatter_max",
+    scatter_max_p,
+    elementwise.max,
+    "XLA's scatter with maximum: each indexed element becomes the max of it and its updates.",
+)
+
+
+_APPLY_WRAPPERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def scatter_apply(
     operand,
     scatter_indices,
-    updates,
+    func,
     dimension_numbers,
     *,
+    update_shape=(),
     indices_are_sorted=False,
     unique_indices=False,
     mode=None,
 ):
-    """XLA's scatter: ``operand`` with the indexed windows overwritten by ``updates``.
+    """``func`` applied to ``operand`` at the indexed windows (again for each repeat).
+
+    As in JAX it is a ``scatter`` whose ``update_jaxpr`` is ``func`` on scalars,
+    with zero updates of ``update_shape`` as a placeholder; like JAX's it is not
+    differentiable.
 
     Example:
       >>> import minigrad_jax.lax as lax, numpy as np
       >>> dn = lax.ScatterDimensionNumbers(update_window_dims=(), inserted_window_dims=(0,),
       ...                                  scatter_dims_to_operand_dims=(0,))
-      >>> lax.scatter(np.zeros(3, np.float32), np.array([[2]]), np.ones(1, np.float32), dn)
-      Array([0., 0., 1.], dtype=float32)
+      >>> x = np.ones(3, np.float32)
+      >>> lax.scatter_apply(x, np.array([[0], [0]]), lambda v: v * 3.0, dn, update_shape=(2,))
+      Array([9., 1., 1.], dtype=float32)
     """
+    if not callable(func):
+        raise TypeError(f"scatter_apply: func must be callable, got {type(func).__name__}")
+    aval = core.get_aval(operand)
+    unused = full(tuple(update_shape), 0, aval.dtype)
+    try:
+        apply = _APPLY_WRAPPERS.setdefault(func, lambda x, _: func(x))
+    except TypeError:  # func is not weakly referenceable
+        apply = lambda x, _: func(x)  # noqa: E731
+    update_jaxpr, update_consts = _update_jaxpr(
+        apply, ShapedArray((), aval.dtype, aval.weak_type), "scatter_apply"
+    )
     return scatter_p.bind(
         operand,
         scatter_indices,
-        updates,
-        update_jaxpr=None,
-        update_consts=(),
+        unused,
+        update_jaxpr=update_jaxpr,
+        update_consts=update_consts,
         dimension_numbers=_canon_scatter_dnums(dimension_numbers),
         indices_are_sorted=bool(indices_are_sorted),
         unique_indices=bool(unique_indices),

@@ -154,6 +154,27 @@ def _canon_dn(dn):
     return ((t(xc), t(yc)), (t(xb), t(yb)))
 
 
+def canonicalize_precision(precision):
+    """JAX's form of a ``precision=`` argument: None, a (lhs, rhs) pair of
+    ``lax.Precision`` or a dot algorithm (a string or one Precision means both)."""
+    if precision is None or isinstance(precision, (jlax.DotAlgorithm, jlax.DotAlgorithmPreset)):
+        return precision
+    if isinstance(precision, (str, jlax.Precision)):
+        return (jlax.Precision(precision),) * 2
+    if (
+        isinstance(precision, (tuple, list))
+        and len(precision) == 2
+        and all(isinstance(p, (str, jlax.Precision)) or p is None for p in precision)
+    ):
+        if all(p is None for p in precision):
+            return None
+        return tuple(None if p is None else jlax.Precision(p) for p in precision)
+    raise ValueError(
+        "precision argument must be None, a string in lax.Precision, a lax.Precision, "
+        f"a pair of them or a dot algorithm; got {precision!r}"
+    )
+
+
 def dot_general(
     lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None, *, out_sharding=None
 ):
@@ -164,7 +185,7 @@ def dot_general(
         lhs,
         rhs,
         dimension_numbers=_canon_dn(dimension_numbers),
-        precision=precision,
+        precision=canonicalize_precision(precision),
         preferred_element_type=pet,
         out_sharding=None,
     )

@@ -15,18 +15,31 @@ from minigrad_jax._src.core import Primitive, ShapedArray
 from minigrad_jax._src.interpreters import ad, batching, lowering
 from minigrad_jax._src.interpreters.ad import Zero
 from minigrad_jax._src.lax import elementwise
+from minigrad_jax._src.lax.associative_scan import associative_scan
 from minigrad_jax._src.lax.base import (
     check_dtype,
     convert_element_type,
     defreducer,
     full,
+    full_like,
     ints,
     reduce_sum,
     reducer_batch,
     reshape,
 )
-from minigrad_jax._src.lax.elementwise import add, bitwise_or, div, eq, mul
-from minigrad_jax._src.lax.structural import concatenate, pad, rev, slice_in_dim, squeeze
+from minigrad_jax._src.lax.elementwise import (
+    add,
+    div,
+    eq,
+    exp,
+    log1p,
+    mul,
+    ne,
+    neg,
+    select_n,
+    sub,
+)
+from minigrad_jax._src.lax.structural import pad, slice_in_dim, squeeze
 
 # ---------------------------------------------------------------------------
 # reduce_max and reduce_min: the tangent is averaged over the tied maxima, as in JAX
@@ -197,7 +210,7 @@ def _index_dtype(dtype):
 
 
 # ---------------------------------------------------------------------------
-# cumulative reductions: cumsum is linear; cumprod/cummax/cummin are
+# cumulative reductions: cumsum is linear; cumprod/cummax/cummin/cumlogsumexp are
 # differentiated through an associative scan, as JAX does.
 
 
@@ -231,6 +244,7 @@ cumsum_p = _cumulative("cumsum", jlax.cumsum)
 cumprod_p = _cumulative("cumprod", jlax.cumprod)
 cummax_p = _cumulative("cummax", jlax.cummax)
 cummin_p = _cumulative("cummin", jlax.cummin)
+cumlogsumexp_p = _cumulative("cumlogsumexp", jlax.cumlogsumexp)
 
 ad.deflinear(
     cumsum_p,
@@ -241,16 +255,57 @@ ad.deflinear(
 def _scan_jvp(combine):
     def rule(primals, tangents, *, axis, reverse):
         (x,), (t,) = primals, tangents
-        fn = lambda y: [_associative_scan(combine, y, reverse, axis)]  # noqa: E731
+        fn = lambda y: [associative_scan(combine, y, reverse, axis)]  # noqa: E731
         (out,), (t_out,) = ad.jvp_flat(fn, [x], [ad.instantiate(t)])
         return out, t_out
 
     return rule
 
 
-ad.jvp_rules[cumprod_p] = _scan_jvp(elementwise.mul)
+ad.jvp_rules[cumprod_p] = _scan_jvp(mul)
 ad.jvp_rules[cummax_p] = _scan_jvp(elementwise.max)
 ad.jvp_rules[cummin_p] = _scan_jvp(elementwise.min)
+
+
+def _logaddexp(x1, x2):
+    """jax.lax's logaddexp for real floats: ``max + log1p(exp(-|x1 - x2|))``, NaN-safe."""
+    amax = elementwise.max(x1, x2)
+    delta = sub(x1, x2)
+    return select_n(
+        ne(delta, delta), add(amax, log1p(exp(neg(elementwise.abs(delta))))), add(x1, x2)
+    )
+
+
+def _replace_inf(x):
+    return select_n(eq(x, np.inf), x, full_like(x, 0))
+
+
+def _cumlogsumexp_jvp(primals, tangents, *, axis, reverse):
+    # JAX differentiates the scan of logaddexp, whose custom JVP is
+    # t1 * exp(x1 - out) + t2 * exp(x2 - out) (infinities replaced by 0). We scan
+    # (value, tangent) pairs with that combiner: the same formula, computed as one
+    # scan, and linear in the tangents.
+    (x,), (t,) = primals, tangents
+    if not core.is_float(core.get_aval(x).dtype):
+        raise TypeError(
+            f"cumlogsumexp is differentiable only for floating inputs, got "
+            f"{core.get_aval(x).dtype.name}"
+        )
+
+    def combine(a, b):
+        (x1, t1), (x2, t2) = a, b
+        out = _logaddexp(x1, x2)
+        r_out = _replace_inf(out)
+        t_out = add(
+            mul(t1, exp(sub(_replace_inf(x1), r_out))),
+            mul(t2, exp(sub(_replace_inf(x2), r_out))),
+        )
+        return out, t_out
+
+    return associative_scan(combine, (x, ad.instantiate(t)), reverse, axis)
+
+
+ad.jvp_rules[cumlogsumexp_p] = _cumlogsumexp_jvp
 
 
 def cumsum(operand, axis=0, reverse=False):
@@ -282,43 +337,13 @@ def cummin(operand, axis=0, reverse=False):
     return cummin_p.bind(operand, axis=int(axis), reverse=bool(reverse))
 
 
-def _associative_scan(fn, x, reverse, axis):
-    """JAX's parallel prefix scan (Blelloch) of one array, built from slices and pads.
+def cumlogsumexp(operand, axis=0, reverse=False):
+    """Running ``log(sum(exp(x)))`` along ``axis``, computed stably.
 
-    Made of differentiable primitives only, so the JVP of a cumulative op is
-    the JVP of this scan: same formula, and the same tie-breaking, as JAX.
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> from minigrad_jax import lax
+        >>> lax.cumlogsumexp(mnp.array([0.0, 0.0, 0.0]))
+        Array([0.       , 0.6931472, 1.0986123], dtype=float32)
     """
-
-    def scan(elems):
-        n = core.get_aval(elems).shape[axis]
-        if n < 2:
-            return elems
-        reduced = fn(
-            slice_in_dim(elems, 0, -1, stride=2, axis=axis),
-            slice_in_dim(elems, 1, None, stride=2, axis=axis),
-        )
-        odd = scan(reduced)
-        rest = slice_in_dim(elems, 2, None, stride=2, axis=axis)
-        if n % 2 == 0:
-            even = fn(slice_in_dim(odd, 0, -1, axis=axis), rest)
-        else:
-            even = fn(odd, rest)
-        even = concatenate([slice_in_dim(elems, 0, 1, axis=axis), even], axis)
-        return _interleave(even, odd, axis)
-
-    if reverse:
-        return rev(scan(rev(x, (axis,))), (axis,))
-    return scan(x)
-
-
-def _interleave(a, b, axis):
-    """a[0], b[0], a[1], b[1], ... along ``axis`` (a has as many or one more)."""
-    a_aval, b_aval = core.get_aval(a), core.get_aval(b)
-    same = a_aval.shape[axis] == b_aval.shape[axis]
-    a_pad = [(0, 0, 0)] * a_aval.ndim
-    b_pad = [(0, 0, 0)] * b_aval.ndim
-    a_pad[axis] = (0, 1 if same else 0, 1)
-    b_pad[axis] = (1, 0 if same else 1, 1)
-    op = bitwise_or if a_aval.dtype == np.bool_ else add
-    zero = np.zeros((), a_aval.dtype)
-    return op(pad(a, zero, a_pad), pad(b, zero, b_pad))
+    return cumlogsumexp_p.bind(operand, axis=int(axis), reverse=bool(reverse))

@@ -10,7 +10,7 @@ from minigrad_jax._src.core import Primitive
 from minigrad_jax._src.interpreters import ad, batching, lowering
 from minigrad_jax._src.interpreters.ad import Zero
 from minigrad_jax._src.lax import indexing
-from minigrad_jax._src.lax.base import broadcast_in_dim, broadcasted_iota, expand_dims
+from minigrad_jax._src.lax.base import broadcast_in_dim, broadcasted_iota, expand_dims, reshape
 
 sort_p = Primitive("sort", multiple_results=True)
 
@@ -127,3 +127,105 @@ def _canonical_axis(axis, ndim):
     if not -ndim <= axis < ndim:
         raise ValueError(f"sort: axis {axis} is out of bounds for rank {ndim}")
     return axis % ndim
+
+
+# ---------------------------------------------------------------------------
+# top_k: the k largest entries along ``axis`` and their int32 indices, as in JAX
+
+top_k_p = Primitive("top_k", multiple_results=True)
+
+
+def _top_k_abstract(operand, *, k, axis):
+    if np.issubdtype(operand.dtype, np.complexfloating):
+        raise ValueError("top_k is not compatible with complex inputs.")
+    if k < 0:
+        raise ValueError(f"k argument to top_k must be nonnegative, got {k}")
+    if operand.ndim == 0:
+        raise TypeError(f"top_k operand must have >= 1 dimension, got {operand.shape}")
+    if not 0 <= axis < operand.ndim:
+        raise ValueError(
+            f"axis argument out of range: axis={axis} for operand.shape={operand.shape}"
+        )
+    shape = list(operand.shape)
+    if shape[axis] < k:
+        raise ValueError(
+            "k argument to top_k must be no larger than size along axis; "
+            f"got k={k} with shape={operand.shape} and axis={axis}"
+        )
+    if shape[axis] > np.iinfo(np.int32).max + 1:
+        raise ValueError(
+            "top_k returns int32 indices, which will overflow for array dimensions "
+            f"larger than the maximum int32; got operand.shape={operand.shape}"
+        )
+    shape[axis] = k
+    return [
+        core.ShapedArray(shape, operand.dtype, operand.weak_type),
+        core.ShapedArray(shape, np.dtype(np.int32), False),
+    ]
+
+
+def _top_k_jvp(primals, tangents, *, k, axis):
+    # The tangent is gathered at the chosen indices (as JAX does).
+    (operand,), (tangent,) = primals, tangents
+    values, idxs = top_k_p.bind(operand, k=k, axis=axis)
+    idx_aval = core.get_aval(idxs)
+    if type(tangent) is Zero:
+        t_values = Zero(ad.tangent_aval(core.get_aval(values)))
+    else:
+        rank = idx_aval.ndim
+        batch_dims = tuple(i for i in range(rank) if i != axis)
+        dnums = indexing.GatherDimensionNumbers(
+            offset_dims=(),
+            collapsed_slice_dims=(axis,),
+            start_index_map=(axis,),
+            operand_batching_dims=batch_dims,
+            start_indices_batching_dims=batch_dims,
+        )
+        gather_indices = reshape(idxs, idx_aval.shape + (1,))
+        t_values = indexing.gather(tangent, gather_indices, dnums, (1,) * rank)
+    return [values, idxs], [t_values, Zero(ad.tangent_aval(idx_aval))]
+
+
+def _top_k_batch(axis_size, args, dims, *, k, axis):
+    (operand,), (bdim,) = args, dims
+    return top_k_p.bind(operand, k=k, axis=axis + (bdim <= axis)), [bdim, bdim]
+
+
+core.abstract_eval_rules[top_k_p] = _top_k_abstract
+ad.jvp_rules[top_k_p] = _top_k_jvp
+batching.batch_rules[top_k_p] = _top_k_batch
+lowering.register(top_k_p, lambda x, *, k, axis: list(jlax.top_k(x, k, axis=axis)))
+
+
+def top_k(operand, k, *, axis=-1):
+    """The ``k`` largest entries along ``axis`` (default the last) and their indices.
+
+    Ties keep the lower index first, as jax.lax.top_k.
+
+    Example:
+      >>> import minigrad_jax.lax as lax, numpy as np
+      >>> values, indices = lax.top_k(np.array([9.0, 3.0, 6.0, 4.0, 10.0], np.float32), 3)
+      >>> values
+      Array([10.,  9.,  6.], dtype=float32)
+      >>> indices
+      Array([4, 0, 2], dtype=int32)
+    """
+    k = int(k)
+    if k < 0:
+        raise ValueError(f"k argument to top_k must be nonnegative, got {k}")
+    ndim = core.get_aval(operand).ndim
+    if ndim == 0:
+        raise TypeError("top_k operand must have >= 1 dimension, got ()")
+    axis = int(axis)
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"axis {axis} is out of bounds for top_k of an array of rank {ndim}")
+    # JAX's ValueErrors, raised before binding (abstract evaluation raises TypeErrors).
+    aval = core.get_aval(operand)
+    if np.issubdtype(aval.dtype, np.complexfloating):
+        raise ValueError(f"top_k is not compatible with complex inputs, got {aval.str_short()}")
+    if aval.shape[axis % ndim] < k:
+        raise ValueError(
+            "k argument to top_k must be no larger than size along axis; "
+            f"got k={k} with shape={aval.shape} and axis={axis % ndim}"
+        )
+    return tuple(top_k_p.bind(operand, k=k, axis=axis % ndim))

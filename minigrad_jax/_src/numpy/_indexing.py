@@ -22,11 +22,8 @@ from minigrad_jax._src import core
 from minigrad_jax._src.numpy import _dtypes
 from minigrad_jax._src.numpy import _util as util
 from minigrad_jax._src.numpy._creation import asarray, iota, ones_like, zeros
-from minigrad_jax._src.numpy._reductions import max as rmax
-from minigrad_jax._src.numpy._reductions import min as rmin
-from minigrad_jax._src.numpy._reductions import prod as rprod
-from minigrad_jax._src.numpy._shape import broadcast_to, expand_dims, ravel, reshape, squeeze, stack
-from minigrad_jax._src.numpy._ufuncs import divide, negative, power, remainder
+from minigrad_jax._src.numpy._shape import broadcast_to, expand_dims, ravel, squeeze, stack
+from minigrad_jax._src.numpy._ufuncs import divide, power, remainder
 
 
 class IndexType(enum.Enum):
@@ -641,16 +638,24 @@ def _default_fill(dtype):
 
 
 # ---------------------------------------------------------------------------
-# x.at[idx].set / add / multiply / min / max / get
-
-
-_SCATTER_IDENTITY = {"scatter_mul": 1, "scatter_min": np.inf, "scatter_max": -np.inf}
+# x.at[idx].set / add / subtract / multiply / divide / power / min / max / apply / get
 
 
 def _scatter_update(
-    x, idx, y, op, indices_are_sorted=False, unique_indices=False, mode=None, normalize_indices=True
+    x,
+    idx,
+    y,
+    scatter_op,
+    indices_are_sorted=False,
+    unique_indices=False,
+    mode=None,
+    normalize_indices=True,
 ):
-    """``x[idx] op= y`` without mutation (JAX's _scatter_update)."""
+    """``x[idx] op= y`` without mutation (JAX's _scatter_update).
+
+    ``scatter_op`` is the lax scatter to bind (``lax.scatter``, ``lax.scatter_add``,
+    ``lax.scatter_mul``, ...), called as ``scatter_op(x, indices, y, dnums, **kwargs)``.
+    """
     (x,) = util.ensure_arraylike("scatter", x)
     x_aval = util.aval(x)
     if (
@@ -684,61 +689,18 @@ def _scatter_update(
         inserted_window_dims=indexer.dnums.collapsed_slice_dims,
         scatter_dims_to_operand_dims=indexer.dnums.start_index_map,
     )
-    kwargs = dict(
+    out = scatter_op(
+        x,
+        indexer.gather_indices,
+        y,
+        dnums,
         indices_are_sorted=indexer.indices_are_sorted or indices_are_sorted,
         unique_indices=indexer.unique_indices or unique_indices,
         mode=jax.lax.GatherScatterMode.from_any(mode),
     )
-    if op in ("scatter", "scatter_add"):
-        out = getattr(lax, op)(x, indexer.gather_indices, y, dnums, **kwargs)
-    else:
-        out = _scatter_combine_fallback(x, indexer, y, op, mode)
     if indexer.scalar_bool_dims:
         out = squeeze(out, indexer.scalar_bool_dims)
     return util.cast(out, x_aval.dtype, x_aval.weak_type)
-
-
-def _scatter_combine_fallback(x, indexer, y, op, mode):
-    """scatter_mul/min/max without those primitives: combine per target element.
-
-    Every update element gets the flat position of its target (a gather of an
-    iota); a one-hot comparison then reduces the updates aimed at each element.
-    It costs ``x.size * y.size`` work, so it is meant for small updates only.
-    """
-    shape, size = util.shape_of(x), util.aval(x).size
-    positions = reshape(iota(np.int32, (size,), 0), shape)
-    target = gather(
-        positions,
-        indexer.gather_indices,
-        indexer.dnums,
-        indexer.gather_slice_shape,
-        mode=mode,
-        fill_value=-1,
-    )
-    # ``y`` is already in the gather's layout (reversed back), as is ``target``.
-    target = reshape(target, (-1, 1))
-    updates = reshape(y, (-1, 1))
-    hits = lax.eq(
-        lax.broadcast_in_dim(target, (util.aval(y).size, size), (0, 1)),
-        iota(np.int32, (util.aval(y).size, size), 1),
-    )
-    identity = _SCATTER_IDENTITY[op]
-    if _dtypes.is_int(util.dtype_of(x)) and op != "scatter_mul":
-        info = np.iinfo(util.dtype_of(x))
-        identity = info.max if op == "scatter_min" else info.min
-    if util.dtype_of(x) == np.bool_:
-        identity = op != "scatter_max"
-    fill = util.full_like_internal(hits, identity, util.dtype_of(x))
-    picked = lax.select_n(hits, fill, lax.broadcast_in_dim(updates, util.shape_of(hits), (0, 1)))
-    reduce_fn = {"scatter_mul": rprod, "scatter_min": rmin, "scatter_max": rmax}[op]
-    combined = reshape(
-        reduce_fn(picked, axis=0, promote_integers=False)
-        if op == "scatter_mul"
-        else reduce_fn(picked, axis=0),
-        shape,
-    )
-    combine = {"scatter_mul": lax.mul, "scatter_min": lax.min, "scatter_max": lax.max}[op]
-    return combine(x, combined)
 
 
 class _IndexUpdateRef:
@@ -763,75 +725,81 @@ class _IndexUpdateRef:
             unique_indices=unique_indices,
         )
 
+    def _update(self, values, op, indices_are_sorted, unique_indices, mode, array=None):
+        return _scatter_update(
+            self.array if array is None else array,
+            self.index,
+            values,
+            op,
+            indices_are_sorted,
+            unique_indices,
+            mode,
+        )
+
     def set(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
         """``x`` with ``x[idx] = values``."""
-        return _scatter_update(
-            self.array, self.index, values, "scatter", indices_are_sorted, unique_indices, mode
-        )
+        return self._update(values, lax.scatter, indices_are_sorted, unique_indices, mode)
+
+    def apply(self, func, *, indices_are_sorted=False, unique_indices=False, mode=None):
+        """``x`` with ``func`` applied at ``idx`` (repeated indices apply it again), as JAX.
+
+        ``func`` is a unary function of a scalar written with minigrad_jax ops; like
+        JAX's, the result is not differentiable.
+        """
+
+        def scatter_apply(x, indices, y, dims, **kwargs):
+            return lax.scatter_apply(
+                x, indices, func, dims, update_shape=util.shape_of(y), **kwargs
+            )
+
+        zero = util.full_like_internal(self.array, 0, util.dtype_of(self.array), shape=())
+        return self._update(zero, scatter_apply, indices_are_sorted, unique_indices, mode)
 
     def add(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
         """``x`` with ``x[idx] += values`` (repeated indices accumulate)."""
-        return _scatter_update(
-            self.array, self.index, values, "scatter_add", indices_are_sorted, unique_indices, mode
-        )
+        return self._update(values, lax.scatter_add, indices_are_sorted, unique_indices, mode)
 
     def subtract(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
-        """``x`` with ``x[idx] -= values``."""
-        return self.add(
-            negative(values),
-            indices_are_sorted=indices_are_sorted,
-            unique_indices=unique_indices,
-            mode=mode,
-        )
+        """``x`` with ``x[idx] -= values`` (JAX's scatter-sub)."""
+        return self._update(values, lax.scatter_sub, indices_are_sorted, unique_indices, mode)
 
     def multiply(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
         """``x`` with ``x[idx] *= values`` (repeated indices multiply)."""
-        return _scatter_update(
-            self.array, self.index, values, "scatter_mul", indices_are_sorted, unique_indices, mode
-        )
+        return self._update(values, lax.scatter_mul, indices_are_sorted, unique_indices, mode)
 
     mul = multiply
 
     def divide(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
-        """``x`` with ``x[idx] /= values``."""
-        denom = _scatter_update(
-            ones_like(self.array),
-            self.index,
+        """``x`` with ``x[idx] /= values``: ``x / (ones.at[idx].multiply(values))``, as JAX."""
+        denom = self._update(
             values,
-            "scatter_mul",
+            lax.scatter_mul,
             indices_are_sorted,
             unique_indices,
             mode,
+            array=ones_like(self.array),
         )
         return divide(self.array, denom)
 
     def power(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
-        """``x`` with ``x[idx] **= values``."""
-        exponent = _scatter_update(
-            ones_like(self.array),
-            self.index,
+        """``x`` with ``x[idx] **= values``: ``x ** (ones.at[idx].multiply(values))``, as JAX."""
+        exponent = self._update(
             values,
-            "scatter_mul",
+            lax.scatter_mul,
             indices_are_sorted,
             unique_indices,
             mode,
+            array=ones_like(self.array),
         )
         return power(self.array, exponent)
 
     def min(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
         """``x`` with ``x[idx] = minimum(x[idx], values)``."""
-        return _scatter_update(
-            self.array, self.index, values, "scatter_min", indices_are_sorted, unique_indices, mode
-        )
+        return self._update(values, lax.scatter_min, indices_are_sorted, unique_indices, mode)
 
     def max(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None):
         """``x`` with ``x[idx] = maximum(x[idx], values)``."""
-        return _scatter_update(
-            self.array, self.index, values, "scatter_max", indices_are_sorted, unique_indices, mode
-        )
-
-    def apply(self, func, **kwargs):
-        raise NotImplementedError("x.at[idx].apply is not supported by minigrad_jax")
+        return self._update(values, lax.scatter_max, indices_are_sorted, unique_indices, mode)
 
 
 class _IndexUpdateHelper:

@@ -1,4 +1,4 @@
-"""Products and contractions (dot, matmul, tensordot, einsum) and diagonals.
+"""Products and contractions (dot, matmul, tensordot) and diagonals (einsum: _einsum.py).
 
 All of them lower to the one contraction primitive, ``dot_general``, with
 ``preferred_element_type`` set to the promoted dtype as jax.numpy does.
@@ -7,7 +7,6 @@ All of them lower to the one contraction primitive, ``dot_general``, with
 from __future__ import annotations
 
 import operator
-import string
 
 import numpy as np
 from minigrad_jax import lax
@@ -210,156 +209,6 @@ def outer(a, b, out=None):
 
     a, b = util.promote_dtypes(*util.ensure_arraylike("outer", a, b))
     return multiply(expand_dims(ravel(a), 1), expand_dims(ravel(b), 0))
-
-
-# ---------------------------------------------------------------------------
-# einsum
-
-
-def _parse_einsum(spec, shapes):
-    spec = spec.replace(" ", "")
-    if "->" in spec:
-        inputs, output = spec.split("->")
-        explicit = True
-    else:
-        inputs, output, explicit = spec, None, False
-    terms = inputs.split(",")
-    if len(terms) != len(shapes):
-        raise ValueError(
-            f"einsum: {len(terms)} operand subscripts in '{spec}' but "
-            f"{len(shapes)} operands were given"
-        )
-    used = set(c for c in spec if c.isalpha())
-    pool = [c for c in string.ascii_letters if c not in used]
-    n_ell = 0
-    for t, s in zip(terms, shapes, strict=False):
-        if "..." in t:
-            n_ell = max(n_ell, len(s) - (len(t) - 3))
-    ell = "".join(pool[:n_ell])
-    parsed = []
-    for t, s in zip(terms, shapes, strict=False):
-        if "..." in t:
-            k = len(s) - (len(t) - 3)
-            if k < 0:
-                raise ValueError(
-                    f"einsum: operand of shape {s} has too few dimensions for '{t}' in '{spec}'"
-                )
-            t = t.replace("...", ell[n_ell - k :])
-        if not all(c.isalpha() for c in t) or len(t) != len(s):
-            raise ValueError(
-                f"einsum: subscripts '{t}' do not match an operand of shape {s} in '{spec}'"
-            )
-        parsed.append(t)
-    if explicit:
-        output = output.replace("...", ell)
-    else:
-        counts = {}
-        for t in parsed:
-            for c in t:
-                counts[c] = counts.get(c, 0) + 1
-        output = ell + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ell))
-    if len(set(output)) != len(output):
-        raise ValueError(f"einsum: output subscript '{output}' repeats an index in '{spec}'")
-    for c in output:
-        if not any(c in t for t in parsed):
-            raise ValueError(f"einsum: output index '{c}' appears in no input of '{spec}'")
-    return parsed, output
-
-
-def _sum_out(x, labels, keep):
-    drop = tuple(i for i, c in enumerate(labels) if c not in keep)
-    if not drop:
-        return x, labels
-    return rsum(x, axis=drop, dtype=util.dtype_of(x), promote_integers=False), "".join(
-        c for c in labels if c in keep
-    )
-
-
-def _positions(labels, olabels, letters):
-    return tuple(labels.index(c) for c in letters), tuple(olabels.index(c) for c in letters)
-
-
-def einsum(
-    subscripts, /, *operands, out=None, optimize="auto", precision=None, preferred_element_type=None
-):
-    """Einstein summation (``'ij,jk->ik'``), lowered to dot_general / reduce_sum / transpose.
-
-    Operands are contracted left to right. An index repeated within one
-    operand (a trace or diagonal, e.g. ``'ii->i'``) is not supported.
-
-    Example:
-        >>> import minigrad_jax.numpy as mnp
-        >>> mnp.einsum("bij,bjk->bik", mnp.ones((2, 3, 4)), mnp.ones((2, 4, 5))).shape
-        (2, 3, 5)
-        >>> mnp.einsum("i,j->ij", mnp.arange(2.0), mnp.arange(3.0))
-        Array([[0., 0., 0.],
-               [0., 1., 2.]], dtype=float32)
-    """
-    util.check_no_unsupported("einsum", out=out)
-    if not isinstance(subscripts, str):
-        raise NotImplementedError("mnp.einsum: only the subscripts-string form is supported")
-    if not operands:
-        raise ValueError("einsum: no operands given")
-    operands = util.ensure_arraylike("einsum", *operands)
-    shapes = [util.shape_of(x) for x in operands]
-    terms, output = _parse_einsum(subscripts, shapes)
-    for t in terms:
-        repeated = sorted({c for c in t if t.count(c) > 1})
-        if repeated:
-            raise NotImplementedError(
-                f"mnp.einsum: index '{repeated[0]}' repeated within one "
-                f"operand (a trace/diagonal) in '{subscripts}' is not "
-                "supported"
-            )
-    sizes = {}
-    for t, s in zip(terms, shapes, strict=False):
-        for c, d in zip(t, s, strict=False):
-            if sizes.get(c, 1) != 1 and d not in (1, sizes[c]):
-                raise ValueError(
-                    f"einsum: index '{c}' has sizes {sizes[c]} and {d} in '{subscripts}'"
-                )
-            sizes[c] = max(sizes.get(c, 1), d)
-    if preferred_element_type is None:
-        operands = util.promote_dtypes(*operands)
-        dtype = util.dtype_of(operands[0])
-    else:
-        dtype = _dtypes.canonicalize(preferred_element_type, "einsum")
-        operands = [util.cast(x, dtype) for x in operands]
-    # Size-1 dimensions broadcast against the same index elsewhere.
-    operands = [
-        util.broadcast_to_shape(x, tuple(sizes[c] for c in t))
-        if tuple(sizes[c] for c in t) != util.shape_of(x)
-        else x
-        for x, t in zip(operands, terms, strict=False)
-    ]
-
-    def needed_after(k):
-        rest = set(output)
-        for t in terms[k + 1 :]:
-            rest |= set(t)
-        return rest
-
-    result, labels = _sum_out(operands[0], terms[0], needed_after(0) | set("".join(terms[1:])))
-    for k in range(1, len(operands)):
-        keep = needed_after(k)
-        result, labels = _sum_out(result, labels, keep | set(terms[k]))
-        other, olabels = _sum_out(operands[k], terms[k], keep | set(labels))
-        batch = [c for c in labels if c in olabels and c in keep]
-        contract = [c for c in labels if c in olabels and c not in keep]
-        dims = (_positions(labels, olabels, contract), _positions(labels, olabels, batch))
-        result = lax.dot_general(
-            result, other, dims, precision=precision, preferred_element_type=dtype
-        )
-        labels = (
-            "".join(batch)
-            + "".join(c for c in labels if c not in batch + contract)
-            + "".join(c for c in olabels if c not in batch + contract)
-        )
-    result, labels = _sum_out(result, labels, set(output))
-    perm = tuple(labels.index(c) for c in output)
-    if perm != tuple(range(len(perm))):
-        result = lax.transpose(result, perm)
-    return result
 
 
 # ---------------------------------------------------------------------------

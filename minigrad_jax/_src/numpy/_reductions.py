@@ -358,7 +358,12 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
     a = util.cast(a, computation_dtype)
     where = _check_where("var", where)
     a_mean = mean(a, axis, dtype=computation_dtype, keepdims=True, where=where)
-    centered = lax.square(subtract(a, a_mean))
+    centered = subtract(a, a_mean)
+    if _dtypes.is_complex(computation_dtype):  # |c|**2, real, as JAX
+        centered = lax.real(lax.mul(centered, lax.conj(centered)))
+        computation_dtype = util.dtype_of(centered)
+    else:
+        centered = lax.square(centered)
     total = sum(centered, axis, dtype=computation_dtype, keepdims=keepdims, where=where)
     if where is None and not isinstance(correction, core.Tracer):
         count = _axis_size(a, axis) - correction

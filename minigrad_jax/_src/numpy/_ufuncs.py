@@ -218,30 +218,98 @@ def invert(x, /):
 bitwise_not = bitwise_invert = invert
 
 
+def conjugate(x, /):
+    """The complex conjugate; real inputs are returned as arrays, as jnp.conjugate.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> mnp.conjugate(mnp.array([1 + 2j, 3 - 1j]))
+        Array([1.-2.j, 3.+1.j], dtype=complex64)
+    """
+    (x,) = util.ensure_arraylike("conjugate", x)
+    return lax.conj(x) if _dtypes.is_complex(util.dtype_of(x)) else _asarray(x)
+
+
 def conj(x, /):
-    """Complex conjugate; real inputs are returned unchanged, as in JAX."""
-    (x,) = util.ensure_arraylike("conj", x)
-    if _dtypes.is_complex(util.dtype_of(x)):
-        _no_complex("conj")
+    """Alias of :func:`conjugate`, as jnp.conj."""
+    return conjugate(x)
+
+
+def real(val, /):
+    """The real part; real inputs are returned as arrays, as jnp.real.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> mnp.real(mnp.array([1 + 2j, 3 - 1j]))
+        Array([1., 3.], dtype=float32)
+    """
+    (val,) = util.ensure_arraylike("real", val)
+    return lax.real(val) if _dtypes.is_complex(util.dtype_of(val)) else _asarray(val)
+
+
+def imag(val, /):
+    """The imaginary part; zeros (shaped and typed like ``val``) for reals, as jnp.imag.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> mnp.imag(mnp.array([1 + 2j, 3 - 1j]))
+        Array([ 2., -1.], dtype=float32)
+    """
+    (val,) = util.ensure_arraylike("imag", val)
+    if _dtypes.is_complex(util.dtype_of(val)):
+        return lax.imag(val)
+    return lax.full_like(val, 0)
+
+
+def angle(z, deg=False):
+    """The argument of ``z`` (``atan2(imag, real)``), in degrees if ``deg``, as jnp.angle.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> mnp.angle(mnp.array([1j, -1 + 0j]))
+        Array([1.5707964, 3.1415927], dtype=float32)
+    """
+    (z,) = util.ensure_arraylike("angle", z)
+    re, im = real(z), imag(z)
+    dtype = util.dtype_of(re)
+    z_dtype = util.dtype_of(z)
+    if not _dtypes.is_inexact(dtype) or (_dtypes.is_float(z_dtype) and util.ndim_of(z) == 0):
+        dtype = _dtypes.default_float()
+        re = lax.convert_element_type(re, dtype)
+        im = lax.convert_element_type(im, dtype)
+    result = lax.atan2(im, re)
+    if deg:
+        (result,) = util.promote_args_inexact("rad2deg", result)
+        return lax.mul(result, util.const(result, 180 / np.pi))
+    return result
+
+
+def to_complex_dtype(dt):
+    """JAX's ``dtypes.to_complex_dtype``: complex128 for 64-bit inputs, else complex64."""
+    inexact = _dtypes.to_inexact_dtype(dt)
+    if inexact in (np.dtype(np.float64), np.dtype(np.complex128)):
+        return core.canonical_dtype(np.complex128)
+    return np.dtype(np.complex64)
+
+
+def sort_complex(a):
+    """Sort along the last axis (real part, then imaginary part), as complex; jnp.sort_complex.
+
+    Example:
+        >>> import minigrad_jax.numpy as mnp
+        >>> mnp.sort_complex(mnp.array([1 + 2j, 1 - 1j, -3.0]))
+        Array([-3.+0.j,  1.-1.j,  1.+2.j], dtype=complex64)
+    """
+    (a,) = util.ensure_arraylike("sort_complex", a)
+    a = lax.sort(a)
+    return lax.convert_element_type(a, to_complex_dtype(util.dtype_of(a)))
+
+
+def _asarray(x):
+    """jax.lax.asarray: a Python scalar becomes a (weakly typed) array; arrays stay."""
+    if core.is_python_scalar(x):
+        return util.cast(x, util.dtype_of(x), True)
     return x
-
-
-conjugate = conj
-
-
-def real(x, /):
-    """Real part; real inputs are returned unchanged."""
-    (x,) = util.ensure_arraylike("real", x)
-    if _dtypes.is_complex(util.dtype_of(x)):
-        _no_complex("real")
-    return x
-
-
-def _no_complex(name):
-    raise NotImplementedError(
-        f"mnp.{name} of a complex array is not implemented: minigrad_jax's lax has no "
-        "complex primitives (conj, real, imag)"
-    )
 
 
 # ---------------------------------------------------------------------------
@@ -506,7 +574,7 @@ def bitwise_count(x, /):
     """
     (x,) = util.promote_args_numeric("bitwise_count", x)
     _check_int("bitwise_count", x)
-    return util.cast(lax.population_count(lax.abs(x)), np.uint8)
+    return util.cast(lax.population_count(absolute(x)), np.uint8)
 
 
 def _check_int(name, x):
@@ -519,10 +587,34 @@ def _check_int(name, x):
 
 equal = _binary("eq", "equal")
 not_equal = _binary("ne", "not_equal")
-less = _binary("lt", "less")
-less_equal = _binary("le", "less_equal")
-greater = _binary("gt", "greater")
-greater_equal = _binary("ge", "greater_equal")
+
+
+def _complex_comparison(lax_op, x, y):
+    """JAX's ordering of complex values: by real part, then by imaginary part."""
+    if _dtypes.is_complex(util.dtype_of(x)):
+        same_real = lax.eq(lax.real(x), lax.real(y))
+        by_imag = lax_op(lax.imag(x), lax.imag(y))  # JAX's order of equations
+        return lax.select_n(same_real, lax_op(lax.real(x), lax.real(y)), by_imag)
+    return lax_op(x, y)
+
+
+def _ordered_comparison(lax_name, np_name):
+    def fn(x1, x2, /):
+        x1, x2 = util.promote_args(np_name, x1, x2)
+        return _complex_comparison(getattr(lax, lax_name), x1, x2)
+
+    fn.__name__ = fn.__qualname__ = np_name
+    fn.__doc__ = (
+        f"Elementwise ``{np_name}`` with numpy broadcasting (complex values ordered "
+        f"by real, then imaginary part), like jnp.{np_name}."
+    )
+    return fn
+
+
+less = _ordered_comparison("lt", "less")
+less_equal = _ordered_comparison("le", "less_equal")
+greater = _ordered_comparison("gt", "greater")
+greater_equal = _ordered_comparison("ge", "greater_equal")
 
 
 def _to_bool(x):
