@@ -1,6 +1,6 @@
 """minigrad_jax: a small, readable reimplementation of JAX's transform core."""
 
-from minigrad_jax import errors, lax, nn, numpy, testing  # noqa: F401
+from minigrad_jax import errors, lax, nn, numpy, random, testing  # noqa: F401
 from minigrad_jax._src import tracer_ops as _tracer_ops  # noqa: F401  (installs operators)
 from minigrad_jax._src.api import (
     eval_shape,
@@ -49,5 +49,6 @@ __all__ = [
     "lax",
     "nn",
     "numpy",
+    "random",
     "testing",
 ]

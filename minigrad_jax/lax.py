@@ -103,6 +103,7 @@ from minigrad_jax._src.lax.indexing import (
     scatter_sub,
 )
 from minigrad_jax._src.lax.linalg import dot_general
+from minigrad_jax._src.lax.prng import bitcast_convert_type
 from minigrad_jax._src.lax.reductions import (
     argmax,
     argmin,
@@ -315,3 +316,5 @@ __all__ += [
     "reduce_precision",
     "zeta",
 ]
+
+__all__ += ["bitcast_convert_type"]

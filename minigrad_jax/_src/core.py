@@ -46,9 +46,20 @@ _SHORT_DTYPE = {
 float0 = jax.dtypes.float0
 
 
+def is_extended(dtype) -> bool:
+    """An extended dtype of JAX's (a PRNG key type such as ``key<fry>``), not a numpy one."""
+    return not isinstance(dtype, np.dtype) and jax.dtypes.issubdtype(dtype, jax.dtypes.extended)
+
+
+def is_key_dtype(dtype) -> bool:
+    return not isinstance(dtype, np.dtype) and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+
+
 def short_dtype(dtype) -> str:
     if dtype == float0:
         return "float0"
+    if is_extended(dtype):
+        return str(dtype)  # key<fry>, as JAX prints it
     return _SHORT_DTYPE.get(np.dtype(dtype).name, np.dtype(dtype).name)
 
 
@@ -59,7 +70,7 @@ class ShapedArray:
 
     def __init__(self, shape, dtype, weak_type=False):
         self.shape = tuple(shape)
-        self.dtype = np.dtype(dtype)
+        self.dtype = dtype if isinstance(dtype, np.dtype) or is_extended(dtype) else np.dtype(dtype)
         self.weak_type = bool(weak_type)
 
     @property

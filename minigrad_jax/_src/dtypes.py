@@ -14,6 +14,12 @@ def _key(x):
     if core.is_python_scalar(x):
         return (type(x), None)
     a = x if isinstance(x, core.ShapedArray) else core.get_aval(x)
+    if core.is_extended(a.dtype):
+        raise TypeError(
+            f"arrays of dtype {a.dtype} (PRNG keys) take no part in arithmetic or type "
+            "promotion: pass them to mg.random functions (mg.random.key_data gives the "
+            "raw uint32 data)"
+        )
     return (a.dtype, a.weak_type)
 
 

@@ -201,7 +201,7 @@ def translate(e: BaseException):
     if isinstance(e, IndexError):
         msg = _indexing_message(tracer, tbs[site], where)
     else:
-        msg = _jax_function_message(tracer, where)
+        msg = _jax_function_message(tracer, where, _is_random(tracer, said))
     jax_said = " ".join(said[0].split())
     jax_said = jax_said if len(jax_said) <= 400 else jax_said[:397] + "..."
     return errors.TracerToJaxError(f"{msg}\nJAX said: {type(e).__name__}: {jax_said}")
@@ -292,13 +292,25 @@ def _aval_text(aval) -> str:
     return f"{aval.dtype.name}[{','.join(map(str, aval.shape))}]"
 
 
-def _jax_function_message(tracer, where):
+def _is_random(tracer, said):
+    """A jax.random function given one of our tracers (a key, or raw key data)."""
+    return core.is_key_dtype(tracer.aval.dtype) or any("PRNG key" in s for s in said)
+
+
+def _jax_function_message(tracer, where, random=False):
+    hint = (
+        "  - for jax.random, use mg.random: the same functions and arguments, the same "
+        "numbers, and keys pass between the two libraries (mg.random.normal(key, shape));\n"
+        if random
+        else ""
+    )
     return (
         f"A JAX function was applied to a minigrad_jax traced value ({_traced_by(tracer)}) "
         f"at {where}.\n"
         "JAX's functions (and a jax.Array's methods) accept only JAX values, and "
         "minigrad_jax's tracers are not JAX values. Instead:\n"
-        "  - for a closed-over jax.Array, make it ours inside the function first: "
+        + hint
+        + "  - for a closed-over jax.Array, make it ours inside the function first: "
         "mnp.asarray(c).dot(x), mnp.asarray(c).at[i].set(x);\n"
         "  - for array functions and control flow, use minigrad_jax.numpy / minigrad_jax.lax "
         "(mnp.sin, mnp.dot, mg.lax.cond, mg.lax.fori_loop, ...);\n"

@@ -59,6 +59,7 @@ def _is_literalable(x, jax_arrays: bool) -> bool:
         and isinstance(x, jax.Array)
         and not isinstance(x, jax.core.Tracer)
         and x.shape == ()
+        and not core.is_extended(x.dtype)  # a PRNG key is never a literal, as in JAX
     )
 
 
