@@ -17,7 +17,7 @@ import numpy as np
 from jax import tree_util
 
 from minigrad_jax._src import core
-from minigrad_jax._src.api import _check_callable, jvp, vjp, vmap
+from minigrad_jax._src.api import _check_callable, _is_complex, jvp, vjp, vmap
 from minigrad_jax._src.api_util import normalize_argnums, wraps
 from minigrad_jax._src.core import get_aval
 from minigrad_jax._src.lax.base import convert_element_type, reshape
@@ -157,10 +157,6 @@ def _numbered_leaves(argnums, dyn_args):
     for i, a in zip(nums, dyn_args, strict=True):
         for leaf in tree_util.tree_leaves(a):
             yield i, leaf
-
-
-def _is_complex(dtype):
-    return np.issubdtype(dtype, np.complexfloating)
 
 
 def _check_input_jacfwd(x, i, holomorphic):
