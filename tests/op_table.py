@@ -13,6 +13,11 @@ from typing import Callable, NamedTuple
 
 import jax
 import numpy as np
+import op_specs_conv
+import op_specs_fft
+import op_specs_linalg
+import op_specs_solves
+import op_specs_window
 from jax import lax as jlax
 
 from minigrad_jax import lax as mlax
@@ -519,6 +524,13 @@ _SPECIAL_PRIMITIVES = frozenset(
 """.split()
 )
 
+# The domain tables, one module each (built with ``_op``; they may add samplers).
+_DOMAIN_PRIMITIVES = frozenset()
+for _module in (op_specs_linalg, op_specs_solves, op_specs_fft, op_specs_conv, op_specs_window):
+    _specs, _prims = _module.specs(_op, SAMPLERS)
+    OPS += _specs
+    _DOMAIN_PRIMITIVES |= _prims
+
 OPS_BY_NAME = {spec.name: spec for spec in OPS}
 assert len(OPS_BY_NAME) == len(OPS), "op spec names must be unique"
 
@@ -534,7 +546,7 @@ REQUIRED_PRIMITIVES = frozenset(
     dot_general sort stop_gradient copy split
 """.split()
 )
-REQUIRED_PRIMITIVES |= _SPECIAL_PRIMITIVES
+REQUIRED_PRIMITIVES |= _SPECIAL_PRIMITIVES | _DOMAIN_PRIMITIVES
 
 
 def is_float(dtype):

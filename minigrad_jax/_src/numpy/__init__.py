@@ -8,7 +8,7 @@ private ``_getitem`` and ``_IndexUpdateHelper``.
 
 from __future__ import annotations
 
-from minigrad_jax._src.numpy import linalg
+from minigrad_jax._src.numpy import fft, linalg
 from minigrad_jax._src.numpy._bits_and_types import (
     ComplexWarning,
     bool,  # noqa: A004
@@ -709,6 +709,7 @@ __all__ = [
     "ediff1d",
     "extract",
     "fabs",
+    "fft",
     "flatnonzero",
     "float_power",
     "fmax",

@@ -318,3 +318,17 @@ __all__ += [
 ]
 
 __all__ += ["bitcast_convert_type"]
+
+# Linear algebra, FFT, convolution and windowed reductions (issue 13): each
+# module's ``__all__`` is its public surface; lax.linalg is the submodule.
+from minigrad_jax._src.lax.control_flow.solves import *  # noqa: E402,F403
+from minigrad_jax._src.lax.control_flow.solves import __all__ as _solves_all  # noqa: E402
+from minigrad_jax._src.lax.convolution import *  # noqa: E402,F403
+from minigrad_jax._src.lax.convolution import __all__ as _conv_all  # noqa: E402
+from minigrad_jax._src.lax.fft import *  # noqa: E402,F403
+from minigrad_jax._src.lax.fft import __all__ as _fft_all  # noqa: E402
+from minigrad_jax._src.lax.windowed_reductions import *  # noqa: E402,F403
+from minigrad_jax._src.lax.windowed_reductions import __all__ as _window_all  # noqa: E402
+from minigrad_jax.lax import linalg  # noqa: E402
+
+__all__ += [*_solves_all, *_conv_all, *_fft_all, *_window_all, "linalg"]
