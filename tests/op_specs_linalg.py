@@ -1,4 +1,4 @@
-"""Op specs for lax.linalg decompositions (factorizations and spectral), appended to op_table's OPS.
+"""Op specs for the lax.linalg factorizations, appended to op_table's OPS.
 
 ``specs(op, samplers)`` returns (specs built with op_table's ``_op``, the primitive
 names they must exercise); it may add named samplers to ``samplers``.

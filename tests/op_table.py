@@ -17,6 +17,7 @@ import op_specs_conv
 import op_specs_fft
 import op_specs_linalg
 import op_specs_solves
+import op_specs_spectral
 import op_specs_window
 from jax import lax as jlax
 
@@ -526,7 +527,15 @@ _SPECIAL_PRIMITIVES = frozenset(
 
 # The domain tables, one module each (built with ``_op``; they may add samplers).
 _DOMAIN_PRIMITIVES = frozenset()
-for _module in (op_specs_linalg, op_specs_solves, op_specs_fft, op_specs_conv, op_specs_window):
+_DOMAINS = (
+    op_specs_linalg,
+    op_specs_spectral,
+    op_specs_solves,
+    op_specs_fft,
+    op_specs_conv,
+    op_specs_window,
+)
+for _module in _DOMAINS:
     _specs, _prims = _module.specs(_op, SAMPLERS)
     OPS += _specs
     _DOMAIN_PRIMITIVES |= _prims

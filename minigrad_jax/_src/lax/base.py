@@ -552,3 +552,32 @@ def canonical_axis(name, axis, ndim):
 array_ops.register(
     full=full, transpose=transpose, broadcast_in_dim=broadcast_in_dim, reshape=reshape
 )
+
+
+def padtype_to_pads(in_shape, window_shape, window_strides, padding):
+    """Explicit ``(low, high)`` pads for a padding name, as jax.lax.padtype_to_pads.
+
+    ``'VALID'`` pads nothing; ``'SAME'`` pads so the output has ``ceil(n / stride)``
+    entries, the odd element going to the high side (``'SAME_LOWER'``: the low side).
+
+    Example:
+        >>> from minigrad_jax import lax
+        >>> lax.padtype_to_pads((5, 6), (3, 3), (2, 1), "SAME")
+        [(1, 1), (1, 1)]
+        >>> lax.padtype_to_pads((4,), (3,), (1,), "SAME_LOWER")
+        [(1, 1)]
+    """
+    name = getattr(padding, "name", padding)
+    if isinstance(name, str):
+        name = name.upper()
+    if name == "VALID":
+        return [(0, 0)] * len(in_shape)
+    if name not in ("SAME", "SAME_LOWER"):
+        raise RuntimeError(f"Unrecognized padding type: expected 'VALID' or 'SAME', got {padding}.")
+    pads = []
+    for n, w, s in zip(in_shape, window_shape, window_strides, strict=True):
+        out = -(-int(n) // int(s))
+        total = max((out - 1) * int(s) + int(w) - int(n), 0)
+        low, high = total // 2, total - total // 2
+        pads.append((high, low) if name == "SAME_LOWER" else (low, high))
+    return pads

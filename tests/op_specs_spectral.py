@@ -1,0 +1,12 @@
+"""Op specs for lax.linalg's spectral decompositions (eigh, svd, eig), appended to
+op_table's OPS.
+
+``specs(op, samplers)`` returns (specs built with op_table's ``_op``, the primitive
+names they must exercise); it may add named samplers to ``samplers``.
+"""
+
+from __future__ import annotations
+
+
+def specs(op, samplers):
+    return [], frozenset()
