@@ -12,7 +12,6 @@ Needs the ``examples`` extra: scikit-learn, optax, matplotlib, tqdm (optional).
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -22,7 +21,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [_HERE, os.path.join(_HERE, "..")]
+
+import example_utils  # noqa: E402
 
 import minigrad_jax as mg  # noqa: E402
 import minigrad_jax.nn as mnn  # noqa: E402
@@ -83,21 +85,7 @@ def loss_fn(params, x, y_onehot):
     return -mnp.sum(logp * y_onehot) * np.float32(1.0 / n)
 
 
-def load_digits(seed=0, test_fraction=0.2):
-    """(x_train, y_train, x_test, y_test): 8x8 digits as 64 features in [0, 1]."""
-    from sklearn.datasets import load_digits as _load
-
-    data = _load()
-    x = (data.data / 16.0).astype(np.float32)
-    y = data.target.astype(np.int32)
-    perm = np.random.RandomState(seed).permutation(len(x))
-    n_test = int(len(x) * test_fraction)
-    test, train = perm[:n_test], perm[n_test:]
-    return x[train], y[train], x[test], y[test]
-
-
-def one_hot(y, n=10):
-    return np.eye(n, dtype=np.float32)[y]
+load_digits, one_hot = example_utils.load_digits, example_utils.one_hot
 
 
 def make_train_step(optimizer):
@@ -119,55 +107,9 @@ def accuracy(params, x, y):
     return float(np.mean(np.asarray(jnp.argmax(logits, axis=1)) == y))
 
 
-# ---------------------------------------------------------------------------
-# the command line
-
-
-def _progress(n):
-    try:
-        from tqdm import trange
-
-        return trange(n, desc="train", leave=False)
-    except ImportError:
-        return range(n)
-
-
-def _save_curve(losses, out_dir):
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib not installed: no loss curve")
-        return None
-    os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, "train_mlp_loss.png")
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    ax.plot(losses)
-    ax.set_xlabel("step")
-    ax.set_ylabel("training loss")
-    ax.set_yscale("log")
-    ax.set_title("MLP on digits (minigrad_jax + optax.adam)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
-
-
 def main(argv=None):
     """Train and evaluate; returns {"losses", "accuracy", "seconds", "device", "plot"}."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
-    ap.add_argument("--steps", type=int, default=DEFAULT_STEPS)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "out"))
-    args = ap.parse_args(argv)
-
-    try:
-        device = jax.devices(args.device)[0]
-    except RuntimeError as e:
-        raise SystemExit(f"--device {args.device}: no such JAX backend here ({e})") from None
+    args, device = example_utils.command_line(__doc__, DEFAULT_STEPS, argv)
 
     with jax.default_device(device):
         x_tr, y_tr, x_te, y_te = load_digits(args.seed)
@@ -178,19 +120,17 @@ def main(argv=None):
         step = make_train_step(optimizer)
         losses = []
         t0 = time.perf_counter()
-        bar = _progress(args.steps)
+        bar = example_utils.progress(args.steps)
         for i in bar:
             params, opt_state, loss = step(params, opt_state, x_tr, oh_tr)
             losses.append(loss)
-            if hasattr(bar, "set_postfix") and i % 20 == 0:
-                bar.set_postfix(loss=f"{float(loss):.4f}")
-            elif not hasattr(bar, "set_postfix") and i % 50 == 0:
-                print(f"step {i:4d}  loss {float(loss):.4f}")
+            example_utils.log_step(bar, i, loss)
         losses = [float(v) for v in losses]
         seconds = time.perf_counter() - t0
         acc = accuracy(params, jax.device_put(x_te, device), y_te)
 
-    plot = _save_curve(losses, args.out) if losses else None
+    title = "MLP on digits (minigrad_jax + optax.adam)"
+    plot = example_utils.save_loss_curve(losses, args.out, "train_mlp_loss.png", title)
     print(
         f"{args.steps} steps on {device} in {seconds:.2f}s; final loss "
         f"{losses[-1] if losses else float('nan'):.4f}; held-out accuracy {acc:.2%}"

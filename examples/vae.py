@@ -18,7 +18,6 @@ Needs the ``examples`` extra: scikit-learn, optax, matplotlib (optional).
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -27,7 +26,10 @@ import jax
 import numpy as np
 import optax
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [_HERE, os.path.join(_HERE, "..")]
+
+import example_utils  # noqa: E402
 
 import minigrad_jax as mg  # noqa: E402
 import minigrad_jax.nn as mnn  # noqa: E402
@@ -47,12 +49,8 @@ PRINT_EVERY = 50
 
 def load_digits(seed=0, test_fraction=0.2):
     """(x_train, x_test): 8x8 digits as 64 float32 intensities in [0, 1]."""
-    from sklearn.datasets import load_digits as _load
-
-    x = (_load().data / 16.0).astype(np.float32)
-    perm = np.random.RandomState(seed).permutation(len(x))
-    n_test = int(len(x) * test_fraction)
-    return x[perm[n_test:]], x[perm[:n_test]]
+    x_tr, _, x_te, _ = example_utils.load_digits(seed, test_fraction)
+    return x_tr, x_te
 
 
 # ---------------------------------------------------------------------------
@@ -160,13 +158,8 @@ def sample(params, key, n=8):
 
 
 def _save_figure(x, recon, samples, out_dir):
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib not installed: no figure")
+    plt = example_utils.pyplot()
+    if plt is None:
         return None
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, "vae_digits.png")
@@ -185,17 +178,7 @@ def _save_figure(x, recon, samples, out_dir):
 
 def main(argv=None):
     """Train and evaluate; returns {"elbos", "test_elbo", "seconds", "device", "plot"}."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
-    ap.add_argument("--steps", type=int, default=DEFAULT_STEPS)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "out"))
-    args = ap.parse_args(argv)
-
-    try:
-        device = jax.devices(args.device)[0]
-    except RuntimeError as e:
-        raise SystemExit(f"--device {args.device}: no such JAX backend here ({e})") from None
+    args, device = example_utils.command_line(__doc__, DEFAULT_STEPS, argv)
 
     with jax.default_device(device):
         x_tr, x_te = load_digits(args.seed)
