@@ -31,16 +31,17 @@ sys.path.insert(0, ROOT)
 import minigrad_jax as mg  # noqa: E402
 
 
-def _load_example():
+def _load_example(name):
     spec = importlib.util.spec_from_file_location(
-        "train_mlp_example", os.path.join(ROOT, "examples", "train_mlp.py")
+        f"{name}_example", os.path.join(ROOT, "examples", f"{name}.py")
     )
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
 
 
-ex = _load_example()
+ex = _load_example("train_mlp")
+cnn = _load_example("train_cnn")
 
 TARGETS = {  # ratio mg/JAX to meet (None: reported only)
     "dispatch": 1.5,
@@ -52,6 +53,8 @@ TARGETS = {  # ratio mg/JAX to meet (None: reported only)
     "grad_of_jit": None,
     "per_example": 1.05,
     "vmap_vs_loop": None,
+    "cnn_train_step": 1.05,
+    "conv_fwd_bwd": 1.05,
 }
 
 
@@ -306,6 +309,63 @@ def bench_per_example_grads(repeats, inner):
     ]
 
 
+def bench_cnn(repeats, inner):
+    """The CNN of examples/train_cnn.py: one Adam step at batch 128, and one conv's
+    forward + backward (the value and both cotangents) alone."""
+    x_tr, y_tr, _, _ = cnn.load_digits(0)
+    x, y = jnp.asarray(x_tr[: cnn.BATCH]), jnp.asarray(cnn.one_hot(y_tr[: cnn.BATCH]))
+    params = cnn.init_params(0)
+    opt = optax.adam(cnn.LEARNING_RATE)
+    mg_step = cnn.make_train_step(opt)
+
+    @jax.jit
+    def jax_step(p, s, x, y):
+        loss, g = jax.value_and_grad(cnn.jax_loss_fn)(p, x, y)
+        u, s = opt.update(g, s, p)
+        return optax.apply_updates(p, u), s, loss
+
+    state = {"mg": (params, opt.init(params)), "jax": (params, opt.init(params))}
+
+    def run(side, step):
+        def go():
+            p, s, loss = step(*state[side], x, y)
+            state[side] = (p, s)
+            return loss
+
+        return go
+
+    run_mg, run_jax = run("mg", mg_step), run("jax", jax_step)
+    _block(run_mg()), _block(run_jax())
+
+    rng = np.random.RandomState(0)
+    lhs = jnp.asarray(rng.rand(cnn.BATCH, 8, 8, 16).astype(np.float32))
+    rhs = jnp.asarray(rng.rand(3, 3, 16, 32).astype(np.float32))
+    dn = cnn.DIMENSION_NUMBERS
+
+    def conv_loss(lax_mod):
+        def f(a, b):
+            out = lax_mod.conv_general_dilated(a, b, (1, 1), "SAME", dimension_numbers=dn)
+            return (out * out).sum()
+
+        return f
+
+    conv_mg = mg.jit(mg.value_and_grad(conv_loss(mg.lax), argnums=(0, 1)))
+    conv_jax = jax.jit(jax.value_and_grad(conv_loss(jax.lax), argnums=(0, 1)))
+    _block(conv_mg(lhs, rhs)), _block(conv_jax(lhs, rhs))
+    return [
+        (
+            "cnn_train_step",
+            "train step CNN conv16-pool-conv32-pool-dense on 8x8x1, batch 128, Adam",
+            *_paired(run_mg, run_jax, repeats, inner),
+        ),
+        (
+            "conv_fwd_bwd",
+            "conv 3x3 SAME f32[128,8,8,16] * [3,3,16,32]: value and both grads, jitted",
+            *_paired(lambda: conv_mg(lhs, rhs), lambda: conv_jax(lhs, rhs), repeats, inner),
+        ),
+    ]
+
+
 # ---------------------------------------------------------------------------
 # reporting
 
@@ -372,6 +432,7 @@ def main(argv=None):
             lambda: bench_eager_grad(r),
             lambda: bench_grad_of_jit(r),
             lambda: bench_per_example_grads(max(3, r // 3), pe_inner),
+            lambda: bench_cnn(r, max(5, inner // 4)),
         ):
             new = fn()
             rows.extend(new)
