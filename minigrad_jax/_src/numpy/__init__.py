@@ -245,10 +245,12 @@ from minigrad_jax._src.numpy._polynomial import (
     polyadd,
     polyder,
     polydiv,
+    polyfit,
     polyint,
     polymul,
     polysub,
     polyval,
+    roots,
 )
 from minigrad_jax._src.numpy._reductions import (
     all,  # noqa: A004
@@ -833,6 +835,8 @@ __all__ = [
     "polymul",
     "polysub",
     "polyval",
+    "polyfit",
+    "roots",
     "printoptions",
     "r_",
     "ravel_multi_index",
