@@ -22,7 +22,6 @@ import numpy as np
 from minigrad_jax import lax
 from minigrad_jax._src import core, errors
 from minigrad_jax._src import numpy as mnp
-from minigrad_jax._src.interop import from_jax
 from minigrad_jax._src.jit import jit
 from minigrad_jax._src.lax import prng
 from minigrad_jax._src.lax.prng import bitcast_convert_type
@@ -545,10 +544,7 @@ def _promote_inexact(*args):
     return [a.astype(dtype) for a in arrs]
 
 
-_svd = from_jax(jax.numpy.linalg.svd)
-_eigh = from_jax(jax.numpy.linalg.eigh)
-_cholesky = from_jax(jax.numpy.linalg.cholesky)
-_qr = from_jax(jax.numpy.linalg.qr)
+_svd, _eigh, _cholesky, _qr = mnp.linalg.svd, mnp.linalg.eigh, mnp.linalg.cholesky, mnp.linalg.qr
 
 
 @functools.partial(jit, static_argnums=(3, 4, 5))
