@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 import jax
 import jax.numpy as jnp
@@ -131,21 +130,11 @@ def batches(n, batch, seed):
 
 def make_train_step(optimizer):
     """The jitted step: value_and_grad in minigrad_jax, the Optax update via from_jax."""
-    update = mg.from_jax(optimizer.update)
-    apply_updates = mg.from_jax(optax.apply_updates)
-
-    @mg.jit
-    def train_step(params, opt_state, x, y):
-        loss, grads = mg.value_and_grad(loss_fn)(params, x, y)
-        updates, opt_state = update(grads, opt_state, params)
-        return apply_updates(params, updates), opt_state, loss
-
-    return train_step
+    return example_utils.adam_step(optimizer, loss_fn)
 
 
 def accuracy(params, x, y):
-    logits = mg.jit(forward)(params, x)
-    return float(np.mean(np.asarray(mnp.argmax(logits, axis=1)) == y))
+    return example_utils.accuracy(forward, params, x, y)
 
 
 def main(argv=None):
@@ -160,34 +149,17 @@ def main(argv=None):
         opt_state = optimizer.init(params)
         step = make_train_step(optimizer)
         order = batches(len(x_tr), BATCH, args.seed)
-        losses = []
-        t0 = time.perf_counter()
-        bar = example_utils.progress(args.steps)
-        for i in bar:
+
+        def next_batch():
             idx = next(order)
-            xb, yb = jax.device_put(x_tr[idx], device), jax.device_put(oh_tr[idx], device)
-            params, opt_state, loss = step(params, opt_state, xb, yb)
-            losses.append(loss)
-            example_utils.log_step(bar, i, loss)
-        losses = [float(v) for v in losses]
-        seconds = time.perf_counter() - t0
+            return jax.device_put(x_tr[idx], device), jax.device_put(oh_tr[idx], device)
+
+        params, opt_state, losses, seconds = example_utils.fit(
+            step, params, opt_state, next_batch, args.steps
+        )
         acc = accuracy(params, jax.device_put(x_te, device), y_te)
 
-    title = "CNN on digits (minigrad_jax + optax.adam)"
-    plot = example_utils.save_loss_curve(losses, args.out, "train_cnn_loss.png", title)
-    print(
-        f"{args.steps} steps on {device} in {seconds:.2f}s; final loss "
-        f"{losses[-1] if losses else float('nan'):.4f}; held-out accuracy {acc:.2%}"
-    )
-    if plot:
-        print(f"loss curve: {plot}")
-    return {
-        "losses": losses,
-        "accuracy": acc,
-        "seconds": seconds,
-        "device": str(device),
-        "plot": plot,
-    }
+    return example_utils.classifier_report("cnn", args, device, losses, seconds, acc)
 
 
 if __name__ == "__main__":

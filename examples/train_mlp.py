@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 import jax
 import jax.numpy as jnp
@@ -26,7 +25,6 @@ sys.path[:0] = [_HERE, os.path.join(_HERE, "..")]
 
 import example_utils  # noqa: E402
 
-import minigrad_jax as mg  # noqa: E402
 import minigrad_jax.nn as mnn  # noqa: E402
 import minigrad_jax.numpy as mnp  # noqa: E402
 
@@ -90,21 +88,11 @@ load_digits, one_hot = example_utils.load_digits, example_utils.one_hot
 
 def make_train_step(optimizer):
     """The jitted step: value_and_grad in minigrad_jax, the Optax update via from_jax."""
-    update = mg.from_jax(optimizer.update)
-    apply_updates = mg.from_jax(optax.apply_updates)
-
-    @mg.jit
-    def train_step(params, opt_state, x, y):
-        loss, grads = mg.value_and_grad(loss_fn)(params, x, y)
-        updates, opt_state = update(grads, opt_state, params)
-        return apply_updates(params, updates), opt_state, loss
-
-    return train_step
+    return example_utils.adam_step(optimizer, loss_fn)
 
 
 def accuracy(params, x, y):
-    logits = mg.jit(forward)(params, x)
-    return float(np.mean(np.asarray(jnp.argmax(logits, axis=1)) == y))
+    return example_utils.accuracy(forward, params, x, y)
 
 
 def main(argv=None):
@@ -118,32 +106,12 @@ def main(argv=None):
         optimizer = optax.adam(LEARNING_RATE)
         opt_state = optimizer.init(params)
         step = make_train_step(optimizer)
-        losses = []
-        t0 = time.perf_counter()
-        bar = example_utils.progress(args.steps)
-        for i in bar:
-            params, opt_state, loss = step(params, opt_state, x_tr, oh_tr)
-            losses.append(loss)
-            example_utils.log_step(bar, i, loss)
-        losses = [float(v) for v in losses]
-        seconds = time.perf_counter() - t0
+        params, opt_state, losses, seconds = example_utils.fit(
+            step, params, opt_state, lambda: (x_tr, oh_tr), args.steps
+        )
         acc = accuracy(params, jax.device_put(x_te, device), y_te)
 
-    title = "MLP on digits (minigrad_jax + optax.adam)"
-    plot = example_utils.save_loss_curve(losses, args.out, "train_mlp_loss.png", title)
-    print(
-        f"{args.steps} steps on {device} in {seconds:.2f}s; final loss "
-        f"{losses[-1] if losses else float('nan'):.4f}; held-out accuracy {acc:.2%}"
-    )
-    if plot:
-        print(f"loss curve: {plot}")
-    return {
-        "losses": losses,
-        "accuracy": acc,
-        "seconds": seconds,
-        "device": str(device),
-        "plot": plot,
-    }
+    return example_utils.classifier_report("mlp", args, device, losses, seconds, acc)
 
 
 if __name__ == "__main__":

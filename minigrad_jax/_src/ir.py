@@ -45,7 +45,7 @@ def _literal_text(val, aval) -> str:
         return "[...]"
     py = getattr(val, "py_value", None)
     if py is not None and aval.dtype == core.weak_default_dtype(aval.dtype.kind):
-        return str(py)
+        return str(complex(py) if aval.dtype.kind == "c" else py)
     return str(np.asarray(val, aval.dtype).item())
 
 

@@ -397,24 +397,29 @@ def select_and_scatter_add_via_vjp(
     return jax.vjp(pool, operand)[1](source)[0]
 
 
-def _select_and_gather_add_lowering(tangents, operand, *, select_prim, **params):
-    # jax.lax exports JAX's primitive: bind it (its HLO is JAX's for each platform);
-    # without it, the JVP of jax.lax.reduce_window computes the same thing.
-    if _JAX_GATHER_P is None:
-        return select_and_gather_add_via_jvp(tangents, operand, select_prim=select_prim, **params)
-    return _JAX_GATHER_P.bind(
-        jax.numpy.asarray(tangents),
-        jax.numpy.asarray(operand),
-        select_prim=_JAX_SELECT[select_prim.name],
-        **params,
-    )
+def _select_lowering(jax_prim, fallback):
+    # jax.lax exports JAX's select_and_* primitives: bind them (their HLO is JAX's on
+    # each platform); without them, JAX's jvp / vjp of reduce_window computes the same.
+    def lower(x, operand, *, select_prim, **params):
+        if jax_prim is None:
+            return fallback(x, operand, select_prim=select_prim, **params)
+        return jax_prim.bind(
+            jax.numpy.asarray(x),
+            jax.numpy.asarray(operand),
+            select_prim=_JAX_SELECT[select_prim.name],
+            **params,
+        )
+
+    return lower
 
 
 core.abstract_eval_rules[select_and_gather_add_p] = _select_and_gather_add_abstract
 ad.jvp_rules[select_and_gather_add_p] = _linear_in_first_jvp(select_and_gather_add_p)
 ad.transpose_rules[select_and_gather_add_p] = _select_and_gather_add_transpose
 batching.batch_rules[select_and_gather_add_p] = _to_front_batch(select_and_gather_add_p, True)
-lowering.register(select_and_gather_add_p, _select_and_gather_add_lowering)
+lowering.register(
+    select_and_gather_add_p, _select_lowering(_JAX_GATHER_P, select_and_gather_add_via_jvp)
+)
 
 
 # ---------------------------------------------------------------------------
@@ -463,22 +468,13 @@ def _select_and_scatter_add_transpose(
     return [out, None]
 
 
-def _select_and_scatter_add_lowering(source, operand, *, select_prim, **params):
-    if _JAX_SCATTER_P is None:
-        return select_and_scatter_add_via_vjp(source, operand, select_prim=select_prim, **params)
-    return _JAX_SCATTER_P.bind(
-        jax.numpy.asarray(source),
-        jax.numpy.asarray(operand),
-        select_prim=_JAX_SELECT[select_prim.name],
-        **params,
-    )
-
-
 core.abstract_eval_rules[select_and_scatter_add_p] = _select_and_scatter_add_abstract
 ad.jvp_rules[select_and_scatter_add_p] = _linear_in_first_jvp(select_and_scatter_add_p)
 ad.transpose_rules[select_and_scatter_add_p] = _select_and_scatter_add_transpose
 batching.batch_rules[select_and_scatter_add_p] = _to_front_batch(select_and_scatter_add_p, False)
-lowering.register(select_and_scatter_add_p, _select_and_scatter_add_lowering)
+lowering.register(
+    select_and_scatter_add_p, _select_lowering(_JAX_SCATTER_P, select_and_scatter_add_via_vjp)
+)
 
 
 # ---------------------------------------------------------------------------
