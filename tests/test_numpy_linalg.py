@@ -467,3 +467,10 @@ def test_float64_values_and_grads_match_jax():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip().endswith("ok")
+
+
+def test_poly_of_a_square_matrix_is_its_characteristic_polynomial_like_jax():
+    a = np.array([[1.0, 2.0, 0.5], [3.0, 4.0, -1.0], [0.0, 1.0, 2.0]], np.float32)
+    ours, theirs = mnp.poly(a), jnp.poly(a)
+    assert ours.dtype == theirs.dtype
+    np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)

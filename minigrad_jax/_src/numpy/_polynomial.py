@@ -119,8 +119,7 @@ def _trim(a, name):
 def poly(seq_of_zeros):
     """The coefficients of the monic polynomial with the given roots, like jnp.poly.
 
-    Only 1-D root sequences are supported (a square matrix's eigenvalues need
-    complex numbers).
+    A non-empty square matrix stands for its eigenvalues (a complex result, as JAX's).
 
     Example:
         >>> import minigrad_jax.numpy as mnp
@@ -132,8 +131,8 @@ def poly(seq_of_zeros):
     z = atleast_1d(z)
     nd = util.ndim_of(z)
     if nd == 2 and util.shape_of(z)[0] == util.shape_of(z)[1] and util.shape_of(z)[0]:
-        raise NotImplementedError("mnp.poly of a matrix (its eigenvalues) is not supported")
-    if nd != 1:
+        z = _linalg_mod.eigvals(z)
+    elif nd != 1:
         raise ValueError("input must be 1d or non-empty square 2d array.")
     dt = util.dtype_of(z)
     coeffs = ones((1,), dt)
