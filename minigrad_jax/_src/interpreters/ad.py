@@ -218,6 +218,15 @@ def defjvp(prim, *jvp_fns):
     jvp_rules[prim] = rule
 
 
+def defbilinear(prim):
+    """The JVP of a primitive linear in each of its two operands: ``f(dx, y) + f(x, dy)``."""
+    defjvp(
+        prim,
+        lambda g, x, y, **p: prim.bind(g, y, **p),
+        lambda g, x, y, **p: prim.bind(x, g, **p),
+    )
+
+
 def defjvp2(prim, *jvp_fns):
     """Like defjvp, but each function also gets the output: ``fn(g, ans, *primals)``."""
 

@@ -101,6 +101,18 @@ def bdim_at_front(x, bdim, axis_size):
     return moveaxis(x, bdim, 0)
 
 
+def expand_dims_batcher(prim):
+    """JAX's batcher for primitives that take leading batch dimensions: every operand
+    gets the mapped axis in front (broadcast if unmapped), and so does every output."""
+
+    def rule(axis_size, args, dims, **params):
+        args = [bdim_at_front(x, d, axis_size) for x, d in zip(args, dims)]
+        out = prim.bind(*args, **params)
+        return out, ([0] * len(out) if prim.multiple_results else 0)
+
+    return rule
+
+
 def matchaxis(x, src, dst, axis_size):
     """Move (or create by broadcasting) the mapped axis of ``x`` from src to dst."""
     if src is None:

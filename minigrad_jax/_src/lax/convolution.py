@@ -607,11 +607,7 @@ def _conv_lowering(lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilat
 
 
 core.abstract_eval_rules[conv_general_dilated_p] = _conv_abstract
-ad.defjvp(
-    conv_general_dilated_p,
-    lambda g, lhs, rhs, **p: conv_general_dilated_p.bind(g, rhs, **p),
-    lambda g, lhs, rhs, **p: conv_general_dilated_p.bind(lhs, g, **p),
-)
+ad.defbilinear(conv_general_dilated_p)
 ad.transpose_rules[conv_general_dilated_p] = _conv_transpose_rule
 batching.batch_rules[conv_general_dilated_p] = _conv_batch
 lowering.register(conv_general_dilated_p, _conv_lowering)

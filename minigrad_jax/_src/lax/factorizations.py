@@ -138,17 +138,6 @@ def _weak(avals):
     return all(a.weak_type for a in avals)
 
 
-def _front_batch_rule(prim):
-    """JAX's expand_dims batcher: every operand gets the mapped axis in front."""
-
-    def rule(axis_size, args, dims, **params):
-        args = [batching.bdim_at_front(x, d, axis_size) for x, d in zip(args, dims)]
-        out = prim.bind(*args, **params)
-        return out, ([0] * len(out) if prim.multiple_results else 0)
-
-    return rule
-
-
 def _T(x):
     nd = core.get_aval(x).ndim
     return transpose(x, (*range(nd - 2), nd - 1, nd - 2))
@@ -282,7 +271,7 @@ def _cholesky_jvp(primals, tangents):
 
 core.abstract_eval_rules[cholesky_p] = _cholesky_abstract
 ad.jvp_rules[cholesky_p] = _cholesky_jvp
-batching.batch_rules[cholesky_p] = _front_batch_rule(cholesky_p)
+batching.batch_rules[cholesky_p] = batching.expand_dims_batcher(cholesky_p)
 # jax's wrapper also zeroes the upper triangle, which cholesky() masks anyway; a
 # failed (not positive-definite) factorization comes back as NaNs, as in JAX.
 lowering.register(cholesky_p, lambda x: jlinalg.cholesky(x, symmetrize_input=False))
@@ -557,7 +546,7 @@ def _lu_jvp(primals, tangents):
 
 core.abstract_eval_rules[lu_p] = _lu_abstract
 ad.jvp_rules[lu_p] = _lu_jvp
-batching.batch_rules[lu_p] = _front_batch_rule(lu_p)
+batching.batch_rules[lu_p] = batching.expand_dims_batcher(lu_p)
 lowering.register(lu_p, lambda x: list(jlinalg.lu(x)))
 
 
@@ -597,7 +586,9 @@ def _lu_pivots_abstract(pivots, *, permutation_size):
 
 core.abstract_eval_rules[lu_pivots_to_permutation_p] = _lu_pivots_abstract
 ad.defnondiff(lu_pivots_to_permutation_p)
-batching.batch_rules[lu_pivots_to_permutation_p] = _front_batch_rule(lu_pivots_to_permutation_p)
+batching.batch_rules[lu_pivots_to_permutation_p] = batching.expand_dims_batcher(
+    lu_pivots_to_permutation_p
+)
 lowering.register(
     lu_pivots_to_permutation_p,
     lambda p, *, permutation_size: jlinalg.lu_pivots_to_permutation(p, permutation_size),
@@ -636,7 +627,7 @@ def _geqrf_lowering(a):
 
 core.abstract_eval_rules[geqrf_p] = _geqrf_abstract
 ad.jvp_rules[geqrf_p] = ad.not_implemented_jvp("geqrf")
-batching.batch_rules[geqrf_p] = _front_batch_rule(geqrf_p)
+batching.batch_rules[geqrf_p] = batching.expand_dims_batcher(geqrf_p)
 lowering.register(geqrf_p, _geqrf_lowering)
 
 
@@ -669,7 +660,7 @@ def _householder_product_abstract(a, taus):
 
 core.abstract_eval_rules[householder_product_p] = _householder_product_abstract
 ad.jvp_rules[householder_product_p] = ad.not_implemented_jvp("householder_product")
-batching.batch_rules[householder_product_p] = _front_batch_rule(householder_product_p)
+batching.batch_rules[householder_product_p] = batching.expand_dims_batcher(householder_product_p)
 lowering.register(householder_product_p, jlinalg.householder_product)
 
 
@@ -785,7 +776,7 @@ def _qr_jvp(primals, tangents, *, pivoting, full_matrices, use_magma):
 
 core.abstract_eval_rules[qr_p] = _qr_abstract
 ad.jvp_rules[qr_p] = _qr_jvp
-batching.batch_rules[qr_p] = _front_batch_rule(qr_p)
+batching.batch_rules[qr_p] = batching.expand_dims_batcher(qr_p)
 lowering.register(
     qr_p,
     lambda x, *, pivoting, full_matrices, use_magma: list(
@@ -966,7 +957,7 @@ def _symmetric_product_abstract(a, c, *, alpha, beta):
 
 core.abstract_eval_rules[symmetric_product_p] = _symmetric_product_abstract
 ad.jvp_rules[symmetric_product_p] = ad.not_implemented_jvp("symmetric_product")
-batching.batch_rules[symmetric_product_p] = _front_batch_rule(symmetric_product_p)
+batching.batch_rules[symmetric_product_p] = batching.expand_dims_batcher(symmetric_product_p)
 lowering.register(
     symmetric_product_p,
     lambda a, c, *, alpha, beta: jlinalg.symmetric_product(a, c, alpha=alpha, beta=beta),
@@ -1021,7 +1012,7 @@ def _cholesky_update_lowering(r, w):
 
 core.abstract_eval_rules[cholesky_update_p] = _cholesky_update_abstract
 ad.jvp_rules[cholesky_update_p] = ad.not_implemented_jvp("cholesky_update")
-batching.batch_rules[cholesky_update_p] = _front_batch_rule(cholesky_update_p)
+batching.batch_rules[cholesky_update_p] = batching.expand_dims_batcher(cholesky_update_p)
 lowering.register(cholesky_update_p, _cholesky_update_lowering)
 
 
@@ -1053,7 +1044,7 @@ def _hessenberg_abstract(a):
 
 core.abstract_eval_rules[hessenberg_p] = _hessenberg_abstract
 ad.jvp_rules[hessenberg_p] = ad.not_implemented_jvp("hessenberg")
-batching.batch_rules[hessenberg_p] = _front_batch_rule(hessenberg_p)
+batching.batch_rules[hessenberg_p] = batching.expand_dims_batcher(hessenberg_p)
 lowering.register(hessenberg_p, lambda a: list(jlinalg.hessenberg(a)))
 
 
@@ -1092,7 +1083,7 @@ def _tridiagonal_abstract(a, *, lower):
 
 core.abstract_eval_rules[tridiagonal_p] = _tridiagonal_abstract
 ad.jvp_rules[tridiagonal_p] = ad.not_implemented_jvp("tridiagonal")
-batching.batch_rules[tridiagonal_p] = _front_batch_rule(tridiagonal_p)
+batching.batch_rules[tridiagonal_p] = batching.expand_dims_batcher(tridiagonal_p)
 lowering.register(tridiagonal_p, lambda a, *, lower: list(jlinalg.tridiagonal(a, lower=lower)))
 
 

@@ -133,11 +133,7 @@ def _transpose(x, perm):
 
 
 core.abstract_eval_rules[dot_general_p] = _dot_abstract
-ad.defjvp(
-    dot_general_p,
-    lambda g, x, y, **p: dot_general_p.bind(g, y, **p),
-    lambda g, x, y, **p: dot_general_p.bind(x, g, **p),
-)
+ad.defbilinear(dot_general_p)
 ad.transpose_rules[dot_general_p] = _dot_transpose
 batching.batch_rules[dot_general_p] = _dot_batch
 lowering.register(

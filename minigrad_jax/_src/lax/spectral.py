@@ -181,17 +181,6 @@ def _symmetrize(x):
     return div(s, 2)
 
 
-def _batch_at_front(prim):
-    """JAX's ``expand_dims_batcher``: the mapped axis becomes the first batch dimension."""
-
-    def rule(axis_size, args, dims, **params):
-        (x,), (d,) = args, dims
-        outs = prim.bind(batching.moveaxis(x, d, 0), **params)
-        return outs, [0] * len(outs)
-
-    return rule
-
-
 # ---------------------------------------------------------------------------
 # eigh: symmetric / Hermitian eigendecomposition
 
@@ -250,7 +239,7 @@ def _eigh_lower(x, *, lower, sort_eigenvalues, subset_by_index, algorithm):
 
 core.abstract_eval_rules[eigh_p] = _eigh_abstract
 ad.jvp_rules[eigh_p] = _eigh_jvp
-batching.batch_rules[eigh_p] = _batch_at_front(eigh_p)
+batching.batch_rules[eigh_p] = batching.expand_dims_batcher(eigh_p)
 lowering.register(eigh_p, _eigh_lower)
 
 
@@ -395,7 +384,7 @@ def _svd_lower(x, *, full_matrices, compute_uv, subset_by_index, algorithm):
 
 core.abstract_eval_rules[svd_p] = _svd_abstract
 ad.jvp_rules[svd_p] = _svd_jvp
-batching.batch_rules[svd_p] = _batch_at_front(svd_p)
+batching.batch_rules[svd_p] = batching.expand_dims_batcher(svd_p)
 lowering.register(svd_p, _svd_lower)
 
 
@@ -535,7 +524,7 @@ def _eig_lower(
 
 core.abstract_eval_rules[eig_p] = _eig_abstract
 ad.jvp_rules[eig_p] = _eig_jvp
-batching.batch_rules[eig_p] = _batch_at_front(eig_p)
+batching.batch_rules[eig_p] = batching.expand_dims_batcher(eig_p)
 lowering.register(eig_p, _eig_lower)
 
 
