@@ -11,15 +11,20 @@ machine description. Not part of the test run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
+import io
 import json
+import math
 import os
 import platform
+import re
 import statistics
 import sys
 import time
 
 import jax
+import jax.ad_checkpoint
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -55,6 +60,9 @@ TARGETS = {  # ratio mg/JAX to meet (None: reported only)
     "vmap_vs_loop": None,
     "cnn_train_step": 1.05,
     "conv_fwd_bwd": 1.05,
+}
+MEMORY_TARGETS = {  # ratio of bytes mg/JAX to meet
+    "scan_residuals": 1.0,
 }
 
 
@@ -367,6 +375,86 @@ def bench_cnn(repeats, inner):
 
 
 # ---------------------------------------------------------------------------
+# memory: what reverse mode saves (bytes, not time)
+
+
+def _jax_saved_bytes(f, *args):
+    """The bytes of the residuals ``jax.ad_checkpoint.print_saved_residuals`` lists."""
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        jax.ad_checkpoint.print_saved_residuals(f, *args)
+    total = 0
+    for line in buf.getvalue().splitlines():
+        m = re.match(r"([a-z]+)(\d+)\[([\d,]*)\] ", line)
+        shape = [int(d) for d in m.group(3).split(",") if d]
+        total += math.prod(shape) * int(m.group(2)) // 8
+    return total
+
+
+def _mg_saved_bytes(f, *args):
+    return sum(r.nbytes for r in mg.saved_residuals(f, *args))
+
+
+def _rnn(np_, lax_mod, invariant=False):
+    """Loss of a tanh RNN, h = tanh(W h + U x_t), over a scan; with ``invariant`` the
+    step normalises W first (a loop invariant: computed from the weights alone)."""
+
+    def loss(w, u, xs):
+        def step(h, x):
+            wn = w / np_.sqrt(np_.sum(w * w)) if invariant else w
+            h = np_.tanh(wn @ h + u @ x)
+            return h, h
+
+        _, hs = lax_mod.scan(step, np_.zeros(w.shape[0], np_.float32), xs)
+        return np_.sum(hs)
+
+    return loss
+
+
+def bench_scan_residuals(t=100, h=128, d=128):
+    """Bytes saved for grad of a scan RNN, by us and by JAX (``saved_residuals`` of each)."""
+    rng = np.random.RandomState(0)
+    w = jnp.asarray(rng.randn(h, h).astype(np.float32) / np.sqrt(h))
+    u = jnp.asarray(rng.randn(h, d).astype(np.float32) / np.sqrt(d))
+    xs = jnp.asarray(rng.randn(t, d).astype(np.float32))
+    rows = []
+    for inv, what in ((False, ""), (True, ", W normalised in the step (a loop invariant)")):
+        rows.append(
+            (
+                "scan_residuals",
+                f"grad of scan RNN h = tanh(W h + U x_t), T={t}, H={h}, D={d}{what}",
+                _mg_saved_bytes(_rnn(mg.numpy, mg.lax, inv), w, u, xs),
+                _jax_saved_bytes(_rnn(jnp, jax.lax, inv), w, u, xs),
+            )
+        )
+    return rows
+
+
+def _fmt_bytes(n):
+    if n >= 2**20:
+        return f"{n / 2**20:.2f} MiB"
+    if n >= 2**10:
+        return f"{n / 2**10:.1f} KiB"
+    return f"{n} B"
+
+
+def memory_table(rows):
+    lines = [
+        "| kind | benchmark | minigrad_jax | JAX | mg/JAX | target | met |",
+        "|---|---|---:|---:|---:|---:|:---:|",
+    ]
+    for kind, name, b_mg, b_jx in rows:
+        ratio = b_mg / b_jx
+        target = MEMORY_TARGETS[kind]
+        met = "yes" if ratio <= target else "no"
+        lines.append(
+            f"| {kind} | {name} | {_fmt_bytes(b_mg)} | {_fmt_bytes(b_jx)} | "
+            f"{ratio:.2f}x | <= {target:.2f}x | {met} |"
+        )
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
 # reporting
 
 
@@ -415,7 +503,16 @@ def main(argv=None):
     ap.add_argument("--json", default=os.path.join(HERE, "results", "latest.json"))
     ap.add_argument("--md", default=None, help="also write the Markdown report here")
     ap.add_argument("--note", default="", help="a line appended to the Markdown report")
+    ap.add_argument(
+        "--memory-only",
+        action="store_true",
+        help="only the memory rows (bytes saved for the backward pass); prints, writes nothing",
+    )
     args = ap.parse_args(argv)
+    if args.memory_only:
+        mem = bench_scan_residuals()
+        print(memory_table(mem))
+        return mem
     r = args.repeats or (3 if args.quick else 21)
     inner = 20 if args.quick else 200
     chain_len = 1000
@@ -437,9 +534,10 @@ def main(argv=None):
             new = fn()
             rows.extend(new)
             print("\n".join(table(new).splitlines()[2:]), flush=True)
+        mem = bench_scan_residuals()
     info = machine()
     info["device_used"] = str(dev)
-    text = table(rows)
+    text = table(rows) + "\n\nMemory (bytes saved for the backward pass):\n\n" + memory_table(mem)
     print()
     print(text)
     os.makedirs(os.path.dirname(args.json), exist_ok=True)
@@ -458,6 +556,17 @@ def main(argv=None):
                         "target": TARGETS.get(k),
                     }
                     for k, n, a, b in rows
+                ],
+                "memory": [
+                    {
+                        "kind": k,
+                        "name": n,
+                        "mg_bytes": a,
+                        "jax_bytes": b,
+                        "ratio": a / b,
+                        "target": MEMORY_TARGETS[k],
+                    }
+                    for k, n, a, b in mem
                 ],
             },
             fh,

@@ -1,6 +1,15 @@
 """minigrad_jax: a small, readable reimplementation of JAX's transform core."""
 
-from minigrad_jax import errors, lax, nn, numpy, random, testing  # noqa: F401
+from minigrad_jax import (  # noqa: F401
+    checkpoint_policies,
+    debug,
+    errors,
+    lax,
+    nn,
+    numpy,
+    random,
+    testing,
+)
 from minigrad_jax._src import tracer_ops as _tracer_ops  # noqa: F401  (installs operators)
 from minigrad_jax._src.api import (
     eval_shape,
@@ -13,13 +22,18 @@ from minigrad_jax._src.api import (
     vmap,
 )
 from minigrad_jax._src.checkpoint import checkpoint, remat
+from minigrad_jax._src.checkpoint_policies import checkpoint_name
 from minigrad_jax._src.config import config
 from minigrad_jax._src.custom_derivatives import custom_jvp, custom_vjp
+from minigrad_jax._src.debugging import io_callback, pure_callback
 from minigrad_jax._src.explain import explain_grad
 from minigrad_jax._src.interop import from_jax, to_jax
 from minigrad_jax._src.jacobians import hessian, jacfwd, jacrev
 from minigrad_jax._src.jit import jit
 from minigrad_jax._src.linear_transpose import linear_transpose
+from minigrad_jax._src.residuals import print_saved_residuals, saved_residuals
+from minigrad_jax._src.shard_map import shard_map
+from minigrad_jax._src.sharding import device_put
 from minigrad_jax._src.viz import draw
 
 __all__ = [
@@ -40,10 +54,19 @@ __all__ = [
     "custom_vjp",
     "checkpoint",
     "remat",
+    "checkpoint_name",
+    "checkpoint_policies",
+    "debug",
+    "pure_callback",
+    "io_callback",
     "from_jax",
     "to_jax",
     "linear_transpose",
+    "saved_residuals",
+    "print_saved_residuals",
     "draw",
+    "shard_map",
+    "device_put",
     "explain_grad",
     "errors",
     "lax",

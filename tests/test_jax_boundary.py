@@ -105,11 +105,6 @@ def uses_lax_add(x):
     return jax.lax.add(x, 1.0)
 
 
-def uses_debug_print(x):
-    jax.debug.print("x = {}", x)
-    return x
-
-
 def uses_lax_cond(x):
     return jax.lax.cond(x > 0, lambda: 1.0, lambda: 2.0)
 
@@ -132,7 +127,6 @@ JAX_ON_TRACER = {
     "jnp.sin under grad": (lambda: mg.grad(uses_jnp_sin)(X3), uses_jnp_sin, "grad"),
     "jnp.dot under jit": (lambda: mg.jit(uses_jnp_dot)(X3), uses_jnp_dot, "jit"),
     "lax.add under vmap": (lambda: mg.vmap(uses_lax_add)(X3), uses_lax_add, "vmap"),
-    "debug.print under jit": (lambda: mg.jit(uses_debug_print)(X3), uses_debug_print, "jit"),
     "lax.cond under make_jaxpr": (
         lambda: mg.make_jaxpr(uses_lax_cond)(1.0),
         uses_lax_cond,

@@ -535,10 +535,22 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_n
       >>> mg.vmap(lambda x: mnp.stack([x, 2.0 * x]), out_axes=1)(mnp.arange(3.0))
       Array([[0., 1., 2.],
              [0., 2., 4.]], dtype=float32)
+
+    ``axis_name`` names the mapped axis for the collectives in ``fun``
+    (``lax.psum``, ``lax.all_gather``, ``lax.axis_index``, ...), as in JAX:
+
+      >>> from minigrad_jax import lax
+      >>> mg.vmap(lambda x: x / lax.psum(x, "i"), axis_name="i")(mnp.arange(4.0))
+      Array([0.        , 0.16666667, 0.33333334, 0.5       ], dtype=float32)
+      >>> mg.vmap(lambda x: lax.axis_index("i") * x, axis_name="i")(mnp.ones(3, mnp.int32))
+      Array([0, 1, 2], dtype=int32)
+
+    ``spmd_axis_name`` is accepted for JAX compatibility and checked, but adds no
+    sharding constraint: values and jaxprs are those without it (under a sharded
+    ``mg.jit`` XLA's partitioner chooses the layout of the batched values).
     """
     _check_callable(fun)
-    if axis_name is not None or spmd_axis_name is not None:
-        raise NotImplementedError("vmap(axis_name=...): named axes are not implemented yet")
+    _check_axis_name(axis_name, spmd_axis_name)
     if isinstance(in_axes, list):
         in_axes = tuple(in_axes)  # a list of axes means one per argument, as in JAX
     _check_axes_spec(in_axes, "in_axes")
@@ -560,7 +572,9 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_n
         in_dims = [_check_axis(d, flat, i, in_tree) for i, d in enumerate(in_dims)]
         size = _axis_size(flat, in_dims, axis_size, in_tree)
         flat_fun = FlatFun(fun, in_tree)
-        outs, dims = batching.vmap_flat(flat_fun, flat, in_dims, size, core.user_frame_info())
+        outs, dims = batching.vmap_flat(
+            flat_fun, flat, in_dims, size, core.user_frame_info(), axis_name
+        )
         out_tree = flat_fun.out_tree
         o_axes = flatten_axes("vmap", out_tree, out_axes, "out_axes")
         outs = [
@@ -570,6 +584,19 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_n
         return tree_util.tree_unflatten(out_tree, _materialize(outs))
 
     return wrapped
+
+
+def _check_axis_name(axis_name, spmd_axis_name):
+    try:
+        hash(axis_name)
+    except TypeError:
+        raise TypeError(f"vmap axis_name must be hashable, got {axis_name!r}") from None
+    spmd = spmd_axis_name if isinstance(spmd_axis_name, tuple) else (spmd_axis_name,)
+    if spmd_axis_name is not None and not all(isinstance(n, str) for n in spmd):
+        raise TypeError(
+            "vmap spmd_axis_name must be a mesh axis name (a string) or a tuple of them, "
+            f"got {spmd_axis_name!r}"
+        )
 
 
 def _check_axes_spec(axes, kind):

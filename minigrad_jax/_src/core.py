@@ -199,7 +199,12 @@ class SourceInfo:
 
 
 def user_frame_info() -> SourceInfo | None:
-    """The first frame outside minigrad_jax and jax; never inspect.stack()."""
+    """The user's line: the first frame outside minigrad_jax and jax (never
+    inspect.stack()); while a jaxpr is re-evaluated (a transform of a jit's or a
+    loop body's jaxpr), the source line of the equation being re-evaluated."""
+    src = _state.src
+    if src is not None:
+        return src
     f = sys._getframe(1)
     for _ in range(64):
         if f is None:
@@ -216,6 +221,17 @@ def user_frame_info() -> SourceInfo | None:
 
 abstract_eval_rules: dict = {}
 impl_rules: dict = {}  # eager evaluation; the lowering rule unless overridden
+
+# Primitives with a side effect (a host callback): never dead code, never reordered.
+effectful: set = set()
+
+# debug_nans / debug_infs: mg.config keeps ``checking_floats`` (either flag) and
+# ``float_kinds`` ((nans, infs)) in step with its flags; ``float_check(prim, args, params,
+# out)`` is installed by interpreters/debug_nans.py. While a flag is on, derivative
+# equations record where they came from (``_state.origin``, see debug_nans.Origin).
+checking_floats = False
+float_kinds = (False, False)
+float_check = None
 
 
 class Primitive:
@@ -438,7 +454,7 @@ class EvalTrace(Trace):
                 args = [jaxable(x) for x in args]  # keep JAX's weak type eagerly too
                 break
         try:
-            return impl_rules[prim](*args, **params)
+            out = impl_rules[prim](*args, **params)
         except KeyError:
             if prim not in impl_rules:
                 raise NotImplementedError(f"primitive '{prim.name}' cannot be evaluated") from None
@@ -448,6 +464,9 @@ class EvalTrace(Trace):
             # primitive, the shapes and the user's line; else keep JAX's.
             abstract_eval(prim, [get_aval(a) for a in args], params)
             raise
+        if checking_floats:
+            float_check(prim, args, params, out)
+        return out
 
 
 EVAL_TRACE = EvalTrace(None)
@@ -456,6 +475,10 @@ EVAL_TRACE = EvalTrace(None)
 class _State(threading.local):
     def __init__(self):
         self.trace = EVAL_TRACE
+        self.origin = None  # debug_nans: the derivative rule now running (an Origin)
+        self.eqn = None  # debug_nans: the equation being re-run, equation by equation
+        self.src = None  # the source line of the jaxpr equation being re-evaluated
+        self.axis_env = ()  # named axes in scope: ((name, size), ...), innermost last
 
 
 _state = _State()
@@ -463,6 +486,11 @@ _state = _State()
 
 def current_trace() -> Trace:
     return _state.trace
+
+
+# check_tracer_leaks: ``trace_exited(trace, failed)`` runs as a trace is deactivated;
+# installed by _src/leak_checker.py.
+trace_exited = None
 
 
 class new_trace:
@@ -482,6 +510,8 @@ class new_trace:
         _state.trace = self.prev
         if self.deactivate:
             self.trace.active = False
+            if trace_exited is not None:
+                trace_exited(self.trace, exc[0] is not None)
 
 
 def bind_in(trace: Trace, prim: Primitive, args, params):
@@ -514,3 +544,35 @@ def lift(x):
 
 def is_top_level() -> bool:
     return _state.trace is EVAL_TRACE
+
+
+# ---------------------------------------------------------------------------
+# named axes: what vmap(axis_name=) and shard_map bind, and collectives read
+
+
+class extend_axis_env:
+    """Context manager: the named axes ``frames`` ((name, size), ...) are in scope."""
+
+    __slots__ = ("frames", "prev")
+
+    def __init__(self, frames):
+        self.frames = tuple(frames)
+
+    def __enter__(self):
+        self.prev = _state.axis_env
+        _state.axis_env = self.prev + self.frames
+
+    def __exit__(self, *exc):
+        _state.axis_env = self.prev
+
+
+def axis_size(name) -> int:
+    """The size of the named axis ``name`` in scope (innermost binding), else NameError."""
+    for n, size in reversed(_state.axis_env):
+        if n == name:
+            return size
+    raise NameError(f"unbound axis name: {name}")
+
+
+def axis_names_in_scope():
+    return [n for n, _ in _state.axis_env]

@@ -19,7 +19,14 @@ from jax import tree_util
 from minigrad_jax._src import core
 from minigrad_jax._src.api_util import wraps
 from minigrad_jax._src.core import Primitive, get_aval
-from minigrad_jax._src.interpreters import ad, batching, higher_order, jaxpr_util, lowering
+from minigrad_jax._src.interpreters import (
+    ad,
+    batching,
+    debug_nans,
+    higher_order,
+    jaxpr_util,
+    lowering,
+)
 from minigrad_jax._src.interpreters import partial_eval as pe
 from minigrad_jax._src.interpreters.ad import Zero
 from minigrad_jax._src.ir import ClosedJaxpr, eval_jaxpr
@@ -92,6 +99,7 @@ def _register(prim, jvp_rule, batch_rule):
         jvp=jvp_rule,
         batch=batch_rule,
         staging=_staging_rule(prim),
+        deopt=debug_nans.call_deopt("call_jaxpr"),
     )
 
 

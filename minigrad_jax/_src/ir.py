@@ -50,17 +50,21 @@ def _literal_text(val, aval) -> str:
 
 
 class JaxprEqn:
-    __slots__ = ("invars", "outvars", "primitive", "params", "source_info")
+    # origin: under debug_nans, the derivative rule that made this equation (debug_nans.Origin)
+    __slots__ = ("invars", "outvars", "primitive", "params", "source_info", "origin")
 
-    def __init__(self, invars, outvars, primitive, params, source_info=None):
+    def __init__(self, invars, outvars, primitive, params, source_info=None, origin=None):
         self.invars = invars
         self.outvars = outvars
         self.primitive = primitive
         self.params = params
         self.source_info = source_info
+        self.origin = origin
 
     def replace(self, **kw):
-        new = JaxprEqn(self.invars, self.outvars, self.primitive, self.params, self.source_info)
+        new = JaxprEqn(
+            self.invars, self.outvars, self.primitive, self.params, self.source_info, self.origin
+        )
         for k, v in kw.items():
             setattr(new, k, v)
         return new
@@ -133,13 +137,23 @@ def eval_jaxpr(jaxpr: Jaxpr, consts, *args):
     def read(a):
         return a.val if type(a) is Literal else env[a]
 
-    for eqn in jaxpr.eqns:
-        outs = eqn.primitive.bind(*map(read, eqn.invars), **eqn.params)
-        if eqn.primitive.multiple_results:
-            for v, x in zip(eqn.outvars, outs):
-                env[v] = x
-        else:
-            env[eqn.outvars[0]] = outs
+    st = core._state
+    prev, prev_origin = st.src, st.origin
+    checking = core.checking_floats
+    try:
+        for eqn in jaxpr.eqns:
+            # what this equation makes keeps its line (the user frame is our caller's)
+            st.src = eqn.source_info or prev
+            if checking:  # and, under debug_nans, the derivative rule that made it
+                st.origin = eqn.origin or prev_origin
+            outs = eqn.primitive.bind(*map(read, eqn.invars), **eqn.params)
+            if eqn.primitive.multiple_results:
+                for v, x in zip(eqn.outvars, outs):
+                    env[v] = x
+            else:
+                env[eqn.outvars[0]] = outs
+    finally:
+        st.src, st.origin = prev, prev_origin
     return [read(v) for v in jaxpr.outvars]
 
 
@@ -328,6 +342,17 @@ def _jaxprs_in_params(params):
                 yield v
             elif isinstance(v, ClosedJaxpr):
                 yield v.jaxpr
+
+
+def has_effects(eqn) -> bool:
+    """Whether ``eqn`` has a side effect: an effectful primitive, or one in a jaxpr it carries."""
+    if eqn.primitive in core.effectful:
+        return True
+    return any(jaxpr_has_effects(j) for j in _jaxprs_in_params(eqn.params))
+
+
+def jaxpr_has_effects(jaxpr: Jaxpr) -> bool:
+    return any(has_effects(e) for e in jaxpr.eqns)
 
 
 def _call_name(eqn):

@@ -65,6 +65,12 @@ def filtering_mode() -> str:
     return "quiet_remove_frames" if mode == "auto" else mode
 
 
+# check_tracer_leaks: ``leak_check(caller_frame)`` runs as an entry point returns and
+# ``leak_check(None)`` as an exception leaves one; set by _src/leak_checker.py while a
+# trace waits for its check, else None.
+leak_check = None
+
+
 def api_boundary(fun):
     """Mark ``fun`` as a public entry point whose errors get a filtered traceback.
 
@@ -81,8 +87,13 @@ def api_boundary(fun):
     def reraise_with_filtered_traceback(*args, **kwargs):
         __tracebackhide__ = True  # noqa: F841  (pytest and IPython hide this frame)
         try:
-            return fun(*args, **kwargs)
+            out = fun(*args, **kwargs)
+            if leak_check is not None:
+                leak_check(sys._getframe(1))
+            return out
         except Exception as e:
+            if leak_check is not None:
+                leak_check(None)  # its traceback holds the failed call's tracers
             if _under_boundary(sys._getframe(1)):
                 raise
             new = _process(e)
@@ -201,7 +212,7 @@ def translate(e: BaseException):
     if isinstance(e, IndexError):
         msg = _indexing_message(tracer, tbs[site], where)
     else:
-        msg = _jax_function_message(tracer, where, _is_random(tracer, said))
+        msg = _jax_function_message(tracer, where, _is_random(tracer, said), _callback_in(said))
     jax_said = " ".join(said[0].split())
     jax_said = jax_said if len(jax_said) <= 400 else jax_said[:397] + "..."
     return errors.TracerToJaxError(f"{msg}\nJAX said: {type(e).__name__}: {jax_said}")
@@ -297,7 +308,47 @@ def _is_random(tracer, said):
     return core.is_key_dtype(tracer.aval.dtype) or any("PRNG key" in s for s in said)
 
 
-def _jax_function_message(tracer, where, random=False):
+# JAX's callbacks, as its error names them ("argument to debug_print as a JAX value"):
+# (the function the user called, ours, an example of ours).
+_JAX_CALLBACKS = {
+    "debug_print": ("jax.debug.print", "mg.debug.print", 'mg.debug.print("x = {}", x)'),
+    "debug_callback": ("jax.debug.callback", "mg.debug.callback", "mg.debug.callback(fn, x)"),
+    "pure_callback": (
+        "jax.pure_callback",
+        "mg.pure_callback",
+        "mg.pure_callback(fn, jax.ShapeDtypeStruct(x.shape, x.dtype), x)",
+    ),
+    "io_callback": (
+        "jax.experimental.io_callback",
+        "mg.io_callback",
+        "mg.io_callback(fn, jax.ShapeDtypeStruct(x.shape, x.dtype), x)",
+    ),
+}
+_CALLBACK_SAID = re.compile(r"argument to (\w+) as a JAX value")
+
+
+def _callback_in(said):
+    """The JAX callback primitive that refused one of our tracers, if that is what JAX said."""
+    for s in said:
+        m = _CALLBACK_SAID.search(s)
+        if m is not None and m.group(1) in _JAX_CALLBACKS:
+            return m.group(1)
+    return None
+
+
+def _callback_message(tracer, where, callback):
+    jax_name, ours, example = _JAX_CALLBACKS[callback]
+    return (
+        f"{jax_name} was given a minigrad_jax traced value ({_traced_by(tracer)}) at {where}.\n"
+        f"{jax_name} accepts only JAX values; use {ours} instead: it takes the same "
+        f"arguments ({example}) and works under every minigrad_jax transform (jit, vmap, "
+        "grad, scan, ...)."
+    )
+
+
+def _jax_function_message(tracer, where, random=False, callback=None):
+    if callback is not None:
+        return _callback_message(tracer, where, callback)
     hint = (
         "  - for jax.random, use mg.random: the same functions and arguments, the same "
         "numbers, and keys pass between the two libraries (mg.random.normal(key, shape));\n"

@@ -321,6 +321,11 @@ __all__ += [
 
 __all__ += ["bitcast_convert_type"]
 
+# shardings inside a program (_src/sharding.py)
+from minigrad_jax._src.sharding import with_sharding_constraint  # noqa: E402
+
+__all__ += ["with_sharding_constraint"]
+
 # Linear algebra, FFT, convolution and windowed reductions (issue 13): each
 # module's ``__all__`` is its public surface; lax.linalg is the submodule.
 from minigrad_jax._src.lax.control_flow.solves import *  # noqa: E402,F403
@@ -329,8 +334,11 @@ from minigrad_jax._src.lax.convolution import *  # noqa: E402,F403
 from minigrad_jax._src.lax.convolution import __all__ as _conv_all  # noqa: E402
 from minigrad_jax._src.lax.fft import *  # noqa: E402,F403
 from minigrad_jax._src.lax.fft import __all__ as _fft_all  # noqa: E402
+from minigrad_jax._src.lax.parallel import *  # noqa: E402,F403  (collectives, named axes)
+from minigrad_jax._src.lax.parallel import __all__ as _parallel_all  # noqa: E402
 from minigrad_jax._src.lax.windowed_reductions import *  # noqa: E402,F403
 from minigrad_jax._src.lax.windowed_reductions import __all__ as _window_all  # noqa: E402
 from minigrad_jax.lax import linalg  # noqa: E402
 
 __all__ += [*_solves_all, *_conv_all, *_fft_all, *_window_all, "linalg"]
+__all__ += _parallel_all

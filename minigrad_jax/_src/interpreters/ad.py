@@ -14,7 +14,7 @@ import numpy as np
 
 from minigrad_jax._src import core
 from minigrad_jax._src.core import Primitive, ShapedArray, Tracer
-from minigrad_jax._src.interpreters import batching, lowering
+from minigrad_jax._src.interpreters import batching, debug_nans, lowering
 from minigrad_jax._src.interpreters.array_ops import ops
 from minigrad_jax._src.ir import Literal, Var
 
@@ -136,7 +136,12 @@ class JVPTrace(core.Trace):
         rule = jvp_rules.get(prim)
         if rule is None:
             raise NotImplementedError(f"Differentiation rule for '{prim.name}' not implemented")
-        primal_out, tangent_out = core.call_in(self.parent, rule, primals, tangents, **params)
+        if core.checking_floats:  # debug_nans: the equations made here record their origin
+            primal_out, tangent_out = debug_nans.run_jvp_rule(
+                prim, self.parent, rule, primals, tangents, params
+            )
+        else:
+            primal_out, tangent_out = core.call_in(self.parent, rule, primals, tangents, **params)
         if prim.multiple_results:
             return [self.wrap(p, t) for p, t in zip(primal_out, tangent_out)]
         return self.wrap(primal_out, tangent_out)
@@ -288,6 +293,9 @@ def backward_pass(jaxpr, consts, args, cts_out):
             linear_eqns.append(eqn)
 
     ct_env = {}
+    src = core._state.src
+    checking = core.checking_floats
+    via_select = set()  # debug_nans: variables whose cotangent came through a select_n
 
     def write_ct(v, ct):
         if type(v) is Var and v not in primal_env and ct is not None and type(ct) is not Zero:
@@ -307,7 +315,17 @@ def backward_pass(jaxpr, consts, args, cts_out):
                 f"for '{eqn.primitive.name}' not implemented"
             )
         ct_arg = cts if eqn.primitive.multiple_results else cts[0]
-        cts_in = rule(ct_arg, *invals, **eqn.params)
+        core._state.src = eqn.source_info or src  # the transposed equations keep its line
+        try:
+            if checking:
+                sel = any(v in via_select for v in eqn.outvars)
+                cts_in = debug_nans.run_transpose_rule(eqn, rule, ct_arg, invals, sel)
+                if sel or eqn.primitive.name == "select_n":
+                    via_select.update(v for v in eqn.invars if type(v) is Var)
+            else:
+                cts_in = rule(ct_arg, *invals, **eqn.params)
+        finally:
+            core._state.src = src
         for v, ct in zip(eqn.invars, cts_in):
             write_ct(v, ct)
     return [

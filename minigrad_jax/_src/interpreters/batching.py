@@ -4,16 +4,77 @@
 each ``dims`` entry is the mapped axis of that argument or ``None`` (not
 mapped). Unmapped operands stay unmapped wherever the rule allows, so vmap
 does not materialize broadcasts it does not need.
+
+Named axes: ``vmap(axis_name=...)`` makes a trace with an ``axis_name``, bound
+(``core.extend_axis_env``) while its body runs. A collective naming it (a
+primitive in ``collective_axes``) is that trace's to batch even when its
+operand is not one of its tracers (``psum`` of an unmapped ``x`` is ``x *
+size``), and so is a primitive carrying a jaxpr with such a collective inside.
+While a rule runs, ``current_axis_name()`` is the name of the trace running it
+(JAX passes its ``AxisData`` to the rule): collective rules read it, and
+``batch_jaxpr`` / ``vmap_flat`` called by a rule batch inner jaxprs over it.
 """
 
 from __future__ import annotations
 
+import threading
+
 from minigrad_jax._src import core
 from minigrad_jax._src.core import Tracer
 from minigrad_jax._src.interpreters.array_ops import ops
+from minigrad_jax._src.ir import ClosedJaxpr, Jaxpr
 
 batch_rules: dict = {}
 not_mapped = None
+
+# Collective primitives: ``collective_axes[prim](params)`` is the tuple of axis
+# names (and positional axes, ints) it reduces or communicates over.
+collective_axes: dict = {}
+
+
+class _RuleContext(threading.local):
+    axis_name = None  # the axis name of the vmap whose batching rule is running
+
+
+_rule_context = _RuleContext()
+
+
+def current_axis_name():
+    """The axis name of the vmap trace whose batching rule is running (None if unnamed)."""
+    return _rule_context.axis_name
+
+
+def names_axis(prim, params, name) -> bool:
+    """Whether ``prim`` (or a jaxpr among its params) communicates over the axis ``name``."""
+    names = collective_axes.get(prim)
+    if names is not None:
+        return name in names(params)
+    return any(name in jaxpr_axis_names(v) for v in params.values())
+
+
+def jaxpr_axis_names(v) -> frozenset:
+    """The axis names the collectives in ``v`` (a jaxpr, or a tuple of them) use."""
+    t = type(v)
+    if t is ClosedJaxpr:
+        hit = v._cache.get("axis_names")
+        if hit is None:
+            hit = v._cache["axis_names"] = jaxpr_axis_names(v.jaxpr)
+        return hit
+    if t is Jaxpr:
+        names = set()
+        for eqn in v.eqns:
+            axes = collective_axes.get(eqn.primitive)
+            if axes is not None:
+                names.update(a for a in axes(eqn.params) if not isinstance(a, int))
+            for p in eqn.params.values():
+                names |= jaxpr_axis_names(p)
+        return frozenset(names)
+    if (t is tuple or t is list) and v and type(v[0]) in (ClosedJaxpr, Jaxpr):
+        return frozenset().union(*map(jaxpr_axis_names, v))  # cond's branches
+    return _NO_NAMES
+
+
+_NO_NAMES = frozenset()
 
 
 class BatchTracer(Tracer):
@@ -43,11 +104,12 @@ class BatchTracer(Tracer):
 
 
 class BatchTrace(core.Trace):
-    __slots__ = ("axis_size",)
+    __slots__ = ("axis_size", "axis_name")
 
-    def __init__(self, parent, axis_size, source_info=None):
+    def __init__(self, parent, axis_size, source_info=None, axis_name=None):
         super().__init__(parent, "vmap", source_info)
         self.axis_size = axis_size
+        self.axis_name = axis_name
 
     def process_primitive(self, prim, args, params):
         vals, dims, mapped = [], [], False
@@ -59,7 +121,7 @@ class BatchTrace(core.Trace):
             else:
                 vals.append(self.check_foreign(a) if isinstance(a, Tracer) else a)
                 dims.append(None)
-        if not mapped:
+        if not mapped and (self.axis_name is None or not names_axis(prim, params, self.axis_name)):
             out = core.bind_in(self.parent, prim, vals, params)
             if prim.multiple_results:
                 return [BatchTracer(self, o, None) for o in out]
@@ -67,7 +129,12 @@ class BatchTrace(core.Trace):
         rule = batch_rules.get(prim)
         if rule is None:
             raise NotImplementedError(f"Batching rule for '{prim.name}' not implemented")
-        out, out_dim = core.call_in(self.parent, rule, self.axis_size, vals, dims, **params)
+        ctx = _rule_context
+        prev, ctx.axis_name = ctx.axis_name, self.axis_name
+        try:
+            out, out_dim = core.call_in(self.parent, rule, self.axis_size, vals, dims, **params)
+        finally:
+            ctx.axis_name = prev
         if prim.multiple_results:
             return [self.wrap(o, d) for o, d in zip(out, out_dim)]
         return self.wrap(out, out_dim)
@@ -177,12 +244,26 @@ def defbroadcasting(prim):
     batch_rules[prim] = broadcasting_rule(prim)
 
 
-def vmap_flat(fun, args, in_dims, axis_size, source_info=None):
-    """Run ``fun`` (flat -> flat list) with the given mapped axes; returns (outs, out_dims)."""
-    trace = BatchTrace(core.current_trace(), axis_size, source_info)
+_CURRENT = object()
+
+
+def vmap_flat(fun, args, in_dims, axis_size, source_info=None, axis_name=_CURRENT):
+    """Run ``fun`` (flat -> flat list) with the given mapped axes; returns (outs, out_dims).
+
+    ``axis_name`` names the mapped axis (bound while ``fun`` runs); by default it is
+    the axis of the batching rule now running (``current_axis_name()``), so a rule
+    that batches an inner function batches it over the same named axis.
+    """
+    if axis_name is _CURRENT:
+        axis_name = _rule_context.axis_name
+    trace = BatchTrace(core.current_trace(), axis_size, source_info, axis_name)
     tracers = [a if d is None else BatchTracer(trace, a, d) for a, d in zip(args, in_dims)]
-    with core.new_trace(trace):
-        outs = fun(*tracers)
+    if axis_name is None:
+        with core.new_trace(trace):
+            outs = fun(*tracers)
+    else:
+        with core.extend_axis_env([(axis_name, axis_size)]), core.new_trace(trace):
+            outs = fun(*tracers)
     vals, dims = [], []
     for o in outs:
         if isinstance(o, BatchTracer) and o._trace is trace:

@@ -21,12 +21,13 @@ from the same pieces (``jaxpr_util``), and register them with ``register``.
 from __future__ import annotations
 
 from minigrad_jax._src import core
-from minigrad_jax._src.interpreters import ad, batching, lowering
+from minigrad_jax._src.interpreters import ad, batching, debug_nans, lowering
 from minigrad_jax._src.interpreters import partial_eval as pe
 from minigrad_jax._src.interpreters.ad import is_undefined
 from minigrad_jax._src.interpreters.jaxpr_util import (
     batch_jaxpr,
     dce_jaxpr,
+    forward_residuals,
     hoist_consts,
     jvp_jaxpr,
     merge,
@@ -73,11 +74,14 @@ def call_partial_eval_rule(prim, params_for=same_params):
     def rule(trace, args, params):
         unknowns = unknowns_of(trace, args)
         known, unknown, out_uk, num_res = partial_eval_jaxpr(params["jaxpr"], unknowns)
+        # A residual that is a known input is passed on as it is, not returned (as JAX).
+        known, fwd = forward_residuals(known, num_res)
         known_params = params_for(params, "known")
         known_args = select(args, unknowns, False)
         known_outs = core.call_in(trace.parent, bind_call, prim, known, known_args, known_params)
-        n_known = len(known_outs) - num_res
-        residuals = known_outs[n_known:]
+        n_known = len(known_outs) - fwd.count(None)
+        computed = iter(known_outs[n_known:])
+        residuals = [next(computed) if f is None else known_args[f] for f in fwd]
         hoisted, consts = hoist_consts(unknown)
         staged_params = dict(params_for(params, "unknown"), jaxpr=hoisted)
         staged = trace.stage(prim, [*consts, *residuals, *select(args, unknowns)], staged_params)
@@ -127,8 +131,13 @@ def register(
     dce=None,
     batch=None,
     staging=None,
+    deopt=None,
 ):
-    """Register a higher-order primitive's rules, one table each (None leaves it out)."""
+    """Register a higher-order primitive's rules, one table each (None leaves it out).
+
+    ``deopt(args, params)`` re-runs an equation one inner equation at a time under
+    debug_nans (a primitive with a ``jaxpr`` param needs none: it is evaluated).
+    """
     core.abstract_eval_rules[prim] = abstract_eval
     lowering.register(prim, lower)
     tables = [
@@ -138,6 +147,7 @@ def register(
         (pe.dce_rules, dce),
         (batching.batch_rules, batch),
         (pe.staging_rules, staging),
+        (debug_nans.deopt_rules, deopt),
     ]
     for table, rule in tables:
         if rule is not None:
@@ -155,4 +165,5 @@ def def_call_rules(prim, lower, params_for=same_params, partial_eval=None):
         partial_eval=partial_eval or call_partial_eval_rule(prim, params_for),
         dce=call_dce_rule,
         batch=call_batch_rule(prim, params_for),
+        deopt=debug_nans.call_deopt("jaxpr"),
     )

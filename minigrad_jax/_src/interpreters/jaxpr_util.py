@@ -12,6 +12,7 @@ and, through them, its compiled executables.
 - ``batch_jaxpr``: outputs that stay unmapped stay unmapped, unless forced;
 - ``transpose_jaxpr``: (non-linear inputs, output cotangents) -> cotangents;
 - ``partial_eval_jaxpr`` and ``dce_jaxpr`` (memoized versions of partial_eval's);
+- ``forward_residuals``: residuals that are known inputs, passed on, not returned;
 - ``Groups``: named groups of a flat list of inputs or outputs;
 - ``fixpoint``: iterate a loop body's flags until they are stable.
 """
@@ -238,10 +239,13 @@ def batch_jaxpr(closed: ClosedJaxpr, axis_size, in_dims, instantiate=False):
 
     Mapped outputs come out mapped at axis 0; outputs that do not depend on a
     mapped input stay unmapped unless ``instantiate`` (bool or per output)
-    forces them (broadcast). Returns (jaxpr, out_batched).
+    forces them (broadcast). Returns (jaxpr, out_batched). Called by a batching
+    rule, it batches over that rule's named axis (``batching.current_axis_name``),
+    so collectives inside see it.
     """
     inst = tuple(_as_list(instantiate, len(closed.out_avals)))
     in_dims = tuple(in_dims)
+    axis_name = batching.current_axis_name()
 
     def make():
         avals = [batched_aval(a, d, axis_size) for a, d in zip(closed.in_avals, in_dims)]
@@ -249,7 +253,11 @@ def batch_jaxpr(closed: ClosedJaxpr, axis_size, in_dims, instantiate=False):
 
         def f(*args):
             outs, dims = batching.vmap_flat(
-                lambda *a: eval_jaxpr(closed.jaxpr, closed.consts, *a), args, in_dims, axis_size
+                lambda *a: eval_jaxpr(closed.jaxpr, closed.consts, *a),
+                args,
+                in_dims,
+                axis_size,
+                axis_name=axis_name,
             )
             out_batched[:] = [d is not None or i for d, i in zip(dims, inst)]
             return [
@@ -260,7 +268,7 @@ def batch_jaxpr(closed: ClosedJaxpr, axis_size, in_dims, instantiate=False):
         bj = trace_to_jaxpr(f, avals, "vmap")
         return bj, list(out_batched)
 
-    return memo(closed, ("batch", axis_size, in_dims, inst), make)
+    return memo(closed, ("batch", axis_size, in_dims, inst, axis_name), make)
 
 
 def out_dims_of(out_batched):
@@ -306,6 +314,31 @@ def partial_eval_jaxpr(closed: ClosedJaxpr, unknowns, instantiate=False):
 
 def out_unknowns(closed: ClosedJaxpr, unknowns):
     return partial_eval_jaxpr(closed, unknowns)[2]
+
+
+def forward_residuals(known: ClosedJaxpr, num_res, forwardable=True):
+    """Residuals that are inputs of ``known``, passed on as they are (JAX: ``in_fwd_res``).
+
+    ``known`` is a known jaxpr of ``partial_eval_jaxpr`` (its last ``num_res`` outputs
+    are the residuals). Returns (the jaxpr without the forwarded residual outputs,
+    ``fwd``): ``fwd[r]`` is the index of the known input the r-th residual is, or None
+    for a residual it computes. ``forwardable`` (flags per input) limits which inputs
+    may be forwarded (a loop's carry may not: its residual is one value per iteration).
+    """
+    flags = tuple(_as_list(forwardable, len(known.in_avals)))
+
+    def make():
+        j = known.jaxpr
+        n_out = len(j.outvars) - num_res
+        pos = {v: i for i, v in enumerate(j.invars) if flags[i]}
+        fwd = [pos.get(v) if type(v) is Var else None for v in j.outvars[n_out:]]
+        if all(f is None for f in fwd):
+            return known, fwd
+        kept = [v for v, f in zip(j.outvars[n_out:], fwd) if f is None]
+        jaxpr = Jaxpr(j.constvars, j.invars, j.outvars[:n_out] + kept, j.eqns)
+        return ClosedJaxpr(jaxpr, known.consts), fwd
+
+    return memo(known, ("fwd_res", num_res, flags), make)
 
 
 def dce_jaxpr(closed: ClosedJaxpr, used_outputs, prune_invars=True):

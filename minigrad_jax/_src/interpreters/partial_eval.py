@@ -17,7 +17,7 @@ import numpy as np
 
 from minigrad_jax._src import core
 from minigrad_jax._src.core import Tracer, bind_in, get_aval
-from minigrad_jax._src.ir import ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var, eval_jaxpr
+from minigrad_jax._src.ir import ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var, eval_jaxpr, has_effects
 
 # Rules for higher-order primitives whose inputs are partly unknown.
 # rule(trace, args, params) -> outputs (known values and/or trace tracers).
@@ -124,12 +124,13 @@ class JaxprTrace(core.Trace):
             out_avals = core.abstract_eval(prim, [get_aval(a) for a in args], params)
         src = core.user_frame_info()
         invars = [self.to_atom(a) for a in args]
+        origin = core._state.origin if core.checking_floats else None
         if prim.multiple_results:
             outvars = [Var(a) for a in out_avals]
-            self.eqns.append(JaxprEqn(invars, outvars, prim, params, src))
+            self.eqns.append(JaxprEqn(invars, outvars, prim, params, src, origin))
             return [JaxprTracer(self, v.aval, v, src) for v in outvars]
         var = Var(out_avals)
-        self.eqns.append(JaxprEqn(invars, [var], prim, params, src))
+        self.eqns.append(JaxprEqn(invars, [var], prim, params, src, origin))
         return JaxprTracer(self, out_avals, var, src)
 
     def to_jaxpr(self, outs, dce=False) -> ClosedJaxpr:
@@ -163,7 +164,7 @@ dce_rules: dict = {}
 
 
 def dce_jaxpr(jaxpr: Jaxpr, used_outputs=None, prune_invars=False):
-    """Drop equations whose outputs are unused (our primitives have no effects).
+    """Drop equations whose outputs are unused, unless they have an effect (a callback).
 
     An equation of a higher-order primitive with a ``dce_rules`` entry is
     pruned inside as well (unused outputs and the inputs only they read).
@@ -173,10 +174,11 @@ def dce_jaxpr(jaxpr: Jaxpr, used_outputs=None, prune_invars=False):
     if used_outputs is not None:
         outvars = [v for v, u in zip(outvars, used_outputs) if u]
     live = {v for v in outvars if type(v) is Var}
+    effects = bool(core.effectful)  # no effectful primitive registered: nothing to look for
     kept = []
     for eqn in reversed(jaxpr.eqns):
         used = [v in live for v in eqn.outvars]
-        if not any(used):
+        if not any(used) and not (effects and has_effects(eqn)):
             continue
         rule = dce_rules.get(eqn.primitive)
         if rule is not None and not all(used):

@@ -250,7 +250,7 @@ def expm1(x):
 
 
 sqrt_p = unop("sqrt", "float", _acc(jlax.sqrt))
-defjvp2(sqrt_p, lambda g, ans, x, **p: div(g, mul(_const(x, 2), ans)))
+defjvp2(sqrt_p, lambda g, ans, x, **p: mul(g, div(_const(x, 0.5), ans)))
 
 
 def sqrt(x):

@@ -16,7 +16,7 @@ from jax import tree_util
 
 from minigrad_jax._src import core
 from minigrad_jax._src.core import Primitive, get_aval
-from minigrad_jax._src.interpreters import ad, batching, higher_order, lowering
+from minigrad_jax._src.interpreters import ad, batching, debug_nans, higher_order, lowering
 from minigrad_jax._src.interpreters import jaxpr_util as ju
 from minigrad_jax._src.interpreters import partial_eval as pe
 from minigrad_jax._src.interpreters.ad import is_undefined
@@ -143,6 +143,14 @@ def _cond_dce(used_outputs, eqn):
     return [True, *used_in], new
 
 
+def _cond_deopt(args, params):
+    index, *ops = args
+    branches = params["branches"]
+    i = int(np.clip(int(index), 0, len(branches) - 1))
+    with debug_nans.Where(f"branch {i} of cond"):
+        debug_nans.eval_deopt(branches[i], ops)
+
+
 higher_order.register(
     cond_p,
     abstract_eval=_cond_abstract,
@@ -152,6 +160,7 @@ higher_order.register(
     dce=_cond_dce,
     batch=_cond_batch,
     lower=_cond_impl,
+    deopt=_cond_deopt,
 )
 
 

@@ -18,12 +18,12 @@ from jax import tree_util
 
 from minigrad_jax._src import core, dtypes
 from minigrad_jax._src.core import Primitive, ShapedArray, get_aval
-from minigrad_jax._src.interpreters import ad, batching, higher_order, lowering
+from minigrad_jax._src.interpreters import ad, batching, debug_nans, higher_order, lowering
 from minigrad_jax._src.interpreters import jaxpr_util as ju
 from minigrad_jax._src.interpreters import partial_eval as pe
 from minigrad_jax._src.interpreters.ad import Zero, is_undefined
 from minigrad_jax._src.interpreters.jaxpr_util import Groups, fixpoint, merge, select
-from minigrad_jax._src.ir import eval_jaxpr
+from minigrad_jax._src.ir import ClosedJaxpr, Jaxpr, Var, eval_jaxpr, jaxpr_has_effects
 from minigrad_jax._src.lax import elementwise as ew
 from minigrad_jax._src.lax import reductions as red
 from minigrad_jax._src.lax import structural as st
@@ -218,6 +218,15 @@ def _while_dce(used_outputs, eqn):
     return [*cc_used, *bc_used, *used], new
 
 
+def _while_deopt(args, params):
+    g = _while_groups(params["cond_nconsts"], params["body_nconsts"], len(args)).split(args)
+    carry, i = g["carry"], 0
+    while bool(debug_nans.eval_deopt(params["cond_jaxpr"], [*g["cc"], *carry])[0]):
+        with debug_nans.Where(f"iteration {i} of while"):
+            carry = debug_nans.eval_deopt(params["body_jaxpr"], [*g["bc"], *carry])
+        i += 1
+
+
 higher_order.register(
     while_p,
     abstract_eval=_while_abstract,
@@ -227,6 +236,7 @@ higher_order.register(
     dce=_while_dce,
     batch=_while_batch,
     lower=_while_impl,
+    deopt=_while_deopt,
 )
 
 
@@ -287,7 +297,7 @@ def _scan_jvp(primals, tangents, *, jaxpr, length, reverse, num_consts, num_carr
     )
     jj, out_nz = ju.jvp_jaxpr(jaxpr, c_nz + carry_nz + x_nz, carry_nz + [False] * n_ys)
     ys_nz = out_nz[num_carry:]
-    kt = [ad.instantiate(x) for x, nz in zip(t["carry"], carry_nz) if nz]
+    kt = [_carry_tangent(x) for x, nz in zip(t["carry"], carry_nz) if nz]
     ins = Groups(c=num_consts, k=num_carry, x=len(p["xs"]), ct=len(ct), kt=len(kt), xt=len(xt))
     outs = Groups(k=num_carry, y=n_ys, kt=len(kt), yt=sum(ys_nz))
     body = ju.permute(
@@ -315,7 +325,37 @@ def _scan_jvp(primals, tangents, *, jaxpr, length, reverse, num_consts, num_carr
     return [*r["k"], *r["y"]], t_out
 
 
+def _carry_tangent(t):
+    """A carry tangent, a symbolic zero made concrete.
+
+    Under linearize (a partial-evaluation trace current) the zero is made on the
+    staged, tangent side, as JAX's linearize makes it: a known zero array would
+    become a residual of the linear jaxpr, saved for the backward pass.
+    """
+    if type(t) is not Zero:
+        return t
+    trace = core.current_trace()
+    if (
+        not (isinstance(trace, pe.JaxprTrace) and not trace.stage_all)
+        or t.aval.dtype == core.float0
+    ):
+        return ad.instantiate(t)
+    aval = t.aval
+    zero = core.weak_scalar(0, aval.dtype) if aval.weak_type else np.zeros((), aval.dtype)
+    zero = pe.force_unknown(trace, zero)  # a literal of the staged jaxpr
+    return st.broadcast_in_dim(zero, aval.shape, ()) if aval.shape else zero
+
+
 def _scan_partial_eval(trace, args, params):
+    """Known part run now (a scan), unknown part staged (a scan reading the residuals).
+
+    As in JAX, a residual is saved per iteration only when it has to be: a known
+    const the unknown body reads is passed to it as a const, a known ``xs`` slice
+    as that ``xs``, and a residual computed from the known consts alone (a loop
+    invariant) is computed once, before the loop, and passed as a const. The
+    unknown scan takes (invariant residuals, unknown consts, unknown carry,
+    unknown xs, per-iteration residuals), JAX's layout.
+    """
     jaxpr, num_consts, num_carry = params["jaxpr"], params["num_consts"], params["num_carry"]
     loop = {k: params[k] for k in ("length", "reverse", "unroll")}
     groups = _scan_groups(num_consts, num_carry, len(args))
@@ -324,43 +364,125 @@ def _scan_partial_eval(trace, args, params):
     carry_uk = fixpoint(
         lambda u: ju.out_unknowns(jaxpr, uk["consts"] + u + uk["xs"])[:num_carry], uk["carry"]
     )
-    n_ys = len(jaxpr.out_avals) - num_carry
-    known, unknown, out_uk, nres = ju.partial_eval_jaxpr(
-        jaxpr, uk["consts"] + carry_uk + uk["xs"], carry_uk + [False] * n_ys
-    )
+    split = _scan_split(jaxpr, num_consts, num_carry, uk["consts"] + carry_uk + uk["xs"])
     # A known initial carry that the loop makes unknown becomes a staged value.
     init = [
         pe.force_unknown(trace, x) if u and not pe.is_unknown(trace, x) else x
         for x, u in zip(a["carry"], carry_uk)
     ]
-    # known body: (known consts, carry, xs) -> (known carry, known ys, residuals as extra ys)
-    known_outs = core.call_in(
-        trace.parent,
-        bind_scan,
-        known,
-        select(a["consts"], uk["consts"], False),
-        select(init, carry_uk, False),
-        select(a["xs"], uk["xs"], False),
-        **loop,
-    )
-    n_known_out = len(known.out_avals) - nres
-    residuals = known_outs[n_known_out:]
-    # unknown body: (residuals, consts, carry, xs) -> reordered to (consts, carry, residuals, xs)
-    layout = Groups(
-        res=nres,
-        c=sum(uk["consts"]),
-        k=sum(carry_uk),
-        x=len(unknown.in_avals) - nres - sum(uk["consts"]) - sum(carry_uk),
-    )
-    ubody = ju.permute(unknown, layout.order(["c", "k", "res", "x"]))
-    hj, hc = ju.hoist_consts(ubody)
+    kc = select(a["consts"], uk["consts"], False)
+    kk, kx = select(init, carry_uk, False), select(a["xs"], uk["xs"], False)
+    # Before the loop: the loop invariants, and what the known body reads of the consts.
+    hoist = split.hoist
+    pre = core.call_in(trace.parent, eval_jaxpr, hoist.jaxpr, hoist.consts, *kc)
+    hoisted, body_consts = pre[: split.n_hoisted], pre[split.n_hoisted :]
+    # The known loop: (consts it reads, known carry, xs) -> (known carry, known ys,
+    # per-iteration residuals as extra ys).
+    if split.known.out_avals or jaxpr_has_effects(split.known.jaxpr):
+        known_outs = core.call_in(trace.parent, bind_scan, split.known, body_consts, kk, kx, **loop)
+    else:
+        known_outs = []
+    n_known_out = len(known_outs) - split.n_ext
+    per_iter, hoisted = iter(known_outs[n_known_out:]), iter(hoisted)
+    operands = {"c": kc, "x": kx}
+    res = [
+        next(hoisted) if f == "hoisted" else next(per_iter) if f is None else operands[f[0]][f[1]]
+        for f in split.res_from
+    ]
+    int_res, ext_res = select(res, split.res_ext, False), select(res, split.res_ext)
+    hj, hc = ju.hoist_consts(split.unknown)
     uc = select(a["consts"], uk["consts"])
     staged = trace.stage(
         scan_p,
-        [*hc, *uc, *select(init, carry_uk), *residuals, *select(a["xs"], uk["xs"])],
-        dict(params, jaxpr=hj, num_consts=len(hc) + len(uc), num_carry=sum(carry_uk)),
+        [*hc, *int_res, *uc, *select(init, carry_uk), *select(a["xs"], uk["xs"]), *ext_res],
+        dict(
+            params,
+            jaxpr=hj,
+            num_consts=len(hc) + len(int_res) + len(uc),
+            num_carry=sum(carry_uk),
+        ),
     )
-    return merge(out_uk, staged, known_outs[:n_known_out])
+    return merge(split.out_uk, staged, known_outs[:n_known_out])
+
+
+class _ScanSplit:
+    """A scan body split for partial evaluation (see ``_scan_split``)."""
+
+    __slots__ = ("hoist", "n_hoisted", "known", "n_ext", "unknown", "out_uk", "res_from", "res_ext")
+
+
+def _scan_split(jaxpr, num_consts, num_carry, unknowns):
+    """Split a scan body by its unknown inputs, keeping per iteration only what must be.
+
+    - ``hoist``: known consts -> (loop-invariant residuals, the known body's consts);
+    - ``known``: the known body, (its consts, known carry, known xs) -> (known carry,
+      known ys, ``n_ext`` per-iteration residuals);
+    - ``unknown``: (invariant residuals, unknown consts, carry, xs, per-iteration
+      residuals) -> (unknown carry, unknown ys);
+    - ``res_from``: for each residual of ``pe.partial_eval_jaxpr``'s order, where its
+      value comes from: ("c", i) the i-th known const, ("x", i) the i-th known xs,
+      "hoisted" computed before the loop, None a per-iteration output of ``known``;
+      ``res_ext``: whether the unknown body reads it per iteration (an xs).
+    """
+
+    def make():
+        n_ys = len(jaxpr.out_avals) - num_carry
+        g = _scan_groups(num_consts, num_carry, len(unknowns)).split(unknowns)
+        known, unknown, out_uk, nres = ju.partial_eval_jaxpr(
+            jaxpr, unknowns, g["carry"] + [False] * n_ys
+        )
+        nkc, nkk = g["consts"].count(False), g["carry"].count(False)
+        n_known_out = len(known.out_avals) - nres
+        # Residuals that are known consts or xs: that const or that xs itself.
+        n_in = len(known.in_avals)
+        body, fwd = ju.forward_residuals(
+            known, nres, [not nkc <= i < nkc + nkk for i in range(n_in)]
+        )
+        res_from = [
+            None if i is None else ("c", i) if i < nkc else ("x", i - nkc - nkk) for i in fwd
+        ]
+        n_computed = fwd.count(None)
+        kj = known.jaxpr
+        # Residuals computed from the known consts alone are loop invariants: split the
+        # known body again, the consts known and the carry and xs not. A body with a side
+        # effect (a print) is kept whole, so that it runs once per iteration.
+        rest = len(kj.invars) - nkc
+        if jaxpr_has_effects(kj):
+            h_uk = [True] * len(body.out_avals)
+            hoist = _forward([v.aval for v in kj.invars[:nkc]])
+        else:
+            hoist, body, h_uk, _ = ju.partial_eval_jaxpr(
+                body, [False] * nkc + [True] * rest, [True] * n_known_out + [False] * n_computed
+            )
+        it = iter(h_uk[n_known_out:])
+        res_from = [("hoisted" if not next(it) else None) if f is None else f for f in res_from]
+        res_ext = [f is None or f[0] == "x" for f in res_from]
+        # unknown: (residuals, unknown consts, carry, xs) -> JAX's layout above
+        n_uc, n_uk = g["consts"].count(True), g["carry"].count(True)
+        layout = Groups(res=nres, c=n_uc, k=n_uk, x=len(unknown.in_avals) - nres - n_uc - n_uk)
+        order = layout.positions()
+        res_pos = order["res"]
+        in_order = [
+            *select(res_pos, res_ext, False),
+            *order["c"],
+            *order["k"],
+            *order["x"],
+            *select(res_pos, res_ext),
+        ]
+        s = _ScanSplit()
+        s.hoist, s.n_hoisted = hoist, sum(f == "hoisted" for f in res_from)
+        s.known, s.n_ext = body, sum(f is None for f in res_from)
+        s.unknown, s.out_uk = ju.permute(unknown, in_order), out_uk
+        s.res_from, s.res_ext = res_from, res_ext
+        return s
+
+    return ju.memo(jaxpr, ("scan_split", num_consts, num_carry, tuple(unknowns)), make)
+
+
+def _forward(avals):
+    """The identity jaxpr on inputs of ``avals`` (nothing hoisted: the consts pass through)."""
+    invars = [Var(a) for a in avals]
+    return ClosedJaxpr(Jaxpr([], invars, list(invars), []), [])
 
 
 def _scan_transpose(cts, *args, jaxpr, length, reverse, num_consts, num_carry, unroll):
@@ -377,11 +499,13 @@ def _scan_transpose(cts, *args, jaxpr, length, reverse, num_consts, num_carry, u
         for c, x in zip(cts[:num_carry], a["carry"])
     ]
     ct_ys = [ad.instantiate(c) for c in cts[num_carry:]]
+    # JAX's layout: consts (non-linear consts), carry (const cotangents, carry
+    # cotangents), xs (ys cotangents, non-linear xs).
     layout = Groups(
-        nc=len(nl_consts), acc=len(lin_c_avals), k=num_carry, nx=len(nl_xs), y=len(ct_ys)
+        nc=len(nl_consts), acc=len(lin_c_avals), k=num_carry, y=len(ct_ys), nx=len(nl_xs)
     )
 
-    def body(*args):  # (nl consts, ct consts acc, ct carry, nl xs, ct ys)
+    def body(*args):  # (nl consts, ct consts acc, ct carry, ct ys, nl xs)
         g = layout.split(args)
         outs = eval_jaxpr(tj.jaxpr, tj.consts, *g["nc"], *g["nx"], *g["k"], *g["y"])
         o = Groups(c=len(lin_c_avals), k=num_carry, x=sum(x_lin)).split(outs)
@@ -391,8 +515,8 @@ def _scan_transpose(cts, *args, jaxpr, length, reverse, num_consts, num_carry, u
         *(get_aval(x) for x in nl_consts),
         *lin_c_avals,
         *(get_aval(x) for x in ct_carry),
-        *(_unstacked(get_aval(x)) for x in nl_xs),
         *(_unstacked(get_aval(c)) for c in ct_ys),
+        *(_unstacked(get_aval(x)) for x in nl_xs),
     ]
     tbody = pe.trace_to_jaxpr(body, avals, "transpose")
     acc0 = [ad.zeros_like_aval(av) for av in lin_c_avals]
@@ -400,7 +524,7 @@ def _scan_transpose(cts, *args, jaxpr, length, reverse, num_consts, num_carry, u
         tbody,
         nl_consts,
         [*acc0, *ct_carry],
-        [*nl_xs, *ct_ys],
+        [*ct_ys, *nl_xs],
         length=length,
         reverse=not reverse,
         unroll=unroll,
@@ -476,6 +600,17 @@ def _scan_dce(used_outputs, eqn):
     return [*u["consts"], *used_k, *u["xs"]], new
 
 
+def _scan_deopt(args, params):
+    g = _scan_groups(params["num_consts"], params["num_carry"], len(args)).split(args)
+    carry, length = g["carry"], params["length"]
+    for i in reversed(range(length)) if params["reverse"] else range(length):
+        with debug_nans.Where(f"iteration {i} of scan"):
+            outs = debug_nans.eval_deopt(
+                params["jaxpr"], [*g["consts"], *carry, *(x[i] for x in g["xs"])]
+            )
+        carry = outs[: params["num_carry"]]
+
+
 higher_order.register(
     scan_p,
     abstract_eval=_scan_abstract,
@@ -485,6 +620,7 @@ higher_order.register(
     dce=_scan_dce,
     batch=_scan_batch,
     lower=_scan_impl,
+    deopt=_scan_deopt,
 )
 
 

@@ -1,0 +1,538 @@
+"""mg.shard_map: a function written per shard, run on every device of a mesh.
+
+The ``shard_map`` primitive carries the body's jaxpr traced on *per-shard* avals
+(each global dimension divided by the sizes of the mesh axes its spec names),
+with the mesh's axes bound as named axes (``core.extend_axis_env``) so the
+collectives inside it type-check. Its params are JAX's: ``mesh``, ``in_specs``
+and ``out_specs`` (one ``PartitionSpec`` per operand / output), ``check_vma``,
+``newly_manual_axes``. The rules come from the kit (``jaxpr_util``) with the
+specs adjusted for each derived equation:
+
+- abstract eval: the body's out avals, multiplied back to global shapes;
+- jvp: tangents take their primals' specs;
+- partial eval: a known shard_map computes the residuals, which leave it (and
+  enter the unknown one) with their leading axis sharded over every mesh axis,
+  a scalar residual made a 1-vector first (as JAX does with ``check_vma=False``;
+  the unknown equation has ``check_vma=False``, as its residuals look varying
+  over every axis);
+- transpose: as JAX's shard_map transpose without replication checking (the
+  transposed equation has ``check_vma=False``): the cotangent of an output whose
+  spec leaves mesh axes unmentioned is divided by their sizes, the cotangent of an
+  input is psummed over the axes its spec leaves unmentioned;
+- batching: the batch dimension is unsharded (None inserted in the specs);
+- dead code: unused outputs and inputs pruned with their specs;
+- lowering: ``jax.shard_map`` over the body replayed with the lowering rules.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import jax
+import numpy as np
+from jax import tree_util
+from jax.sharding import PartitionSpec
+
+from minigrad_jax._src import core
+from minigrad_jax._src.api_util import flatten_axes, wraps
+from minigrad_jax._src.core import Primitive, get_aval
+from minigrad_jax._src.interpreters import ad, higher_order, lowering
+from minigrad_jax._src.interpreters import partial_eval as pe
+from minigrad_jax._src.interpreters.ad import Zero, is_undefined
+from minigrad_jax._src.interpreters.jaxpr_util import (
+    batch_jaxpr,
+    dce_jaxpr,
+    forward_residuals,
+    hoist_consts,
+    jvp_jaxpr,
+    memo,
+    merge,
+    nonzero_tangents,
+    out_dims_of,
+    partial_eval_jaxpr,
+    select,
+    tangents_out,
+    transpose_jaxpr,
+)
+from minigrad_jax._src.ir import eval_jaxpr
+from minigrad_jax._src.lax.base import broadcast_in_dim
+from minigrad_jax._src.lax.elementwise import div
+from minigrad_jax._src.lax.parallel import psum
+from minigrad_jax._src.lax.structural import squeeze
+from minigrad_jax._src.traceback_util import api_boundary
+
+__all__ = ["shard_map", "shard_map_p"]
+
+shard_map_p = Primitive("shard_map", multiple_results=True)
+
+_REPLICATED = PartitionSpec()
+
+
+class _Infer:
+    """in_specs left out (JAX then reads them from the arguments' shardings)."""
+
+    def __repr__(self):
+        return "Infer"
+
+
+_INFER = _Infer()
+
+
+# ---------------------------------------------------------------------------
+# specs and avals
+
+
+def _axis_sizes(mesh):
+    return dict(mesh.shape)
+
+
+def _entry_names(entry):
+    if entry is None:
+        return ()
+    return tuple(entry) if isinstance(entry, tuple) else (entry,)
+
+
+def _spec_names(spec):
+    return [n for e in spec for n in _entry_names(e)]
+
+
+def _unmentioned(spec, mesh):
+    """The mesh axes ``spec`` does not name, in mesh order: the value is the same on them."""
+    named = set(_spec_names(spec))
+    return tuple(n for n in mesh.axis_names if n not in named)
+
+
+def _all_axes_spec(mesh):
+    """A leading axis sharded over every mesh axis (how residuals leave a shard_map)."""
+    names = tuple(mesh.axis_names)
+    return PartitionSpec(names[0] if len(names) == 1 else names)
+
+
+def _check_spec(spec, aval, mesh, kind, what):
+    """ValueError naming ``what`` unless ``spec`` (one of the ``kind`` specs) fits ``aval``."""
+    sizes = _axis_sizes(mesh)
+    names = _spec_names(spec)
+    for n in names:
+        if n not in sizes:
+            raise ValueError(
+                f"shard_map {kind} refers to mesh axis {n!r}, which the mesh does not have "
+                f"(its axes: {tuple(mesh.axis_names)}); {what} is {spec}"
+            )
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(
+            f"shard_map {kind}: {what} is {spec}, which names mesh axis {dup[0]!r} more than once"
+        )
+    if len(spec) > aval.ndim:
+        raise ValueError(
+            f"shard_map {kind}: {what} is {spec}, which has length {len(spec)}, but the value "
+            f"has shape {aval.str_short()} (rank {aval.ndim}); a spec may be no longer than "
+            "the rank of its value (use P() for a scalar)"
+        )
+
+
+def _shard_aval(aval, spec, mesh, what):
+    """The per-shard aval of a global ``aval`` laid out by ``spec``."""
+    _check_spec(spec, aval, mesh, "in_specs", f"the spec of {what}")
+    sizes, shape = _axis_sizes(mesh), list(aval.shape)
+    for d, entry in enumerate(spec):
+        n = math.prod(sizes[a] for a in _entry_names(entry))
+        if shape[d] % n:
+            axes = ", ".join(f"{a!r} (of size {sizes[a]})" for a in _entry_names(entry))
+            raise ValueError(
+                f"shard_map: {what} of shape {aval.str_short()} has spec {spec}, which maps "
+                f"array axis {d} (of size {shape[d]}) to mesh axis {axes}, but {n} does not "
+                f"evenly divide {shape[d]}"
+            )
+        shape[d] //= n
+    return aval.update(shape=tuple(shape))
+
+
+def _unshard_aval(aval, spec, mesh):
+    """The global aval of the per-shard ``aval`` laid out by ``spec``."""
+    sizes, shape = _axis_sizes(mesh), list(aval.shape)
+    for d, entry in enumerate(spec):
+        shape[d] *= math.prod(sizes[a] for a in _entry_names(entry))
+    return aval.update(shape=tuple(shape))
+
+
+def _as_spec(s, what):
+    if s is None:
+        return _REPLICATED  # as JAX: a None in in_specs replicates its arguments
+    if not isinstance(s, PartitionSpec):
+        raise TypeError(
+            f"shard_map {what.split('[')[0]} must be a pytree of jax.sharding.PartitionSpec "
+            f"instances, but {what} is {s!r} of type {type(s).__name__}"
+        )
+    if any(e is PartitionSpec.UNCONSTRAINED for e in s):
+        raise ValueError(f"shard_map: {what} is {s}; P.UNCONSTRAINED is not allowed here")
+    return s
+
+
+def _insert_unsharded(spec, d):
+    """``spec`` for the value with a new (batch) dimension at ``d``: that dimension unsharded."""
+    entries = list(spec) + [None] * max(0, d - len(spec))
+    entries.insert(d, None)
+    return PartitionSpec(*entries)
+
+
+def _axes(mesh):
+    """The mesh's axes as named axes, while a body is traced or transformed."""
+    return core.extend_axis_env(tuple(_axis_sizes(mesh).items()))
+
+
+# ---------------------------------------------------------------------------
+# binding
+
+
+def _bind(closed, args, in_specs, out_specs, params):
+    """Bind shard_map on ``closed``; its consts become leading replicated operands."""
+    hoisted, consts = hoist_consts(closed)
+    return shard_map_p.bind(
+        *consts,
+        *args,
+        **dict(
+            params,
+            jaxpr=hoisted,
+            in_specs=(_REPLICATED,) * len(consts) + tuple(in_specs),
+            out_specs=tuple(out_specs),
+        ),
+    )
+
+
+def _abstract_eval(*avals, jaxpr, out_specs, mesh, **_):
+    return [_unshard_aval(a, s, mesh) for a, s in zip(jaxpr.out_avals, out_specs)]
+
+
+def _as_array(x):
+    return x if isinstance(x, jax.Array) else jax.numpy.asarray(core.jaxable(x))
+
+
+def _lower(*args, jaxpr, in_specs, out_specs, mesh, check_vma, newly_manual_axes):
+    key = ("shard_map", mesh, in_specs, out_specs, check_vma)
+    fn = jaxpr._cache.get(key)
+    if fn is None:
+
+        def body(*xs):
+            return tuple(_as_array(o) for o in lowering.replay_closed(jaxpr, *xs))
+
+        sm = jax.shard_map(
+            body, mesh=mesh, in_specs=in_specs, out_specs=out_specs, check_vma=check_vma
+        )
+        fn = jaxpr._cache[key] = jax.jit(sm)
+    return list(fn(*args))
+
+
+# ---------------------------------------------------------------------------
+# jvp
+
+
+def _jvp(primals, tangents, *, jaxpr, in_specs, out_specs, **params):
+    nonzeros, nz_tangents = nonzero_tangents(tangents)
+    with _axes(params["mesh"]):
+        jj, out_nz = jvp_jaxpr(jaxpr, nonzeros)
+    outs = _bind(
+        jj,
+        [*primals, *nz_tangents],
+        in_specs + tuple(select(in_specs, nonzeros)),
+        out_specs + tuple(select(out_specs, out_nz)),
+        params,
+    )
+    n = len(out_specs)
+    out_avals = _abstract_eval(jaxpr=jaxpr, out_specs=out_specs, mesh=params["mesh"])
+    return outs[:n], tangents_out(out_nz, outs[n:], out_avals)
+
+
+# ---------------------------------------------------------------------------
+# partial evaluation
+
+
+def _promote_residuals(known, n_out, mesh):
+    """``known`` whose scalar residual outputs are 1-vectors (a leading axis to shard)."""
+
+    def make():
+        def f(*args):
+            outs = eval_jaxpr(known.jaxpr, known.consts, *args)
+            res = [broadcast_in_dim(r, (1,), ()) if np.ndim(r) == 0 else r for r in outs[n_out:]]
+            return [*outs[:n_out], *res]
+
+        with _axes(mesh):
+            return pe.trace_to_jaxpr(f, known.in_avals, "shard_map")
+
+    return memo(known, ("promote_res", n_out), make)
+
+
+def _demote_residuals(unknown, positions, mesh):
+    """``unknown`` taking the scalar residuals at ``positions`` as 1-vectors."""
+
+    def make():
+        avals = list(unknown.in_avals)
+        for p in positions:
+            avals[p] = avals[p].update(shape=(1,))
+
+        def f(*args):
+            args = list(args)
+            for p in positions:
+                args[p] = squeeze(args[p], (0,))
+            return eval_jaxpr(unknown.jaxpr, unknown.consts, *args)
+
+        with _axes(mesh):
+            return pe.trace_to_jaxpr(f, avals, "shard_map")
+
+    return memo(unknown, ("demote_res", tuple(positions)), make)
+
+
+def _partial_eval(trace, args, params):
+    params = dict(params)
+    closed, in_specs = params.pop("jaxpr"), params.pop("in_specs")
+    out_specs, mesh = params.pop("out_specs"), params["mesh"]
+    unknowns = higher_order.unknowns_of(trace, args)
+    with _axes(mesh):
+        known, unknown, out_uk, num_res = partial_eval_jaxpr(closed, unknowns)
+    # A residual that is a known input enters the unknown shard_map with its own spec.
+    known, fwd = forward_residuals(known, num_res)
+    n_known = len(known.out_avals) - fwd.count(None)
+    computed_at = [r for r, f in enumerate(fwd) if f is None]
+    scalar = [r for r, a in zip(computed_at, known.out_avals[n_known:]) if a.ndim == 0]
+    if scalar:
+        known = _promote_residuals(known, n_known, mesh)
+        unknown = _demote_residuals(unknown, scalar, mesh)
+    res_spec = _all_axes_spec(mesh)
+    known_args = select(args, unknowns, False)
+    known_specs = select(in_specs, unknowns, False)
+    known_out_specs = select(out_specs, out_uk, False) + [res_spec] * len(computed_at)
+    known_outs = []
+    if known.out_avals:
+        known_outs = core.call_in(
+            trace.parent, _bind, known, known_args, known_specs, known_out_specs, params
+        )
+    computed = iter(known_outs[n_known:])
+    residuals = [next(computed) if f is None else known_args[f] for f in fwd]
+    res_specs = [res_spec if f is None else known_specs[f] for f in fwd]
+    hoisted, consts = hoist_consts(unknown)
+    # A residual enters sharded over every axis, so JAX's replication types would take it
+    # for a value that varies over all of them: the unknown part is not checked.
+    staged_params = dict(
+        params,
+        check_vma=False,
+        jaxpr=hoisted,
+        in_specs=(_REPLICATED,) * len(consts)
+        + tuple(res_specs)
+        + tuple(select(in_specs, unknowns)),
+        out_specs=tuple(select(out_specs, out_uk)),
+    )
+    operands = [*consts, *residuals, *select(args, unknowns)]
+    staged = trace.stage(shard_map_p, operands, staged_params)
+    return merge(out_uk, staged, known_outs[:n_known])
+
+
+# ---------------------------------------------------------------------------
+# transposition
+
+
+def _scaled_down(ct, spec, mesh):
+    """An output cotangent divided by the sizes of the axes its spec leaves unmentioned:
+    every shard holds it whole, and the psum of the inputs' cotangents adds them up."""
+    n = math.prod(_axis_sizes(mesh)[a] for a in _unmentioned(spec, mesh))
+    if type(ct) is Zero or n == 1 or not np.issubdtype(get_aval(ct).dtype, np.inexact):
+        return ct
+    return div(ct, np.asarray(n, get_aval(ct).dtype))
+
+
+def _psummed(closed, specs, mesh):
+    """``closed`` whose outputs are psummed over the axes their ``specs`` leave unmentioned."""
+    axes = [_unmentioned(s, mesh) for s in specs]
+    if not any(axes):
+        return closed
+
+    def make():
+        def f(*args):
+            outs = eval_jaxpr(closed.jaxpr, closed.consts, *args)
+            return [psum(o, a) if a else o for o, a in zip(outs, axes)]
+
+        with _axes(mesh):
+            return pe.trace_to_jaxpr(f, closed.in_avals, "transpose")
+
+    return memo(closed, ("psum_cts", tuple(specs)), make)
+
+
+def _transpose(cts, *args, jaxpr, in_specs, out_specs, **params):
+    mesh = params["mesh"]
+    linear = [is_undefined(a) for a in args]
+    cts = [ad.instantiate(_scaled_down(ct, s, mesh)) for ct, s in zip(cts, out_specs)]
+    lin_specs = select(in_specs, linear)
+    with _axes(mesh):
+        tj = _psummed(transpose_jaxpr(jaxpr, linear), lin_specs, mesh)
+    operands = [*select(args, linear, False), *cts]
+    specs = select(in_specs, linear, False) + list(out_specs)
+    # The transposed body is written without replication types (JAX's transpose under
+    # check_vma=False): a cotangent may vary over some of the axes a psum sums over.
+    cts_in = _bind(tj, operands, specs, lin_specs, dict(params, check_vma=False))
+    return merge(linear, cts_in, [None] * len(args))
+
+
+# ---------------------------------------------------------------------------
+# batching and dead code
+
+
+def _batch(axis_size, args, dims, *, jaxpr, in_specs, out_specs, **params):
+    with _axes(params["mesh"]):
+        bj, out_batched = batch_jaxpr(jaxpr, axis_size, dims)
+    new_in = [s if d is None else _insert_unsharded(s, d) for s, d in zip(in_specs, dims)]
+    new_out = [_insert_unsharded(s, 0) if b else s for s, b in zip(out_specs, out_batched)]
+    outs = _bind(bj, args, new_in, new_out, params)
+    return outs, out_dims_of(out_batched)
+
+
+def _dce(used_outputs, eqn):
+    closed, used_in = dce_jaxpr(eqn.params["jaxpr"], used_outputs)
+    params = dict(
+        eqn.params,
+        jaxpr=closed,
+        in_specs=tuple(select(eqn.params["in_specs"], used_in)),
+        out_specs=tuple(select(eqn.params["out_specs"], used_outputs)),
+    )
+    new = eqn.replace(
+        invars=select(eqn.invars, used_in),
+        outvars=select(eqn.outvars, used_outputs),
+        params=params,
+    )
+    return used_in, new
+
+
+higher_order.register(
+    shard_map_p,
+    abstract_eval=_abstract_eval,
+    lower=_lower,
+    jvp=_jvp,
+    transpose=_transpose,
+    partial_eval=_partial_eval,
+    dce=_dce,
+    batch=_batch,
+)
+
+
+# ---------------------------------------------------------------------------
+# the public function
+
+
+def _check_mesh(mesh, axis_names):
+    if not isinstance(mesh, (jax.sharding.Mesh, jax.sharding.AbstractMesh)):
+        raise TypeError(
+            "shard_map requires mesh= a jax.sharding.Mesh (for example "
+            f"jax.make_mesh((8,), ('i',))), got {type(mesh).__name__}: {mesh!r}"
+        )
+    names = frozenset(axis_names)
+    if names and names != frozenset(mesh.axis_names):
+        raise NotImplementedError(
+            f"shard_map: axis_names={set(names)} (manual over only some of the mesh axes "
+            f"{tuple(mesh.axis_names)}) is not supported; leave axis_names out"
+        )
+
+
+def shard_map(
+    f=None, /, *, out_specs, in_specs=_INFER, mesh=None, axis_names=frozenset(), check_vma=True
+):
+    """Map ``f`` over the shards of its arguments, one shard per device of ``mesh``.
+
+    As ``jax.shard_map``: each argument is split into blocks by its
+    ``PartitionSpec`` (dimension ``d`` over the mesh axes ``spec[d]`` names),
+    ``f`` runs on each device with that device's blocks, and the outputs are
+    put back together by ``out_specs``. Inside ``f`` the mesh axis names are
+    bound, so collectives (``mg.lax.psum(x, 'i')``, ...) can use them. It
+    composes with ``jit``, ``grad``, ``jvp`` and ``vmap``, and lowers to
+    ``jax.shard_map``.
+
+    Args:
+      f: the per-shard function (pytrees in and out); left out, ``shard_map``
+        returns a decorator.
+      out_specs: a ``PartitionSpec`` per output (a pytree prefix of the outputs).
+        An output whose spec leaves a mesh axis out must be the same on every
+        device along it.
+      in_specs: a ``PartitionSpec`` per positional argument (a pytree prefix of
+        the argument tuple; None means replicated). Required: inferring the
+        specs from the arguments' shardings is not supported.
+      mesh: a ``jax.sharding.Mesh``.
+      axis_names: the mesh axes ``f`` is manual over; only all of them (the
+        default) is supported.
+      check_vma: passed to ``jax.shard_map`` (JAX checks, when it lowers the
+        body, that an output is the same along the axes its spec leaves out).
+
+    Returns:
+      The global function.
+
+    Example:
+      >>> import jax, numpy as np
+      >>> import minigrad_jax as mg
+      >>> from jax.sharding import Mesh, PartitionSpec as P
+      >>> mesh = Mesh(np.array(jax.devices()[:1]), ('i',))
+      >>> f = mg.shard_map(lambda x: 2 * x, mesh=mesh, in_specs=P('i'), out_specs=P('i'))
+      >>> f(np.arange(4.0, dtype=np.float32))
+      Array([0., 2., 4., 6.], dtype=float32)
+      >>> mg.grad(lambda x: f(x).sum())(np.ones(4, np.float32))
+      Array([2., 2., 2., 2.], dtype=float32)
+    """
+    if f is None:
+        return functools.partial(
+            shard_map,
+            out_specs=out_specs,
+            in_specs=in_specs,
+            mesh=mesh,
+            axis_names=axis_names,
+            check_vma=check_vma,
+        )
+    if not callable(f):
+        raise TypeError(f"shard_map expects a callable, got {type(f).__name__}")
+    _check_mesh(mesh, axis_names)
+    if in_specs is _INFER:
+        raise TypeError(
+            "shard_map: pass in_specs (inferring them from the arguments' shardings is not "
+            "supported)"
+        )
+    params = {
+        "mesh": mesh,
+        "check_vma": bool(check_vma),
+        "newly_manual_axes": frozenset(mesh.axis_names),
+    }
+
+    @wraps(f)
+    @api_boundary
+    def wrapped(*args):
+        flat, in_tree = tree_util.tree_flatten(args)
+        specs = flatten_axes("shard_map", in_tree, in_specs, "in_specs")
+        specs = [_as_spec(s, f"in_specs[{i}]") for i, s in enumerate(specs)]
+        in_avals = [
+            _shard_aval(get_aval(x), s, mesh, f"args[{i}]")
+            for i, (x, s) in enumerate(zip(flat, specs))
+        ]
+        store = {}
+
+        def flat_fun(*leaves):
+            out = f(*tree_util.tree_unflatten(in_tree, leaves))
+            out_leaves, store["tree"] = tree_util.tree_flatten(out)
+            return out_leaves
+
+        with _axes(mesh):
+            closed = pe.trace_to_jaxpr(flat_fun, in_avals, "shard_map")
+        out_tree = store["tree"]
+        outs_specs = flatten_axes("shard_map", out_tree, out_specs, "out_specs")
+        outs_specs = [
+            _check_out_spec(s, a, mesh, i)
+            for i, (s, a) in enumerate(zip(outs_specs, closed.out_avals))
+        ]
+        outs = _bind(closed, flat, specs, outs_specs, params)
+        return tree_util.tree_unflatten(out_tree, lowering.as_jax_arrays(outs))
+
+    return wrapped
+
+
+def _check_out_spec(spec, aval, mesh, i):
+    if spec is None:
+        raise TypeError(
+            f"shard_map out_specs must be a pytree of jax.sharding.PartitionSpec instances, "
+            f"but out_specs[{i}] is None (use P() for a replicated output)"
+        )
+    spec = _as_spec(spec, f"out_specs[{i}]")
+    _check_spec(spec, aval, mesh, "out_specs", f"out_specs[{i}]")
+    return spec
