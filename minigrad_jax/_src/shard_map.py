@@ -60,6 +60,7 @@ from minigrad_jax._src.lax.base import broadcast_in_dim
 from minigrad_jax._src.lax.elementwise import div
 from minigrad_jax._src.lax.parallel import psum
 from minigrad_jax._src.lax.structural import squeeze
+from minigrad_jax._src.sharding import with_batch_dim
 from minigrad_jax._src.traceback_util import api_boundary
 
 __all__ = ["shard_map", "shard_map_p"]
@@ -168,13 +169,6 @@ def _as_spec(s, what):
     if any(e is PartitionSpec.UNCONSTRAINED for e in s):
         raise ValueError(f"shard_map: {what} is {s}; P.UNCONSTRAINED is not allowed here")
     return s
-
-
-def _insert_unsharded(spec, d):
-    """``spec`` for the value with a new (batch) dimension at ``d``: that dimension unsharded."""
-    entries = list(spec) + [None] * max(0, d - len(spec))
-    entries.insert(d, None)
-    return PartitionSpec(*entries)
 
 
 def _axes(mesh):
@@ -379,8 +373,8 @@ def _transpose(cts, *args, jaxpr, in_specs, out_specs, **params):
 def _batch(axis_size, args, dims, *, jaxpr, in_specs, out_specs, **params):
     with _axes(params["mesh"]):
         bj, out_batched = batch_jaxpr(jaxpr, axis_size, dims)
-    new_in = [s if d is None else _insert_unsharded(s, d) for s, d in zip(in_specs, dims)]
-    new_out = [_insert_unsharded(s, 0) if b else s for s, b in zip(out_specs, out_batched)]
+    new_in = [s if d is None else with_batch_dim(s, d) for s, d in zip(in_specs, dims)]
+    new_out = [with_batch_dim(s, 0) if b else s for s, b in zip(out_specs, out_batched)]
     outs = _bind(bj, args, new_in, new_out, params)
     return outs, out_dims_of(out_batched)
 

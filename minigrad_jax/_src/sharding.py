@@ -38,7 +38,8 @@ def _spec_fits(sharding, aval, what):
 
 
 def with_batch_dim(sharding, d):
-    """``sharding`` for the value with a new (batch) dimension at ``d``, left unsharded."""
+    """``sharding`` (or a PartitionSpec) for the value with a new dimension at ``d``
+    (a batch dimension), left unsharded: None inserted into the spec there."""
     spec = sharding.spec if isinstance(sharding, NamedSharding) else sharding
     if isinstance(spec, PartitionSpec):
         entries = list(spec) + [None] * max(0, d - len(spec))
