@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import inspect
 import os
+import subprocess
+import sys
 import traceback
 
 import jax
@@ -284,3 +286,21 @@ def test_error_class_matches_jax(name):
     assert _builtin_class(ours.value) is _builtin_class(theirs.value), (
         f"ours: {ours.value!r}\ntheirs: {theirs.value!r}"
     )
+
+
+def test_library_frames_are_recognised_through_an_unnormalised_sys_path(tmp_path):
+    # A script that puts ``<its folder>/..`` on sys.path (as the examples do) imports
+    # minigrad_jax from a path with ``..`` in it; our frames must still be filtered.
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    script = tmp_path / "user_script.py"
+    script.write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {os.path.join(root, 'tests', '..')!r})\n"
+        "import minigrad_jax as mg\n"
+        "assert '..' in mg.__file__, mg.__file__\n"
+        "jaxpr = mg.make_jaxpr(lambda x: x * 2.0)(1.0)\n"
+        "print(jaxpr.jaxpr.eqns[0].source_info)\n"
+    )
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().startswith("user_script.py:5"), out.stdout

@@ -188,6 +188,24 @@ LIBRARY_PREFIXES = (
 )
 
 
+_LIBRARY_FILE: dict = {}
+
+
+def is_library_file(filename: str, prefixes: tuple = LIBRARY_PREFIXES) -> bool:
+    """Whether ``filename`` lies under one of ``prefixes``, after normalising it (a
+    ``sys.path`` entry such as ``examples/..`` leaves ``..`` in code objects' file
+    names); cached per (file name, prefixes), so the frame walk stays a dict lookup."""
+    key = (filename, prefixes)
+    hit = _LIBRARY_FILE.get(key)
+    if hit is None:
+        hit = filename.startswith(prefixes) or (
+            not filename.startswith("<")
+            and os.path.normpath(os.path.abspath(filename)).startswith(prefixes)
+        )
+        _LIBRARY_FILE[key] = hit
+    return hit
+
+
 class SourceInfo:
     __slots__ = ("file", "line", "function")
 
@@ -210,7 +228,7 @@ def user_frame_info() -> SourceInfo | None:
         if f is None:
             return None
         code = f.f_code
-        if not code.co_filename.startswith(LIBRARY_PREFIXES):
+        if not is_library_file(code.co_filename):
             return SourceInfo(code.co_filename, f.f_lineno, code.co_name)
         f = f.f_back
     return None

@@ -141,10 +141,7 @@ def _process(e: Exception):
 
 def include_filename(filename: str) -> bool:
     """A frame from outside minigrad_jax and JAX (the user's code, or another library)."""
-    return not filename.startswith(_HIDDEN_PREFIXES)
-
-
-_HIDDEN_PREFIXES = core.LIBRARY_PREFIXES
+    return not core.is_library_file(filename)
 
 
 def filter_traceback(tb):
@@ -227,7 +224,7 @@ def _entries(tb):
 
 
 def _is_jax_frame(tb) -> bool:
-    return tb.tb_frame.f_code.co_filename.startswith(_JAX_PREFIXES)
+    return core.is_library_file(tb.tb_frame.f_code.co_filename, _JAX_PREFIXES)
 
 
 _JAX_PREFIXES = core.LIBRARY_PREFIXES[1:3]
