@@ -254,6 +254,26 @@ CHECKS = {
             return f
         close(mg.grad(outer(mnp, mg.shard_map))(1.5), jax.grad(outer(jnp, jax.shard_map))(1.5))
     """,
+    "eager_calls_trace_once_per_argument_types": """
+        calls = {'mg': [], 'jax': []}
+        def body(N, L):
+            log = calls['mg' if N is mnp else 'jax']
+            def f(a):
+                log.append(a.shape)
+                return L.psum(N.sin(a), 'i')
+            return f
+        ours, theirs = both(body, mesh=MESH1, in_specs=P('i'), out_specs=P())
+        x, x2 = randn(16, 3), randn(16, 5)
+        for v in (x, 2 * x, x2, x):
+            close(ours(v), theirs(v))
+        # JAX's eager shard_map traces on every call; ours once per per-shard type
+        assert len(calls['jax']) >= 4, calls
+        assert calls['mg'] == [(2, 3), (2, 5)], calls
+        # under a transform the body is traced again (the cache is for eager calls)
+        close(mg.grad(lambda v: mnp.sum(ours(v)))(x), jax.grad(lambda v: jnp.sum(theirs(v)))(x))
+        close(mg.jit(ours)(x), theirs(x))
+        assert len(calls['mg']) == 4, calls
+    """,
     "errors": """
         f = lambda x: x
         e = raises(ValueError, lambda: mg.shard_map(f, mesh=MESH1, in_specs=P('i'),

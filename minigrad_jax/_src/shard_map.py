@@ -454,7 +454,9 @@ def shard_map(
         body, that an output is the same along the axes its spec leaves out).
 
     Returns:
-      The global function.
+      The global function. Called outside any transform it keeps the body it
+      traced per argument types (as ``jit`` does), so the body's Python runs
+      once per types, not on every call as with JAX's eager ``shard_map``.
 
     Example:
       >>> import jax, numpy as np
@@ -490,6 +492,8 @@ def shard_map(
         "newly_manual_axes": frozenset(mesh.axis_names),
     }
 
+    traced = {}  # (in_tree, per-shard avals) -> (closed jaxpr, out tree, out specs)
+
     @wraps(f)
     @api_boundary
     def wrapped(*args):
@@ -500,25 +504,40 @@ def shard_map(
             _shard_aval(get_aval(x), s, mesh, f"args[{i}]")
             for i, (x, s) in enumerate(zip(flat, specs))
         ]
-        store = {}
-
-        def flat_fun(*leaves):
-            out = f(*tree_util.tree_unflatten(in_tree, leaves))
-            out_leaves, store["tree"] = tree_util.tree_flatten(out)
-            return out_leaves
-
-        with _axes(mesh):
-            closed = pe.trace_to_jaxpr(flat_fun, in_avals, "shard_map")
-        out_tree = store["tree"]
-        outs_specs = flatten_axes("shard_map", out_tree, out_specs, "out_specs")
-        outs_specs = [
-            _check_out_spec(s, a, mesh, i)
-            for i, (s, a) in enumerate(zip(outs_specs, closed.out_avals))
-        ]
+        # Called eagerly (no trace, no named axes in scope), the traced body is
+        # cached per wrapper on the argument types, as jit caches: JAX's eager
+        # shard_map traces and compiles the body on every call.
+        eager = core.is_top_level() and not core.axis_names_in_scope()
+        key = (in_tree, tuple(in_avals))
+        hit = traced.get(key) if eager else None
+        if hit is None:
+            hit = _trace_body(f, in_tree, in_avals, out_specs, mesh)
+            if eager:
+                traced[key] = hit
+        closed, out_tree, outs_specs = hit
         outs = _bind(closed, flat, specs, outs_specs, params)
         return tree_util.tree_unflatten(out_tree, lowering.as_jax_arrays(outs))
 
     return wrapped
+
+
+def _trace_body(f, in_tree, in_avals, out_specs, mesh):
+    """The body's closed jaxpr on the per-shard avals, its output tree and out specs."""
+    store = {}
+
+    def flat_fun(*leaves):
+        out = f(*tree_util.tree_unflatten(in_tree, leaves))
+        out_leaves, store["tree"] = tree_util.tree_flatten(out)
+        return out_leaves
+
+    with _axes(mesh):
+        closed = pe.trace_to_jaxpr(flat_fun, in_avals, "shard_map")
+    out_tree = store["tree"]
+    outs_specs = flatten_axes("shard_map", out_tree, out_specs, "out_specs")
+    outs_specs = [
+        _check_out_spec(s, a, mesh, i) for i, (s, a) in enumerate(zip(outs_specs, closed.out_avals))
+    ]
+    return closed, out_tree, outs_specs
 
 
 def _check_out_spec(spec, aval, mesh, i):
