@@ -546,7 +546,7 @@ def test_jit_inside_named_vmaps_of_different_sizes_retraces():
         np.testing.assert_array_equal(np.asarray(out), [float(n)] * n)
 
 
-def test_spmd_axis_name_is_accepted_and_changes_nothing():
+def test_spmd_axis_name_without_sharding_primitives_changes_nothing():
     f = lambda v: lax.psum(v, "i") * v  # noqa: E731
     plain = mg.vmap(f, axis_name="i")(x43)
     spmd = mg.vmap(f, axis_name="i", spmd_axis_name="data")(x43)

@@ -132,6 +132,41 @@ CHECKS = {
             same(mg.jit(mg.vmap(h(mnp, mg.lax.with_sharding_constraint), in_axes=axis))(xa),
                  jax.jit(jax.vmap(h(jnp, jax.lax.with_sharding_constraint), in_axes=axis))(xa))
     """,
+    "vmap_constraint_params_and_spmd_axis_name_like_jax": """
+        # the batch dimension is UNCONSTRAINED (left to XLA), or split over the mesh
+        # axes of vmap(spmd_axis_name=); params and result shardings as JAX's
+        s = NamedSharding(MESH2, P('y'))
+        h = lambda N, L: lambda x: L.with_sharding_constraint(N.sin(x), s) * 2.0
+        x46, x64, x436 = randn(4, 6), randn(6, 4), randn(4, 3, 6)
+        cases = [(dict(), x46), (dict(spmd_axis_name='x'), x46),
+                 (dict(in_axes=1, spmd_axis_name='x'), x64), (dict(spmd_axis_name=('x',)), x46)]
+        for kw, v in cases:
+            ours = mg.make_jaxpr(mg.vmap(h(mnp, mg.lax), **kw))(v).jaxpr.eqns[1].params
+            theirs = jax.make_jaxpr(jax.vmap(h(jnp, jax.lax), **kw))(v).eqns[1].params
+            for k in ('sharding', 'unconstrained_dims'):
+                assert ours[k] == theirs[k], (kw, k, ours[k], theirs[k])
+            same(mg.jit(mg.vmap(h(mnp, mg.lax), **kw))(v), jax.jit(jax.vmap(h(jnp, jax.lax), **kw))(v))
+        # nested: the inner vmap's dimension UNCONSTRAINED, the outer one's split over 'x'
+        for outer, inner, v in ((dict(spmd_axis_name='x'), dict(), x436),
+                                (dict(), dict(spmd_axis_name='x'), np.swapaxes(x436, 0, 1))):
+            ours = mg.make_jaxpr(mg.vmap(mg.vmap(h(mnp, mg.lax), **inner), **outer))(v)
+            theirs = jax.make_jaxpr(jax.vmap(jax.vmap(h(jnp, jax.lax), **inner), **outer))(v)
+            for k in ('sharding', 'unconstrained_dims'):
+                assert ours.jaxpr.eqns[1].params[k] == theirs.eqns[1].params[k], (outer, k)
+        # through jit and grad inside the vmap
+        g = lambda N, L: lambda x: N.sum(L.with_sharding_constraint(N.tanh(x), s) ** 2)
+        same(mg.jit(mg.vmap(mg.grad(g(mnp, mg.lax)), spmd_axis_name='x'))(x46),
+             jax.jit(jax.vmap(jax.grad(g(jnp, jax.lax)), spmd_axis_name='x'))(x46))
+        same(mg.vmap(mg.jit(h(mnp, mg.lax)), spmd_axis_name='x')(x46),
+             jax.vmap(jax.jit(h(jnp, jax.lax)), spmd_axis_name='x')(x46))
+        # the spmd axis may not appear in the spec (JAX's ValueError)
+        bad = NamedSharding(MESH2, P('x'))
+        e = raises(ValueError, lambda: mg.vmap(
+            lambda v: mg.lax.with_sharding_constraint(v, bad), spmd_axis_name='x')(x46))
+        assert "spmd_axis_name 'x' cannot appear" in str(e), e
+        raises(ValueError, lambda: jax.vmap(
+            lambda v: jax.lax.with_sharding_constraint(v, bad), spmd_axis_name='x')(x46))
+    """,
     "device_put": """
         x = randn(8, 4)
         # eagerly: jax.device_put

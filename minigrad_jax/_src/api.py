@@ -545,12 +545,16 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_n
       >>> mg.vmap(lambda x: lax.axis_index("i") * x, axis_name="i")(mnp.ones(3, mnp.int32))
       Array([0, 1, 2], dtype=int32)
 
-    ``spmd_axis_name`` is accepted for JAX compatibility and checked, but adds no
-    sharding constraint: values and jaxprs are those without it (under a sharded
-    ``mg.jit`` XLA's partitioner chooses the layout of the batched values).
+    ``spmd_axis_name`` (a mesh axis name, or a tuple of them) says that the mapped
+    axis is split over those mesh axes, as in JAX: the ``with_sharding_constraint``
+    and ``shard_map`` inside ``fun`` get it in their specs at the batch dimension
+    (without it, a constraint leaves the batch dimension to XLA and a shard_map
+    leaves it unsharded).
     """
     _check_callable(fun)
     _check_axis_name(axis_name, spmd_axis_name)
+    if spmd_axis_name is not None and not isinstance(spmd_axis_name, tuple):
+        spmd_axis_name = (spmd_axis_name,)
     if isinstance(in_axes, list):
         in_axes = tuple(in_axes)  # a list of axes means one per argument, as in JAX
     _check_axes_spec(in_axes, "in_axes")
@@ -573,7 +577,7 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_n
         size = _axis_size(flat, in_dims, axis_size, in_tree)
         flat_fun = FlatFun(fun, in_tree)
         outs, dims = batching.vmap_flat(
-            flat_fun, flat, in_dims, size, core.user_frame_info(), axis_name
+            flat_fun, flat, in_dims, size, core.user_frame_info(), axis_name, spmd_axis_name
         )
         out_tree = flat_fun.out_tree
         o_axes = flatten_axes("vmap", out_tree, out_axes, "out_axes")

@@ -37,7 +37,7 @@ from jax.sharding import PartitionSpec
 from minigrad_jax._src import core
 from minigrad_jax._src.api_util import flatten_axes, wraps
 from minigrad_jax._src.core import Primitive, get_aval
-from minigrad_jax._src.interpreters import ad, higher_order, lowering
+from minigrad_jax._src.interpreters import ad, batching, higher_order, lowering
 from minigrad_jax._src.interpreters import partial_eval as pe
 from minigrad_jax._src.interpreters.ad import Zero, is_undefined
 from minigrad_jax._src.interpreters.jaxpr_util import (
@@ -60,7 +60,7 @@ from minigrad_jax._src.lax.base import broadcast_in_dim
 from minigrad_jax._src.lax.elementwise import div
 from minigrad_jax._src.lax.parallel import psum
 from minigrad_jax._src.lax.structural import squeeze
-from minigrad_jax._src.sharding import with_batch_dim
+from minigrad_jax._src.sharding import entry_axes, spec_axes, spmd_entry, with_batch_dim
 from minigrad_jax._src.traceback_util import api_boundary
 
 __all__ = ["shard_map", "shard_map_p"]
@@ -88,19 +88,9 @@ def _axis_sizes(mesh):
     return dict(mesh.shape)
 
 
-def _entry_names(entry):
-    if entry is None:
-        return ()
-    return tuple(entry) if isinstance(entry, tuple) else (entry,)
-
-
-def _spec_names(spec):
-    return [n for e in spec for n in _entry_names(e)]
-
-
 def _unmentioned(spec, mesh):
     """The mesh axes ``spec`` does not name, in mesh order: the value is the same on them."""
-    named = set(_spec_names(spec))
+    named = set(spec_axes(spec))
     return tuple(n for n in mesh.axis_names if n not in named)
 
 
@@ -113,7 +103,7 @@ def _all_axes_spec(mesh):
 def _check_spec(spec, aval, mesh, kind, what):
     """ValueError naming ``what`` unless ``spec`` (one of the ``kind`` specs) fits ``aval``."""
     sizes = _axis_sizes(mesh)
-    names = _spec_names(spec)
+    names = spec_axes(spec)
     for n in names:
         if n not in sizes:
             raise ValueError(
@@ -138,9 +128,9 @@ def _shard_aval(aval, spec, mesh, what):
     _check_spec(spec, aval, mesh, "in_specs", f"the spec of {what}")
     sizes, shape = _axis_sizes(mesh), list(aval.shape)
     for d, entry in enumerate(spec):
-        n = math.prod(sizes[a] for a in _entry_names(entry))
+        n = math.prod(sizes[a] for a in entry_axes(entry))
         if shape[d] % n:
-            axes = ", ".join(f"{a!r} (of size {sizes[a]})" for a in _entry_names(entry))
+            axes = ", ".join(f"{a!r} (of size {sizes[a]})" for a in entry_axes(entry))
             raise ValueError(
                 f"shard_map: {what} of shape {aval.str_short()} has spec {spec}, which maps "
                 f"array axis {d} (of size {shape[d]}) to mesh axis {axes}, but {n} does not "
@@ -154,7 +144,7 @@ def _unshard_aval(aval, spec, mesh):
     """The global aval of the per-shard ``aval`` laid out by ``spec``."""
     sizes, shape = _axis_sizes(mesh), list(aval.shape)
     for d, entry in enumerate(spec):
-        shape[d] *= math.prod(sizes[a] for a in _entry_names(entry))
+        shape[d] *= math.prod(sizes[a] for a in entry_axes(entry))
     return aval.update(shape=tuple(shape))
 
 
@@ -371,12 +361,65 @@ def _transpose(cts, *args, jaxpr, in_specs, out_specs, **params):
 
 
 def _batch(axis_size, args, dims, *, jaxpr, in_specs, out_specs, **params):
-    with _axes(params["mesh"]):
-        bj, out_batched = batch_jaxpr(jaxpr, axis_size, dims)
-    new_in = [s if d is None else with_batch_dim(s, d) for s, d in zip(in_specs, dims)]
-    new_out = [with_batch_dim(s, 0) if b else s for s, b in zip(out_specs, out_batched)]
+    """The batch dimension is unsharded (None in the specs), or, under
+    ``vmap(spmd_axis_name=)``, split over those mesh axes: then each device's body
+    is batched over its block of the batch, as JAX does. A residual (its leading
+    axis over every mesh axis) keeps the other axes on that axis."""
+    mesh = params["mesh"]
+    spmd = batching.current_spmd_axis_name()
+    if spmd is None:
+        entry, inner, respec = None, axis_size, lambda s: s
+    else:
+        residual = _all_axes_spec(mesh)
+        rest = tuple(n for n in spec_axes(residual) if n not in spmd)
+        batched_residual = PartitionSpec(rest[0] if len(rest) == 1 else (rest or None))
+        _check_spmd_axes(spmd, mesh, in_specs, out_specs, axis_size, residual)
+        over = batching.jaxpr_axis_names(jaxpr) & set(spmd)
+        if over:
+            raise NotImplementedError(
+                f"vmap(spmd_axis_name={spmd_entry(spmd)!r}) of a shard_map whose body "
+                f"communicates over {sorted(over)}: with the batch split over those axes "
+                "the collective would mix batch elements. This is what the gradient of a "
+                "shard_map whose inputs are replicated over them does (its transpose "
+                "psums over them), so take the gradient outside the vmap: grad(vmap(f)), "
+                "not vmap(grad(f))"
+            )
+        entry = spmd_entry(spmd)
+        inner = axis_size // math.prod(_axis_sizes(mesh)[n] for n in spmd)
+        respec = lambda s: batched_residual if s == residual else s  # noqa: E731
+    with _axes(mesh):
+        bj, out_batched = batch_jaxpr(jaxpr, inner, dims)
+    new_in = [
+        s if d is None else with_batch_dim(respec(s), d, entry) for s, d in zip(in_specs, dims)
+    ]
+    new_out = [
+        with_batch_dim(respec(s), 0, entry) if b else s for s, b in zip(out_specs, out_batched)
+    ]
     outs = _bind(bj, args, new_in, new_out, params)
     return outs, out_dims_of(out_batched)
+
+
+def _check_spmd_axes(spmd, mesh, in_specs, out_specs, axis_size, residual):
+    sizes = _axis_sizes(mesh)
+    missing = [n for n in spmd if n not in sizes]
+    if missing:
+        raise ValueError(
+            f"vmap spmd_axis_name {spmd_entry(spmd)!r} names mesh axes {missing} that the "
+            f"shard_map's mesh does not have (its axes: {tuple(sizes)})"
+        )
+    for kind, specs in (("in_specs", in_specs), ("out_specs", out_specs)):
+        for s in specs:
+            if s != residual and set(spec_axes(s)) & set(spmd):
+                raise ValueError(
+                    f"vmap spmd_axis_name {spmd_entry(spmd)!r} cannot appear in shard_map "
+                    f"{kind}, but got spec {s}"
+                )
+    n = math.prod(sizes[a] for a in spmd)
+    if axis_size % n:
+        raise ValueError(
+            f"vmap spmd_axis_name {spmd_entry(spmd)!r}: the batch size {axis_size} is not "
+            f"divisible by the size {n} of those mesh axes"
+        )
 
 
 def _dce(used_outputs, eqn):

@@ -37,13 +37,31 @@ def _spec_fits(sharding, aval, what):
         )
 
 
-def with_batch_dim(sharding, d):
+def entry_axes(entry):
+    """The mesh axis names of one PartitionSpec entry (a name, a tuple of them, None)."""
+    if isinstance(entry, tuple):
+        return entry
+    return (entry,) if isinstance(entry, str) else ()
+
+
+def spec_axes(spec):
+    """The mesh axis names a PartitionSpec uses, in order."""
+    return [n for e in spec for n in entry_axes(e)] if isinstance(spec, PartitionSpec) else []
+
+
+def spmd_entry(spmd_axis_name):
+    """The spec entry of a batch dimension split over ``spmd_axis_name`` (a tuple of
+    mesh axes): the name itself for one axis, the tuple for several."""
+    return spmd_axis_name[0] if len(spmd_axis_name) == 1 else tuple(spmd_axis_name)
+
+
+def with_batch_dim(sharding, d, entry=None):
     """``sharding`` (or a PartitionSpec) for the value with a new dimension at ``d``
-    (a batch dimension), left unsharded: None inserted into the spec there."""
+    (a batch dimension): ``entry`` inserted into the spec there (None: unsharded)."""
     spec = sharding.spec if isinstance(sharding, NamedSharding) else sharding
     if isinstance(spec, PartitionSpec):
         entries = list(spec) + [None] * max(0, d - len(spec))
-        entries.insert(d, None)
+        entries.insert(d, entry)
         new = PartitionSpec(*entries)
         if isinstance(sharding, NamedSharding):
             return NamedSharding(sharding.mesh, new, memory_kind=sharding.memory_kind)
@@ -136,8 +154,22 @@ def _wsc_transpose(ct, x, **params):
 
 
 def _wsc_batch(axis_size, args, dims, *, sharding, layout, unconstrained_dims):
+    """As JAX: the batch dimension is left to XLA (UNCONSTRAINED), or split over the
+    mesh axes of ``vmap(spmd_axis_name=)``, which the spec may not already use."""
     (x,), (d,) = args, dims
-    return sharding_constraint_p.bind(x, **_wsc_params(with_batch_dim(sharding, d))), d
+    spmd = batching.current_spmd_axis_name()
+    if spmd is None:
+        entry = PartitionSpec.UNCONSTRAINED
+    else:
+        spec = sharding.spec if isinstance(sharding, NamedSharding) else sharding
+        used = set(spec_axes(spec)) & set(spmd)
+        if used:
+            raise ValueError(
+                f"vmap spmd_axis_name {spmd_entry(spmd)!r} cannot appear in "
+                f"with_sharding_constraint spec, but got spec {spec}"
+            )
+        entry = spmd_entry(spmd)
+    return sharding_constraint_p.bind(x, **_wsc_params(with_batch_dim(sharding, d, entry))), d
 
 
 def _wsc_lower(x, *, sharding, layout, unconstrained_dims):

@@ -13,6 +13,9 @@ size``), and so is a primitive carrying a jaxpr with such a collective inside.
 While a rule runs, ``current_axis_name()`` is the name of the trace running it
 (JAX passes its ``AxisData`` to the rule): collective rules read it, and
 ``batch_jaxpr`` / ``vmap_flat`` called by a rule batch inner jaxprs over it.
+``current_spmd_axis_name()`` is that trace's ``vmap(spmd_axis_name=)``: the mesh
+axes the batch dimension is split over, which the rules of the sharding
+primitives (``sharding_constraint``, ``shard_map``) write into their specs.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ collective_axes: dict = {}
 
 class _RuleContext(threading.local):
     axis_name = None  # the axis name of the vmap whose batching rule is running
+    spmd_axis_name = None  # and its spmd_axis_name: mesh axes, a tuple, or None
 
 
 _rule_context = _RuleContext()
@@ -42,6 +46,12 @@ _rule_context = _RuleContext()
 def current_axis_name():
     """The axis name of the vmap trace whose batching rule is running (None if unnamed)."""
     return _rule_context.axis_name
+
+
+def current_spmd_axis_name():
+    """The ``spmd_axis_name`` of the vmap trace whose batching rule is running: a
+    tuple of mesh axis names, or None."""
+    return _rule_context.spmd_axis_name
 
 
 def names_axis(prim, params, name) -> bool:
@@ -104,12 +114,13 @@ class BatchTracer(Tracer):
 
 
 class BatchTrace(core.Trace):
-    __slots__ = ("axis_size", "axis_name")
+    __slots__ = ("axis_size", "axis_name", "spmd_axis_name")
 
-    def __init__(self, parent, axis_size, source_info=None, axis_name=None):
+    def __init__(self, parent, axis_size, source_info=None, axis_name=None, spmd_axis_name=None):
         super().__init__(parent, "vmap", source_info)
         self.axis_size = axis_size
         self.axis_name = axis_name
+        self.spmd_axis_name = spmd_axis_name
 
     def process_primitive(self, prim, args, params):
         vals, dims, mapped = [], [], False
@@ -130,11 +141,12 @@ class BatchTrace(core.Trace):
         if rule is None:
             raise NotImplementedError(f"Batching rule for '{prim.name}' not implemented")
         ctx = _rule_context
-        prev, ctx.axis_name = ctx.axis_name, self.axis_name
+        prev = ctx.axis_name, ctx.spmd_axis_name
+        ctx.axis_name, ctx.spmd_axis_name = self.axis_name, self.spmd_axis_name
         try:
             out, out_dim = core.call_in(self.parent, rule, self.axis_size, vals, dims, **params)
         finally:
-            ctx.axis_name = prev
+            ctx.axis_name, ctx.spmd_axis_name = prev
         if prim.multiple_results:
             return [self.wrap(o, d) for o, d in zip(out, out_dim)]
         return self.wrap(out, out_dim)
@@ -247,16 +259,21 @@ def defbroadcasting(prim):
 _CURRENT = object()
 
 
-def vmap_flat(fun, args, in_dims, axis_size, source_info=None, axis_name=_CURRENT):
+def vmap_flat(
+    fun, args, in_dims, axis_size, source_info=None, axis_name=_CURRENT, spmd_axis_name=_CURRENT
+):
     """Run ``fun`` (flat -> flat list) with the given mapped axes; returns (outs, out_dims).
 
     ``axis_name`` names the mapped axis (bound while ``fun`` runs); by default it is
     the axis of the batching rule now running (``current_axis_name()``), so a rule
-    that batches an inner function batches it over the same named axis.
+    that batches an inner function batches it over the same named axis. So does
+    ``spmd_axis_name`` (a tuple of mesh axes or None).
     """
     if axis_name is _CURRENT:
         axis_name = _rule_context.axis_name
-    trace = BatchTrace(core.current_trace(), axis_size, source_info, axis_name)
+    if spmd_axis_name is _CURRENT:
+        spmd_axis_name = _rule_context.spmd_axis_name
+    trace = BatchTrace(core.current_trace(), axis_size, source_info, axis_name, spmd_axis_name)
     tracers = [a if d is None else BatchTracer(trace, a, d) for a, d in zip(args, in_dims)]
     if axis_name is None:
         with core.new_trace(trace):

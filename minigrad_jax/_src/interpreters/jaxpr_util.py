@@ -246,6 +246,7 @@ def batch_jaxpr(closed: ClosedJaxpr, axis_size, in_dims, instantiate=False):
     inst = tuple(_as_list(instantiate, len(closed.out_avals)))
     in_dims = tuple(in_dims)
     axis_name = batching.current_axis_name()
+    spmd_axis_name = batching.current_spmd_axis_name()
 
     def make():
         avals = [batched_aval(a, d, axis_size) for a, d in zip(closed.in_avals, in_dims)]
@@ -258,6 +259,7 @@ def batch_jaxpr(closed: ClosedJaxpr, axis_size, in_dims, instantiate=False):
                 in_dims,
                 axis_size,
                 axis_name=axis_name,
+                spmd_axis_name=spmd_axis_name,
             )
             out_batched[:] = [d is not None or i for d, i in zip(dims, inst)]
             return [
@@ -268,7 +270,7 @@ def batch_jaxpr(closed: ClosedJaxpr, axis_size, in_dims, instantiate=False):
         bj = trace_to_jaxpr(f, avals, "vmap")
         return bj, list(out_batched)
 
-    return memo(closed, ("batch", axis_size, in_dims, inst, axis_name), make)
+    return memo(closed, ("batch", axis_size, in_dims, inst, axis_name, spmd_axis_name), make)
 
 
 def out_dims_of(out_batched):
