@@ -7,7 +7,8 @@ checks in a dict ``{name: code}`` (and shared ``setup`` code); ``run_checks``
 runs all of them in one subprocess (one import of JAX for the lot) and returns ``{name: None or the
 traceback}``. The prelude gives each check ``MESH1`` (8 devices, axis ``i``),
 ``MESH2`` (4 x 2, axes ``x``, ``y``), ``close(ours, jax's)`` for pytrees and
-``raises(exc, fn)`` returning the exception.
+``raises(exc, fn)`` returning the exception. ``tests_for(checks, setup)`` makes
+the module fixture and the parametrized test a test file needs.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import pathlib
 import subprocess
 import sys
 import textwrap
+
+import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -102,3 +105,20 @@ def run_checks(checks: dict, setup: str = "", timeout=900) -> dict:
             f"the 8-device subprocess failed (exit {res.returncode}):\n{res.stderr[-4000:]}"
         )
     return json.loads(line[len("RESULTS:") :])
+
+
+def tests_for(checks: dict, setup: str = ""):
+    """(fixture, test) for a test module: ``results, test_on_8_devices =
+    multidevice.tests_for(CHECKS, SETUP)`` runs the checks once per module and
+    makes one test per check, which fails with the check's traceback."""
+
+    @pytest.fixture(scope="module")
+    def results():
+        return run_checks(checks, setup=setup)
+
+    @pytest.mark.parametrize("name", list(checks))
+    def test_on_8_devices(results, name):
+        assert name in results, sorted(results)
+        assert results[name] is None, results[name]
+
+    return results, test_on_8_devices

@@ -9,7 +9,6 @@ written in JAX with Optax, losses and final placement of the weights alike.
 from __future__ import annotations
 
 import multidevice
-import pytest
 
 SETUP = """
 import importlib.util, optax
@@ -89,12 +88,4 @@ CHECKS = {
 }
 
 
-@pytest.fixture(scope="module")
-def results():
-    return multidevice.run_checks(CHECKS, setup=SETUP)
-
-
-@pytest.mark.parametrize("name", list(CHECKS))
-def test_example_on_8_devices(results, name):
-    assert name in results, sorted(results)
-    assert results[name] is None, results[name]
+results, test_on_8_devices = multidevice.tests_for(CHECKS, SETUP)

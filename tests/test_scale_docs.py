@@ -9,7 +9,6 @@ Other blocks (```bash, ```text) are shown, not run.
 from __future__ import annotations
 
 import multidevice
-import pytest
 
 SETUP = r"""
 import doctest, re
@@ -41,12 +40,4 @@ CHECKS = {
 }
 
 
-@pytest.fixture(scope="module")
-def results():
-    return multidevice.run_checks(CHECKS, setup=SETUP)
-
-
-@pytest.mark.parametrize("name", list(CHECKS))
-def test_scale_docs_on_8_devices(results, name):
-    assert name in results, sorted(results)
-    assert results[name] is None, results[name]
+results, test_on_8_devices = multidevice.tests_for(CHECKS, SETUP)

@@ -8,7 +8,6 @@ errors. The checks run in one subprocess started with 8 CPU devices (multidevice
 from __future__ import annotations
 
 import multidevice
-import pytest
 
 # Bodies written once, for both libraries: ``N`` is jnp or mnp, ``L`` jax.lax or mg.lax,
 # ``SM`` jax.shard_map or mg.shard_map.
@@ -351,12 +350,4 @@ CHECKS = {
 }
 
 
-@pytest.fixture(scope="module")
-def results():
-    return multidevice.run_checks(CHECKS, setup=HELPERS)
-
-
-@pytest.mark.parametrize("name", list(CHECKS))
-def test_against_jax_on_8_devices(results, name):
-    assert name in results, sorted(results)
-    assert results[name] is None, results[name]
+results, test_on_8_devices = multidevice.tests_for(CHECKS, HELPERS)

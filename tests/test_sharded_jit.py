@@ -8,7 +8,6 @@ what the program asked for). The checks run in one subprocess (multidevice.py).
 from __future__ import annotations
 
 import multidevice
-import pytest
 
 HELPERS = """
 SX = NamedSharding(MESH2, P('x'))
@@ -145,7 +144,8 @@ CHECKS = {
             theirs = jax.make_jaxpr(jax.vmap(h(jnp, jax.lax), **kw))(v).eqns[1].params
             for k in ('sharding', 'unconstrained_dims'):
                 assert ours[k] == theirs[k], (kw, k, ours[k], theirs[k])
-            same(mg.jit(mg.vmap(h(mnp, mg.lax), **kw))(v), jax.jit(jax.vmap(h(jnp, jax.lax), **kw))(v))
+            same(mg.jit(mg.vmap(h(mnp, mg.lax), **kw))(v),
+                 jax.jit(jax.vmap(h(jnp, jax.lax), **kw))(v))
         # nested: the inner vmap's dimension UNCONSTRAINED, the outer one's split over 'x'
         for outer, inner, v in ((dict(spmd_axis_name='x'), dict(), x436),
                                 (dict(), dict(spmd_axis_name='x'), np.swapaxes(x436, 0, 1))):
@@ -204,12 +204,4 @@ CHECKS = {
 }
 
 
-@pytest.fixture(scope="module")
-def results():
-    return multidevice.run_checks(CHECKS, setup=HELPERS)
-
-
-@pytest.mark.parametrize("name", list(CHECKS))
-def test_against_jax_on_8_devices(results, name):
-    assert name in results, sorted(results)
-    assert results[name] is None, results[name]
+results, test_on_8_devices = multidevice.tests_for(CHECKS, HELPERS)
