@@ -230,6 +230,31 @@ CHECKS = {
         e = raises(ValueError, lambda: mg.vmap(ours, spmd_axis_name='x')(randn(6, 6)))
         assert "not divisible" in str(e) and "6" in str(e), e
     """,
+    "mesh_from_jax_set_mesh": """
+        # mesh left out: the mesh of jax.set_mesh when called (the decorator form of
+        # JAX's shard_map tutorial), eagerly and under jit, on an explicit-axes mesh too
+        a, b = randn(8, 16), randn(16, 4)
+        for mesh in (MESH2, jax.make_mesh((4, 2), ('x', 'y'))):
+            fs = {}
+            for name, (N, L, SM) in LIBS.items():
+                @SM(in_specs=(P('x', 'y'), P('y', None)), out_specs=P('x', None))
+                def matmul(a_block, b_block, N=N, L=L):
+                    return L.psum(N.dot(a_block, b_block), 'y')
+                fs[name] = matmul
+            with jax.set_mesh(mesh):
+                ap = jax.device_put(a, NamedSharding(mesh, P('x', 'y')))
+                bp = jax.device_put(b, NamedSharding(mesh, P('y', None)))
+                theirs = fs['jax'](ap, bp)
+                for ours in (fs['mg'](ap, bp), mg.jit(fs['mg'])(ap, bp)):
+                    close(ours, theirs)
+                    # JAX's eager shard_map keeps the trailing None of P('x', None)
+                    assert ours.sharding.is_equivalent_to(theirs.sharding, 2), ours.sharding
+        e = raises(TypeError, lambda: fs['mg'](a, b))
+        assert "jax.set_mesh" in str(e), e
+        # mg.jit keys its traces on the mesh in context too (as jax.jit does)
+        e = raises(TypeError, lambda: mg.jit(fs['mg'])(a, b))
+        assert "jax.set_mesh" in str(e), e
+    """,
     "printed_jaxpr_like_jax": """
         a, b = randn(8, 4), randn(8, 1)
         ours, theirs = both(lambda N, L: lambda a, b: (N.sin(a) * b, L.psum(N.sum(a), 'x')),
@@ -329,9 +354,13 @@ CHECKS = {
         assert 'PartitionSpec' in str(e), e
         e = raises(TypeError, lambda: mg.shard_map(f, mesh=MESH1, out_specs=P('i')))
         assert 'in_specs' in str(e), e
-        e = raises(TypeError, lambda: mg.shard_map(f, mesh=None, in_specs=P(),
+        e = raises(TypeError, lambda: mg.shard_map(f, mesh='i', in_specs=P(),
                                                    out_specs=P()))
         assert 'Mesh' in str(e), e
+        # mesh=None is the mesh of jax.set_mesh, looked up (and missing) at the call
+        e = raises(TypeError, lambda: mg.shard_map(f, mesh=None, in_specs=P(),
+                                                   out_specs=P())(np.ones(8)))
+        assert 'jax.set_mesh' in str(e), e
         e = raises(ValueError, lambda: mg.shard_map(lambda x, y: x, mesh=MESH1,
                                                     in_specs=(P('i'),),
                                                     out_specs=P('i'))(np.ones(8), np.ones(8)))

@@ -97,6 +97,7 @@ def _trace_context():
         config.debug_nans,
         config.debug_infs,
         core._state.axis_env,
+        jax.sharding.get_abstract_mesh(),  # jax.set_mesh: a shard_map's mesh, P(...) specs
     )
 
 

@@ -454,11 +454,28 @@ higher_order.register(
 # the public function
 
 
+def _context_mesh():
+    """The mesh of ``jax.set_mesh(...)`` in effect, for a shard_map made without one:
+    the concrete mesh, or inside ``jax.jit`` (where JAX offers only that) the
+    abstract one."""
+    try:
+        mesh = jax.sharding.get_mesh()
+    except ValueError:  # JAX: get_mesh cannot be used inside jax.jit
+        mesh = jax.sharding.get_abstract_mesh()
+    if mesh is None or mesh.empty:
+        raise TypeError(
+            "shard_map was made without mesh=, and no mesh is set: pass mesh= a "
+            "jax.sharding.Mesh, or call it under `with jax.set_mesh(mesh):`"
+        )
+    return mesh
+
+
 def _check_mesh(mesh, axis_names):
     if not isinstance(mesh, (jax.sharding.Mesh, jax.sharding.AbstractMesh)):
         raise TypeError(
             "shard_map requires mesh= a jax.sharding.Mesh (for example "
-            f"jax.make_mesh((8,), ('i',))), got {type(mesh).__name__}: {mesh!r}"
+            f"jax.make_mesh((8,), ('i',))) or, left out, the mesh of jax.set_mesh; got "
+            f"{type(mesh).__name__}: {mesh!r}"
         )
     names = frozenset(axis_names)
     if names and names != frozenset(mesh.axis_names):
@@ -490,7 +507,8 @@ def shard_map(
       in_specs: a ``PartitionSpec`` per positional argument (a pytree prefix of
         the argument tuple; None means replicated). Required: inferring the
         specs from the arguments' shardings is not supported.
-      mesh: a ``jax.sharding.Mesh``.
+      mesh: a ``jax.sharding.Mesh``; left out, the mesh set by ``jax.set_mesh``
+        when the function is called.
       axis_names: the mesh axes ``f`` is manual over; only all of them (the
         default) is supported.
       check_vma: passed to ``jax.shard_map`` (JAX checks, when it lowers the
@@ -523,23 +541,29 @@ def shard_map(
         )
     if not callable(f):
         raise TypeError(f"shard_map expects a callable, got {type(f).__name__}")
-    _check_mesh(mesh, axis_names)
+    if mesh is not None:
+        _check_mesh(mesh, axis_names)
     if in_specs is _INFER:
         raise TypeError(
             "shard_map: pass in_specs (inferring them from the arguments' shardings is not "
             "supported)"
         )
-    params = {
-        "mesh": mesh,
-        "check_vma": bool(check_vma),
-        "newly_manual_axes": frozenset(mesh.axis_names),
-    }
-
-    traced = {}  # (in_tree, per-shard avals) -> (closed jaxpr, out tree, out specs)
+    fixed_mesh = mesh
+    # (mesh, in_tree, per-shard avals) -> (closed jaxpr, out tree, out specs)
+    traced = {}
 
     @wraps(f)
     @api_boundary
     def wrapped(*args):
+        mesh = fixed_mesh
+        if mesh is None:
+            mesh = _context_mesh()
+            _check_mesh(mesh, axis_names)
+        params = {
+            "mesh": mesh,
+            "check_vma": bool(check_vma),
+            "newly_manual_axes": frozenset(mesh.axis_names),
+        }
         flat, in_tree = tree_util.tree_flatten(args)
         specs = flatten_axes("shard_map", in_tree, in_specs, "in_specs")
         specs = [_as_spec(s, f"in_specs[{i}]") for i, s in enumerate(specs)]
@@ -551,7 +575,7 @@ def shard_map(
         # cached per wrapper on the argument types, as jit caches: JAX's eager
         # shard_map traces and compiles the body on every call.
         eager = core.is_top_level() and not core.axis_names_in_scope()
-        key = (in_tree, tuple(in_avals))
+        key = (mesh, in_tree, tuple(in_avals))
         hit = traced.get(key) if eager else None
         if hit is None:
             hit = _trace_body(f, in_tree, in_avals, out_specs, mesh)
