@@ -1,5 +1,8 @@
 """Draw the figures of docs/tutorial.md (deterministic; pure-Python layout, no Graphviz).
 
+One figure per step of the tutorial: the graph, the forward pass (values on the edges), the
+local gradients, the backward pass (d loss / d value in red under each value), and the MLP.
+
 Usage: python docs/make_figures.py [--out DIR]   (default: docs/figures next to this file;
 the environment variable MINIGRAD_FIGURES_OUT also sets the directory).  Writes an SVG and a
 PNG per figure and prints the paths.
@@ -48,6 +51,7 @@ def figures():
     return {
         "linreg_graph": mg.draw(loss)(1.0, 1.0, 2.0),
         "linreg_forward": mg.draw(loss, values=True)(1.0, 1.0, 2.0),
+        "linreg_local": mg.draw(loss, values=True, local=True)(1.0, 1.0, 2.0),
         "linreg_backward": mg.draw(loss, backward=True, values=True)(1.0, 1.0, 2.0),
         "mlp_backward": mg.draw(mlp_loss, backward=True, values=True)(*mlp_params()),
     }

@@ -1,8 +1,9 @@
 """Draw and explain backprop for the tutorial's linear regression and a small MLP.
 
 Usage: python examples/see_backprop.py [--out DIR]   (default examples/out/)
-Writes SVG and PNG pictures of the graphs (forward values and backward adjoints) and prints
-the step-by-step explanation tables (forward pass, local gradients, backward pass).
+Writes SVG and PNG pictures of the graphs (forward values, and under them in red the gradients
+d loss / d value), one interactive HTML page per example, and prints the step-by-step
+explanation tables (forward pass, local gradients, backward pass).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ def main(argv=None):
     report = mg.explain_grad(tutorial.loss)(*args)
     print(report)
     print("mg.grad:", float(mg.grad(tutorial.loss)(*args)))
+    print("d loss / d y_hat:", float(report.cotangent("y_hat")))
+    print("wrote", report.save(out / "linreg.html"))
     drawing = mg.draw(tutorial.loss, backward=True, values=True)(*args)
     for suffix in (".svg", ".png"):
         print("wrote", drawing.save(out / f"linreg{suffix}"))
@@ -35,6 +38,7 @@ def main(argv=None):
     params = tutorial.mlp_params()
     report = mg.explain_grad(tutorial.mlp_loss, argnums=(0, 1, 2, 3))(*params)
     print(report)
+    print("wrote", report.save(out / "mlp.html"))
     drawing = mg.draw(tutorial.mlp_loss, backward=True, values=True)(*params)
     for suffix in (".svg", ".png"):
         print("wrote", drawing.save(out / f"mlp{suffix}"))

@@ -26,7 +26,6 @@ from minigrad_jax._src.checkpoint_policies import checkpoint_name
 from minigrad_jax._src.config import config
 from minigrad_jax._src.custom_derivatives import custom_jvp, custom_vjp
 from minigrad_jax._src.debugging import io_callback, pure_callback
-from minigrad_jax._src.explain import explain_grad
 from minigrad_jax._src.interop import from_jax, to_jax
 from minigrad_jax._src.jacobians import hessian, jacfwd, jacrev
 from minigrad_jax._src.jit import jit
@@ -34,7 +33,8 @@ from minigrad_jax._src.linear_transpose import linear_transpose
 from minigrad_jax._src.residuals import print_saved_residuals, saved_residuals
 from minigrad_jax._src.shard_map import shard_map
 from minigrad_jax._src.sharding import device_put
-from minigrad_jax._src.viz import draw
+from minigrad_jax._src.teaching.draw import draw
+from minigrad_jax._src.teaching.explain import explain_grad
 
 __all__ = [
     "eval_shape",

@@ -10,8 +10,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from minigrad_jax._src import graph_render as gr
-from minigrad_jax._src.graph_render import Cluster, Edge, Graph, Node
+from minigrad_jax._src.teaching import render as gr
+from minigrad_jax._src.teaching.render import Cluster, Edge, Graph, Node
 
 SVG = "{http://www.w3.org/2000/svg}"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -2,7 +2,8 @@
 
 This backs ``mg.draw``: a jaxpr becomes a :class:`Graph` (one node per equation, input,
 constant and output nodes, edges for data flow, clusters for the inner graphs of higher-order
-equations) and is rendered here.  Only the standard library is needed at import time: the
+equations; an edge's ``label`` is drawn in black with its ``sublabel``, the gradient, in red
+below it) and is rendered here.  Only the standard library is needed at import time: the
 Graphviz ``dot`` executable is used when it is on PATH, otherwise a small pure-Python layered
 (Sugiyama-style) layout is drawn by hand as SVG, or with matplotlib (imported lazily) as PNG.
 """
@@ -89,12 +90,14 @@ class Node:
 
 @dataclass(slots=True)
 class Edge:
-    """Data flowing from ``src`` to ``dst``; ``backward`` edges are drawn dashed and coloured."""
+    """Data flowing from ``src`` to ``dst``; ``backward`` edges are drawn dashed and coloured.
+    ``sublabel`` (the gradient flowing back along the edge) is drawn in red below ``label``."""
 
     src: str
     dst: str
     label: str = ""
     kind: str = "forward"
+    sublabel: str = ""
 
     def __post_init__(self):
         if self.kind not in EDGE_KINDS:
@@ -226,8 +229,18 @@ def _dot_node(node: Node) -> str:
     return f"{_dot_quote(node.id)} [{_dot_attrs(attrs)}];"
 
 
+def _dot_html(text: str, color: str = "") -> str:
+    body = "<br/>".join(_sax_escape(line) for line in _lines(text))
+    return f'<font color="{color}">{body}</font>' if color else body
+
+
 def _dot_edge(edge: Edge) -> str:
     attrs = {"label": edge.label} if edge.label else {}
+    if edge.sublabel:  # an HTML-like label: the gradient in red under the value
+        html = _dot_html(edge.label) + "<br/>" * bool(edge.label)
+        html += _dot_html(edge.sublabel, _BACKWARD_COLOR)
+        tail = f" [label=<{html}>]"
+        return f"{_dot_quote(edge.src)} -> {_dot_quote(edge.dst)}{tail};"
     if edge.kind == "backward":
         attrs |= {"style": "dashed", "color": _BACKWARD_COLOR, "fontcolor": _BACKWARD_COLOR}
     tail = f" [{_dot_attrs(attrs)}]" if attrs else ""
@@ -289,6 +302,9 @@ class _Work:
     row_top: list[float] = field(default_factory=list)
     row_bottom: list[float] = field(default_factory=list)
     box: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
+    label_at: dict = field(default_factory=dict)  # edge index -> vertex its label sits by
+    room: dict = field(default_factory=dict)  # vertex -> width its labels need on its right
+    label_lines: dict = field(default_factory=dict)  # vertex -> label lines stacked by it
 
 
 def _measure(node: Node) -> tuple[float, float]:
@@ -431,6 +447,21 @@ def _split_long_edges(w: _Work) -> None:
         for a, b in pairwise(chain):
             w.down[a].append(b)
             w.up[b].append(a)
+        _reserve_label(w, i, chain)
+
+
+def _reserve_label(w: _Work, i: int, chain: list) -> None:
+    """An edge's label sits by its source (a short edge) or by a dummy a quarter of the way
+    down (a long one); that vertex keeps room on its right so labels do not overlap."""
+    edge = w.graph.edges[i]
+    text = "\n".join(t for t in (edge.label, edge.sublabel) if t)
+    if not text:
+        return
+    at = chain[0] if len(chain) == 2 else chain[max(1, (len(chain) - 1) // 4)]
+    below = w.label_lines.get(at, 0)  # several labels by one vertex are stacked
+    w.label_at[i] = (at, below)
+    w.label_lines[at] = below + len(_lines(text))
+    w.room[at] = max(w.room.get(at, 0.0), _label_width(text) * 10 / 12 + 10)
 
 
 def _add_fillers(w: _Work) -> None:
@@ -585,6 +616,8 @@ def _separations(w: _Work, clusters: bool) -> list[tuple]:
             left, dl = (("R", pa[k]), 0.0) if len(pa) > k else (a, w.size[a][0] / 2)
             right, dr = (("L", pb[k]), 0.0) if len(pb) > k else (b, w.size[b][0] / 2)
             gap = _NODE_GAP if len(pa) > k or len(pb) > k else _gap(a, b)
+            if len(pa) <= k:  # a's edge labels are written to its right
+                gap = max(gap, w.room.get(a, 0.0) - dl + _DUMMY_GAP)
             cons.append((left, right, dl + gap + dr))
     return cons
 
@@ -701,8 +734,9 @@ def _place_y(w: _Work) -> None:
         opening[lo] = max(opening[lo], head[cid])
         closing[hi] = max(closing[hi], foot[cid])
     y = _MARGIN + (_TITLE_H if w.graph.title else 0.0)
+    gaps = _label_gaps(w)
     for r, row in enumerate(w.rows):
-        y += (_RANK_GAP if r else 0.0) + opening[r] * (_CLUSTER_PAD + _CLUSTER_LABEL_H)
+        y += (gaps.get(r, _RANK_GAP) if r else 0.0) + opening[r] * (_CLUSTER_PAD + _CLUSTER_LABEL_H)
         y += closing[r - 1] * _CLUSTER_PAD
         height = max(w.size[v][1] for v in row)
         w.row_top.append(y)
@@ -710,6 +744,21 @@ def _place_y(w: _Work) -> None:
         w.y.update({v: y + height / 2 for v in row})
         y += height
     _cluster_boxes(w, head, foot)
+
+
+def _label_gaps(w: _Work) -> dict[int, float]:
+    """The gap above a rank: room for the tallest label of an edge ending there."""
+    gaps: dict[int, float] = {}
+    for i, edge in enumerate(w.graph.edges):
+        n = len(_lines(edge.label)) * bool(edge.label) + len(_lines(edge.sublabel)) * bool(
+            edge.sublabel
+        )
+        if i in w.chains and n:
+            r = w.rank[w.chains[i][1]]
+            at, below = w.label_at.get(i, (None, 0))
+            lines = n + below if len(w.chains[i]) == 2 else n
+            gaps[r] = max(gaps.get(r, _RANK_GAP), lines * _LINE_H * 10 / 12 * 1.5 + 16)
+    return gaps
 
 
 def _cluster_boxes(w: _Work, head: dict[str, int], foot: dict[str, int]) -> None:
@@ -760,6 +809,18 @@ def _vertical_spline(points: list[tuple]) -> list[tuple]:
     return path
 
 
+def _label_point(w: _Work, i: int, points: list[tuple]) -> tuple[float, float]:
+    found = w.label_at.get(i)
+    if found is None:
+        return _midpoint(points)
+    at, below = found
+    shift = below * _LINE_H * 10 / 12
+    if len(points) == 2:  # under the source, a third of the way down
+        (x0, y0), (_, y1) = points
+        return (x0, y0 + (y1 - y0) / 3 + shift)
+    return (w.x[at], w.y[at] + shift)
+
+
 def _midpoint(points: list[tuple]) -> tuple[float, float]:
     n = len(points)
     if n % 2:
@@ -800,11 +861,12 @@ def _edge_geometry(w: _Work) -> list[dict]:
         if i in w.chains:
             inner = [(w.x[d], w.y[d]) for d in w.chains[i][1:-1]]
             points = [starts[i], *inner, ends[i]]
-            path, mid = _vertical_spline(points), _midpoint(points)
+            path, mid = _vertical_spline(points), _label_point(w, i, points)
         else:
             path = _side_curve(w, edge)
             mid = _bezier_mid(path)
         info = {"src": edge.src, "dst": edge.dst, "label": edge.label, "kind": edge.kind}
+        info["sublabel"] = edge.sublabel
         out.append(info | {"path": path, "label_pos": mid})
     return out
 
@@ -838,7 +900,8 @@ def _extent(nodes: dict, clusters: dict, edges: list[dict], title: str) -> dict:
     xs += [c["x1"] for c in clusters.values()]
     ys += [c["y1"] for c in clusters.values()]
     for e in edges:
-        xs += [p[0] for p in e["path"]] + [e["label_pos"][0] + _label_width(e["label"]) * 0.85]
+        text = "\n".join(t for t in (e["label"], e["sublabel"]) if t)
+        xs += [p[0] for p in e["path"]] + [e["label_pos"][0] + _label_width(text) * 0.85]
         ys += [p[1] for p in e["path"]]
     title_w = len(title) * _CHAR_W * 14 / 12 + 2 * _MARGIN
     width = max(max(xs) + _MARGIN, title_w, 2 * _MARGIN)
@@ -904,17 +967,32 @@ def _svg_path_d(path: list[tuple]) -> str:
     return " ".join(d)
 
 
+def _label_blocks(e: dict, color: str) -> list[tuple[str, str, float]]:
+    """(text, colour, vertical offset of its centre) for the label and, below it in red, the
+    sublabel, stacked around the label position."""
+    blocks = [(t, c) for t, c in ((e["label"], color), (e["sublabel"], _BACKWARD_COLOR)) if t]
+    sizes = [len(_lines(t)) for t, _ in blocks]
+    step, total, out, top = _LINE_H * 10 / 12, sum(sizes), [], 0
+    for (text, c), n in zip(blocks, sizes, strict=True):
+        out.append((text, c, (top + n / 2 - total / 2) * step))
+        top += n
+    return out
+
+
 def _svg_edge_label(e: dict, color: str) -> str:
     # A white plate behind the text keeps it legible over lines; sized from the monospace
     # metrics (10 px font) rather than paint-order halos, which not every renderer supports.
-    lines = _lines(e["label"])
+    text = "\n".join(t for t in (e["label"], e["sublabel"]) if t)
     x, y = e["label_pos"][0] + 4, e["label_pos"][1]
-    w, h = _label_width(e["label"]) * 10 / 12 + 4, len(lines) * _LINE_H * 10 / 12 + 2
+    w, h = _label_width(text) * 10 / 12 + 4, len(_lines(text)) * _LINE_H * 10 / 12 + 2
     plate = (
         f'<rect x="{_f(x - 2)}" y="{_f(y - h / 2)}" width="{_f(w)}" height="{_f(h)}" '
         'fill="white" fill-opacity="0.85"/>'
     )
-    return plate + _svg_text(x, y, e["label"], 10, "start", f' fill="{color}"')
+    parts = [
+        _svg_text(x, y + dy, t, 10, "start", f' fill="{c}"') for t, c, dy in _label_blocks(e, color)
+    ]
+    return plate + "".join(parts)
 
 
 def _svg_edge(e: dict) -> str:
@@ -924,7 +1002,7 @@ def _svg_edge(e: dict) -> str:
         f'<path d="{_svg_path_d(e["path"])}" fill="none" stroke="{color}" stroke-width="1.2"'
         f'{dash} marker-end="url(#mg-arrow-{e["kind"]})"/>'
     )
-    label = _svg_edge_label(e, color) if e["label"] else ""
+    label = _svg_edge_label(e, color) if e["label"] or e["sublabel"] else ""
     ends = f'data-src="{_xml(e["src"])}" data-dst="{_xml(e["dst"])}" data-kind="{e["kind"]}"'
     return f'<g class="edge" {ends}>{line}{label}</g>'
 
@@ -1074,10 +1152,10 @@ def _mpl_edge(ax, mpl, e: dict) -> None:
     line = {"color": color, "linewidth": 1.2, "linestyle": (0, (5, 3)) if backward else "-"}
     arrow = {"arrowstyle": "-|>", "mutation_scale": 10, "zorder": 2}
     ax.add_patch(mpl.patches.FancyArrowPatch(path=mpl.Path(e["path"], codes), **arrow, **line))
-    if e["label"]:
-        plate = {"facecolor": "white", "edgecolor": "none", "pad": 0.5}
-        xy = (e["label_pos"][0] + 4, e["label_pos"][1])
-        _mpl_text(ax, xy, e["label"], 10, color=color, bbox=plate, zorder=3, **_LEFT)
+    plate = {"facecolor": "white", "edgecolor": "none", "pad": 0.5}
+    for text, c, dy in _label_blocks(e, color):
+        xy = (e["label_pos"][0] + 4, e["label_pos"][1] + dy)
+        _mpl_text(ax, xy, text, 10, color=c, bbox=plate, zorder=3, **_LEFT)
 
 
 def _mpl_node(ax, mpl, node: Node, n: dict) -> None:
