@@ -1,7 +1,8 @@
 """Draw the figures of docs/tutorial.md (deterministic; pure-Python layout, no Graphviz).
 
 One figure per step of the tutorial: the graph, the forward pass (values on the edges), the
-local gradients, the backward pass (d loss / d value in red under each value), and the MLP.
+local gradients, the backward pass (d loss / d value in red under each value), the MLP, and a
+three-step scan drawn unrolled.
 
 Usage: python docs/make_figures.py [--out DIR]   (default: docs/figures next to this file;
 the environment variable MINIGRAD_FIGURES_OUT also sets the directory).  Writes an SVG and a
@@ -35,6 +36,17 @@ def mlp_loss(W1, b1, W2, b2, x, y):
     return mnp.mean((y_hat - y) ** 2)
 
 
+def rnn_loss(w):
+    """Three steps of h = tanh(c * w + x) carried through a scan: the unrolled figure."""
+
+    def step(c, x):
+        h = mnp.tanh(c * w + x)
+        return h, None
+
+    c, _ = mg.lax.scan(step, 0.5, mnp.arange(3.0))
+    return c
+
+
 def mlp_params():
     rng = np.random.default_rng(0)
     W1 = rng.normal(size=(3, 4)).astype(np.float32) * 0.5
@@ -54,6 +66,7 @@ def figures():
         "linreg_local": mg.draw(loss, values=True, local=True)(1.0, 1.0, 2.0),
         "linreg_backward": mg.draw(loss, backward=True, values=True)(1.0, 1.0, 2.0),
         "mlp_backward": mg.draw(mlp_loss, backward=True, values=True)(*mlp_params()),
+        "rnn_unrolled": mg.draw(rnn_loss, backward=True, values=True, unroll=True)(0.7),
     }
 
 

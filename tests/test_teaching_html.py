@@ -6,12 +6,15 @@ import re
 import tempfile
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 import minigrad_jax as mg
+import minigrad_jax.numpy as mnp
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
@@ -91,3 +94,94 @@ def test_page_in_headless_chromium(browser, tmp_path):
     panel = browser.find_element(By.ID, "panel").text
     assert "chain rule" in panel and "y_hat = w * x" in panel
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+def chain(x):
+    for _ in range(600):
+        x = mnp.sin(x) * 0.9
+    return x
+
+
+def _severe(browser):
+    return [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def _view(browser, gid):
+    return browser.find_element(By.CSS_SELECTOR, f'div.group-view[data-group="{gid}"]')
+
+
+def test_folded_groups_open_and_close_in_chromium(browser, tmp_path):
+    d = mg.draw(chain, backward=True, values=True)(1.0)
+    assert d.folded > 0
+    (group,) = [n.id for n in d.graph.nodes if n.id.startswith("group")]
+    path = d.save(tmp_path / "chain.html")
+    browser.get(path.resolve().as_uri())
+    assert _severe(browser) == []
+    view = _view(browser, group)
+    assert not view.is_displayed()
+    browser.find_element(By.CSS_SELECTOR, f'g.node[data-id="{group}"]').click()
+    assert view.is_displayed()
+    # 1200 equations on one source line: the group holds runs of them, folded again
+    inner = view.find_elements(By.CSS_SELECTOR, "g.node")
+    runs = [g for g in inner if g.get_attribute("data-id").startswith(f"{group}/group")]
+    assert len(inner) > 3 and runs and all(g.is_displayed() for g in inner)
+    run = runs[0].get_attribute("data-id")
+    runs[0].click()
+    run_view = _view(browser, run)
+    assert run_view.is_displayed()
+    ops = run_view.find_elements(By.CSS_SELECTOR, 'g.node[data-kind="op"]')
+    assert ops and all(g.is_displayed() for g in ops)
+    assert "sin" in ops[0].text
+    # an equation inside shows its value and gradient: d out / d x_1 after the first sin * 0.9
+    first = run_view.find_element(By.CSS_SELECTOR, f'g.node[data-id="{run}/eqn1"]')
+    browser.execute_script("arguments[0].scrollIntoView()", first)
+    first.click()
+    panel = browser.find_element(By.ID, "panel").text
+    x1 = jnp.sin(jnp.float32(1.0)) * 0.9
+    want = jax.grad(lambda x: jax.lax.fori_loop(0, 599, lambda i, x: jnp.sin(x) * 0.9, x))(x1)
+    ct = re.search(r"d loss / d \S+ = (\S+)", panel).group(1)
+    np.testing.assert_allclose(float(ct), want, rtol=1e-4, atol=1e-30)
+    np.testing.assert_allclose(float(re.search(r"value = (\S+)", panel).group(1)), x1, rtol=1e-6)
+    # clicking the group again closes it and the groups inside it
+    browser.execute_script("window.scrollTo(0, 0)")
+    browser.find_element(By.CSS_SELECTOR, f'g.node[data-id="{group}"]').click()
+    assert not view.is_displayed() and not run_view.is_displayed()
+    assert _severe(browser) == []
+
+
+def scan_loss(w):
+    def step(c, x):
+        h = mnp.tanh(c * w + x)
+        return h, h
+
+    c, ys = mg.lax.scan(step, 0.5, mnp.arange(3.0))
+    return c + mnp.sum(ys)
+
+
+def test_rolled_loop_shows_values_per_iteration_in_chromium(browser, tmp_path):
+    d = mg.draw(scan_loss, backward=True, values=True)(0.7)
+    (h,) = [n.id for n in d.graph.nodes if n.label.startswith("h = tanh")]
+    path = d.save(tmp_path / "scan.html")
+    browser.get(path.resolve().as_uri())
+    assert _severe(browser) == []
+    browser.find_element(By.CSS_SELECTOR, f'g.node[data-id="{h}"]').click()
+    table = browser.find_element(By.CSS_SELECTOR, "#panel table.iterations")
+    rows = [
+        [td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+        for tr in table.find_elements(By.TAG_NAME, "tr")[1:]
+    ]
+    assert [r[0] for r in rows] == ["0", "1", "2"]
+
+    def jax_loss(w, eps):  # d loss / d h at iteration k: the cotangent of eps[k] added to h
+        def step(c, xe):
+            h = jnp.tanh(c * w + xe[0]) + xe[1]
+            return h, h
+
+        c, ys = jax.lax.scan(step, 0.5, (jnp.arange(3.0), eps))
+        return c + jnp.sum(ys)
+
+    hs = jax.lax.scan(lambda c, x: (jnp.tanh(c * 0.7 + x),) * 2, 0.5, jnp.arange(3.0))[1]
+    cts = jax.grad(jax_loss, argnums=1)(0.7, jnp.zeros(3))
+    np.testing.assert_allclose([float(r[1]) for r in rows], hs, rtol=1e-6)
+    np.testing.assert_allclose([float(r[2]) for r in rows], cts, rtol=1e-5)
+    assert _severe(browser) == []

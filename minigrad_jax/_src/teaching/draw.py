@@ -9,9 +9,15 @@ no second set of backward edges.  All numbers come from the one evaluation of ``
 
 Higher-order equations keep their node and their inner jaxprs are drawn as clusters: a scan
 body once (rolled), with per-iteration values; each cond branch (the one not taken says so); a
-jit call's body.  Beyond ``max_nodes`` nodes (about 60) the drawing folds: equations are grouped
-by source line, then by user function, then into runs of consecutive equations, until the
-picture fits in 4000 x 4000 px; ``expand=`` keeps chosen lines or functions open.
+jit call's body.  With ``unroll=`` a scan / fori loop is drawn unrolled instead: one copy of
+the body per iteration with that iteration's values and gradients, the carries flowing from
+one iteration into the next, and a loop-invariant input fanning out to every iteration (its
+gradient, ``+=`` on each edge, is summed across them).  An unrolled drawing too big for the
+bound shows its first and last iterations and folds the middle ones into one node.
+
+Beyond ``max_nodes`` nodes (about 60) the drawing folds: equations are grouped by source line,
+then by user function, then into runs of consecutive equations, until the picture fits in
+4000 x 4000 px; ``expand=`` keeps chosen lines or functions open.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from minigrad_jax._src.teaching.steps import fan_in, local_gradient, per_iterati
 __all__ = ["Drawing", "draw"]
 
 MAX_SIDE = 4000.0  # px: a folded drawing fits in MAX_SIDE x MAX_SIDE
+MAX_UNROLLED = 16  # iterations of a loop drawn unrolled at most (the others fold into a node)
 _LABEL_CHARS = 44
 
 _INFIX = {"mul": "*", "add": "+", "add_any": "+", "sub": "-", "div": "/", "pow": "**"}
@@ -45,11 +52,30 @@ class Drawing:
     ``.to_svg()``, ``.to_html()``, ``.save(path)`` (.svg, .png, .dot, .html) and Jupyter
     display.  ``.nodes`` maps node ids to what the page shows when one is clicked."""
 
-    def __init__(self, graph: Graph, nodes=None, model=None, fun=None, args=None, folded=0):
+    def __init__(
+        self, graph: Graph, nodes=None, model=None, fun=None, args=None, folded=0, builder=None
+    ):
         self.graph = graph
         self.nodes = nodes or {}
         self.model, self.fun, self.args = model, fun, args
         self.folded = folded  # equations hidden inside folded groups
+        self._members = dict(builder.members) if builder is not None else {}
+        self._opts = builder.o if builder is not None else None
+        self._groups: dict | None = None
+
+    def groups(self) -> dict:
+        """The inside of every folded group, opened: ``{group node id: Graph}`` (a group of
+        more than ``max_nodes`` equations is folded again, into runs; those are here too).
+        Built on first use; the nodes' click data joins ``.nodes``."""
+        if self._groups is None:
+            self._groups = {}
+            todo = list(self._members.items())
+            while todo:
+                gid, (scope, ks) = todo.pop(0)
+                graph, members = _group_graph(self.model, self._opts, scope, ks, gid, self.nodes)
+                self._groups[gid] = graph
+                todo += members.items()
+        return self._groups
 
     def to_dot(self) -> str:
         return render.to_dot(self.graph)
@@ -92,6 +118,7 @@ def draw(
     fold=None,
     max_nodes: int = 60,
     expand=(),
+    unroll=False,
 ):
     """The computational graph of ``fun`` at the given arguments.
 
@@ -105,6 +132,11 @@ def draw(
       fold: group repeated structure (None: only beyond ``max_nodes`` nodes).
       max_nodes: the most nodes drawn unfolded.
       expand: source line numbers or function names whose equations stay unfolded.
+      unroll: draw scan / fori loops unrolled, one copy of the body per iteration: True for
+        every loop, or source line numbers (of the loop call) or names of body functions for
+        some.  Rolled (one body, per-iteration values) is the default; a while loop is
+        drawn whole.  Too big for 4000 x 4000 px, fewer iterations are drawn (the middle ones
+        folded into one node), then fewer nesting levels, then the loops rolled.
 
     Returns:
       A function of ``fun``'s arguments returning a :class:`Drawing`.
@@ -133,7 +165,7 @@ def draw(
             _check_scalar(closed)
         ev = evaluate(closed, flat, backward) if values or backward or local else None
         model = Model(ev, names) if ev is not None else _structure_model(closed, names)
-        opts = Options(values, backward, local, fold, max_nodes, tuple(expand))
+        opts = Options(values, backward, local, fold, max_nodes, tuple(expand), unroll)
         return build(model, getattr(fun, "__name__", "f"), opts, fun=fun, args=args)
 
     return drawn
@@ -170,10 +202,26 @@ class Options:
     """What a drawing shows (see ``draw``'s arguments)."""
 
     def __init__(
-        self, values=False, backward=False, local=False, fold=None, max_nodes=60, expand=()
+        self,
+        values=False,
+        backward=False,
+        local=False,
+        fold=None,
+        max_nodes=60,
+        expand=(),
+        unroll=False,
     ):
         self.values, self.backward, self.local = values, backward, local
         self.fold, self.max_nodes, self.expand = fold, max_nodes, expand
+        if not isinstance(unroll, bool):
+            try:
+                unroll = frozenset(unroll)
+            except TypeError:
+                raise TypeError(
+                    "unroll must be True/False or a collection of source line numbers and "
+                    f"body function names; got {type(unroll).__name__}"
+                ) from None
+        self.unroll = unroll
 
 
 def build(model: Model, title: str, opts: Options, fun=None, args=None) -> Drawing:
@@ -187,9 +235,25 @@ def build(model: Model, title: str, opts: Options, fun=None, args=None) -> Drawi
     elif opts.values:
         title += " (forward values)"
     fold = opts.fold if opts.fold is not None else n_nodes > opts.max_nodes
+    if opts.unroll and not opts.fold:  # unrolled as asked, smaller until it fits
+        scans = [s for s in model.top.walk() if s.kind == "scan"]
+        longest = max((s.parent.jaxpr.eqns[s.eqn_index].params["length"] for s in scans), default=0)
+        nested = max((_loop_depth(s) for s in scans), default=0)
+        for depth in range(nested, 0, -1):  # all loops unrolled, then fewer nesting levels
+            shown = min(longest, MAX_UNROLLED)
+            while shown >= 2:  # then fewer iterations (the middle ones fold into a node)
+                b = _Builder(model, opts, shown, depth)
+                graph = b.build(title, None)
+                lay = render.layout(graph)
+                if lay["width"] <= MAX_SIDE and lay["height"] <= MAX_SIDE:
+                    return Drawing(graph, b.info, model, fun, args, builder=b)
+                shown = 2 if shown == 3 else shown // 2
+        fold = fold or n_nodes > opts.max_nodes  # too big even so: rolled (and folded)
+        o = opts
+        opts = Options(o.values, o.backward, o.local, o.fold, o.max_nodes, o.expand)
     if not fold:
         b = _Builder(model, opts)
-        return Drawing(b.build(title, None), b.info, model, fun, args)
+        return Drawing(b.build(title, None), b.info, model, fun, args, builder=b)
     limit = opts.max_nodes
     while True:
         groups = _groups(eqns, limit, opts.expand)
@@ -198,7 +262,7 @@ def build(model: Model, title: str, opts: Options, fun=None, args=None) -> Drawi
         lay = render.layout(graph)
         if (lay["width"] <= MAX_SIDE and lay["height"] <= MAX_SIDE) or limit <= 1:
             hidden = sum(len(g) - 1 for g in groups if len(g) > 1)
-            return Drawing(graph, b.info, model, fun, args, folded=hidden)
+            return Drawing(graph, b.info, model, fun, args, folded=hidden, builder=b)
         limit = max(1, limit // 2)
 
 
@@ -214,6 +278,31 @@ def _groups(eqns, limit, expand) -> list[list[int]]:
             return groups
     size = -(-len(eqns) // max(limit, 1))
     return [list(range(i, min(i + size, len(eqns)))) for i in range(0, len(eqns), size)]
+
+
+def _subgroups(scope, ks, limit) -> list[list[int]]:
+    """A folded group's equations ``ks`` in at most ``limit`` smaller groups."""
+    eqns = [scope.jaxpr.eqns[k] for k in ks]
+    groups = _groups(eqns, limit, ())
+    if len(groups) == 1:  # one source line: consecutive runs
+        size = -(-len(ks) // max(limit, 2))
+        groups = [list(range(i, min(i + size, len(ks)))) for i in range(0, len(ks), size)]
+    return [[ks[i] for i in g] for g in groups]
+
+
+def _group_graph(model, opts, scope, ks, gid, info) -> tuple[Graph, dict]:
+    """The inside of folded group ``gid``, fitted in MAX_SIDE x MAX_SIDE like the drawing;
+    also returns the groups folded inside it."""
+    limit = opts.max_nodes
+    while True:
+        b = _Builder(model, opts)
+        b.info = {}
+        graph = b.group(scope, ks, gid, None if len(ks) <= limit else _subgroups(scope, ks, limit))
+        lay = render.layout(graph)
+        if (lay["width"] <= MAX_SIDE and lay["height"] <= MAX_SIDE) or limit <= 2:
+            info.update(b.info)
+            return graph, b.members
+        limit = max(2, limit // 2)
 
 
 def _line_key(eqn):
@@ -248,13 +337,33 @@ def _short(text: str, limit: int = _LABEL_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _loop_depth(scope) -> int:
+    """How many scan bodies ``scope`` is in (itself included)."""
+    depth = 0
+    while scope is not None:
+        depth += scope.kind == "scan"
+        scope = scope.parent
+    return depth
+
+
+def _shown_iterations(n: int, most: int | None) -> list[int]:
+    """The iterations of an n-step loop drawn unrolled: all, or the first and last few."""
+    if most is None or n <= most:
+        return list(range(n))
+    head = (most + 1) // 2
+    return [*range(head), *range(n - (most - head), n)]
+
+
 class _Builder:
-    def __init__(self, model: Model, opts: Options):
+    def __init__(self, model: Model, opts: Options, shown: int | None = None, depth=None):
         self.m, self.o = model, opts
+        self.shown = shown  # unrolled loops: the most iterations drawn (None: all)
+        self.depth = depth  # unrolled loops: the deepest nesting level unrolled (None: all)
         self.nodes: list[Node] = []
         self.edges: list[Edge] = []
         self.clusters: list[Cluster] = []
         self.info: dict = {}  # node id -> what the interactive page shows
+        self.members: dict = {}  # folded group node id -> (scope, its equation indices)
         self.src: dict = {}  # (scope, var) -> producing node id
         top = model.top
         out = top.jaxpr.outvars
@@ -280,21 +389,28 @@ class _Builder:
     def edge_labels(self, scope, atom, key, consumer_eqn=None, pos=None):
         if type(atom) is Literal:
             return "", ""
-        name = self.m.name(scope, atom)
-        label = ""
-        if self.o.values:
-            val = self.value_text(scope, atom)
-            label = f"{name} = {_short(val, 36)}" if val is not None else name
-        elif not self.o.backward:
-            label = name
-        sub = ""
-        if self.o.backward and key in scope.edges:
-            op = "+=" if len(fan_in(scope, atom)) > 1 else "="
-            sub = f"d{self.loss}/d{name} {op} {_short(per_iteration(scope, scope.edges[key]), 30)}"
+        ct = scope.edges.get(key) if self.o.backward else None
+        label, sub = self.labels(scope, atom, ct, len(fan_in(scope, atom)) > 1)
         if self.o.local and consumer_eqn is not None and scope.values and scope.loops == 0:
             local = self.local_text(scope, consumer_eqn, pos)
             if local:
                 sub = (sub + "\n" if sub else "") + local
+        return label, sub
+
+    def labels(self, scope, var, ct, summed=False, name=None):
+        """(value text, gradient text) of an edge carrying ``var`` and sending ``ct`` back
+        (``+=`` when ``summed``: one of several contributions added at the producer)."""
+        name = name or self.m.name(scope, var)
+        label = ""
+        if self.o.values:
+            val = self.value_text(scope, var)
+            label = f"{name} = {_short(val, 36)}" if val is not None else name
+        elif not self.o.backward:
+            label = name
+        sub = ""
+        if ct is not None:
+            op = "+=" if summed else "="
+            sub = f"d{self.loss}/d{name} {op} {_short(per_iteration(scope, ct), 30)}"
         return label, sub
 
     def local_text(self, scope, eqn, pos) -> str:
@@ -366,8 +482,9 @@ class _Builder:
         label, sub = self.edge_labels(scope, atom, key, eqn, pos)
         self.edges.append(Edge(src, dst, label, "forward", sub))
 
-    def eqns(self, scope, prefix, container):
-        for k, eqn in enumerate(scope.jaxpr.eqns):
+    def eqns(self, scope, prefix, container, only=None):
+        for k in range(len(scope.jaxpr.eqns)) if only is None else only:
+            eqn = scope.jaxpr.eqns[k]
             nid = f"{prefix}eqn{k}"
             label = self.op_text(scope, eqn)
             types = self.type_text(eqn)
@@ -384,7 +501,22 @@ class _Builder:
             for v in eqn.outvars:
                 self.src[(scope, v)] = nid
 
+    def unrolls(self, eqn, kid) -> bool:
+        u = self.o.unroll
+        if kid.kind != "scan" or not u or not eqn.params["length"]:
+            return False
+        if self.depth is not None and _loop_depth(kid) > self.depth:
+            return False
+        if u is True:
+            return True
+        si = eqn.source_info
+        lines = {si.line} if si is not None else set()
+        funcs = {e.source_info.function for e in kid.jaxpr.eqns if e.source_info is not None}
+        return bool((lines | funcs) & u)
+
     def cluster(self, scope, k, eqn, kid, eqn_id, prefix, container) -> set:
+        if self.unrolls(eqn, kid):
+            return self.unrolled(scope, k, eqn, kid, eqn_id, prefix, container)
         j = scope.children[k].index(kid)
         cprefix = f"{prefix}eqn{k}_{j}/"
         label = where(self.m, kid).split(" (")[0] if kid.kind != "scan" else "scan body"
@@ -417,21 +549,127 @@ class _Builder:
             self.edges.append(Edge(oid, eqn_id))
         return set(ops or ())
 
-    def folded(self, scope, groups):
+    def unrolled(self, scope, k, eqn, kid, eqn_id, prefix, container) -> set:
+        """A scan drawn unrolled: a cluster per iteration holding a copy of the body."""
+        j = scope.children[k].index(kid)
+        p = eqn.params
+        n, nc, nk = p["length"], p["num_consts"], p["num_carry"]
+        box = Cluster(f"{prefix}c{k}_{j}", f"scan body ({n} iterations, unrolled)")
+        (container.clusters if container is not None else self.clusters).append(box)
+        ij = kid.jaxpr
+        outer = [self.src.get((scope, a)) if type(a) is not Literal else None for a in eqn.invars]
+        carry = outer[nc : nc + nk]  # the node each carry comes from, iteration to iteration
+        shown = _shown_iterations(n, self.shown)
+        last = None
+        for pos, i in enumerate(shown):
+            if pos and i != shown[pos - 1] + 1:
+                carry = self.skipped(kid, eqn, shown[pos - 1] + 1, i, carry, outer, box, eqn_id)
+            it = self.m.iteration(kid, i)
+            cl = Cluster(f"{prefix}c{k}_{j}_it{i}", f"iteration {i}")
+            box.clusters.append(cl)
+            ip = f"{prefix}eqn{k}_{j}/it{i}/"
+            for q, v in enumerate(ij.invars):
+                src = carry[q - nc] if nc <= q < nc + nk else outer[q]
+                label = self.m.name(it, v)
+                if src is None and type(eqn.invars[q]) is Literal:  # e.g. an initial carry 0.5
+                    label += f" = {self.m.name(scope, eqn.invars[q])}"
+                info = self.var_info(it, v, None)
+                nid = self.node(f"{ip}in{q}", label, "cluster_in", cl, info=info)
+                self.src[(it, v)] = nid
+                if src is not None:
+                    ct = it.cotangent(v) if self.o.backward and it.edges else None
+                    label, sub = self.labels(it, v, ct, summed=q < nc)
+                    self.edges.append(Edge(src, nid, label, "forward", sub))
+            for q, v in enumerate(ij.constvars):
+                self.src[(it, v)] = self.node(f"{ip}const{q}", self.m.name(it, v), "const", cl)
+            self.eqns(it, ip, cl)
+            carry = [
+                self.src.get((it, v)) if type(v) is not Literal else None for v in ij.outvars[:nk]
+            ]
+            for q in range(nk, len(ij.outvars)):  # this iteration's ys, stacked by the scan
+                self.out_edge(it, ij.outvars[q], q, self.src.get((it, ij.outvars[q])), eqn_id)
+            last = it
+        for q in range(nk):  # the final carries
+            self.out_edge(last, ij.outvars[q], q, carry[q], eqn_id)
+        return set(range(len(eqn.invars)))
+
+    def out_edge(self, it, v, q, src, dst):
+        if src is None or type(v) is Literal:
+            return
+        ct = it.edges.get((OUT, q)) if self.o.backward else None
+        label, sub = self.labels(it, v, ct)
+        self.edges.append(Edge(src, dst, label, "forward", sub))
+
+    def skipped(self, kid, eqn, a, b, carry, outer, box, eqn_id) -> list:
+        """Iterations a..b-1 of an unrolled scan folded into one node; returns its carries."""
+        p = eqn.params
+        nc, nk = p["num_consts"], p["num_carry"]
+        nid = f"{box.id}_it{a}-{b - 1}"
+        label = f"iterations {a}..{b - 1}\n(folded: {len(kid.jaxpr.eqns)} ops each)"
+        self.node(nid, label, "op", box, tooltip=f"iterations {a} to {b - 1} of {p['length']}")
+        first = self.m.iteration(kid, a)
+        for q, v in enumerate(kid.jaxpr.invars):
+            src = carry[q - nc] if nc <= q < nc + nk else outer[q]
+            if src is None or q >= nc + nk:
+                continue
+            ct = None
+            if self.o.backward and first.edges:
+                cts = [self.m.iteration(kid, i).cotangent(v) for i in range(a, b)]
+                ct = cts[0] if q >= nc else sum(cts[1:], cts[0])
+            label, sub = self.labels(first, v, ct, summed=q < nc)
+            self.edges.append(Edge(src, nid, label, "forward", sub))
+        if any(q >= nc + nk for q in range(len(kid.jaxpr.invars))) and outer[nc + nk :]:
+            xs = next((s for s in outer[nc + nk :] if s is not None), None)
+            if xs is not None:
+                self.edges.append(Edge(xs, nid, f"xs[{a}:{b}]"))
+        if len(kid.jaxpr.outvars) > nk:
+            self.edges.append(Edge(nid, eqn_id, f"ys[{a}:{b}]"))
+        return [nid] * nk
+
+    def group(self, scope, ks, gid, groups) -> Graph:
+        """The inside of a folded group: the values it reads, its equations (``groups``: in
+        folded groups again) and the values it hands on."""
         j = scope.jaxpr
-        owner = {}
-        for g, ks in enumerate(groups):
-            for k in ks:
-                owner[k] = g
+        prefix = f"{gid}/"
+        made = {v for k in ks for v in j.eqns[k].outvars}
+        n = 0
+        for k in ks:
+            for a in j.eqns[k].invars:
+                if type(a) is Literal or a in made or (scope, a) in self.src:
+                    continue
+                label = self.m.name(scope, a) + (f"\n{a.aval.str_short()}" if a.aval.shape else "")
+                info = self.var_info(scope, a, None)
+                self.src[(scope, a)] = self.node(
+                    f"{prefix}in{n}", label, "cluster_in", None, info=info
+                )
+                n += 1
+        if groups is None:
+            self.eqns(scope, prefix, None, only=ks)
+        else:
+            self.folded(scope, groups, prefix)
+        inside = set(ks)
+        used = {a for q, e in enumerate(j.eqns) if q not in inside for a in e.invars}
+        used |= set(j.outvars)
+        outs = [v for k in ks for v in j.eqns[k].outvars if v in used]
+        for q, v in enumerate(outs):
+            oid = self.node(f"{prefix}out{q}", self.m.name(scope, v), "cluster_out", None)
+            ct = scope.cotangent(v) if self.o.backward and scope.edges else None
+            label, sub = self.labels(scope, v, ct, summed=len(fan_in(scope, v)) > 1)
+            self.edges.append(Edge(self.src[(scope, v)], oid, label, "forward", sub))
+        return Graph(self.nodes, self.edges, self.clusters, "")
+
+    def folded(self, scope, groups, prefix=""):
+        j = scope.jaxpr
         for g, ks in enumerate(groups):
             if len(ks) == 1:
                 k = ks[0]
                 eqn = j.eqns[k]
                 label = self.op_text(scope, eqn)
-                nid = f"eqn{k}"
+                nid = f"{prefix}eqn{k}"
                 self.node(nid, label, "op", None, info=self.eqn_info(scope, k))
             else:
-                nid = f"group{g}"
+                nid = f"{prefix}group{g}"
+                self.members[nid] = (scope, ks)
                 first = j.eqns[ks[0]]
                 si = first.source_info
                 where_ = f"line {si.line} ({si.function})" if si is not None else "no source"
@@ -471,6 +709,8 @@ class _Builder:
                 info["cotangent"] = _array_info(ct, scope.loops)
                 uses = fan_in(scope, var)
                 info["fan_in"] = [(self.use_text(scope, key), fmt_value(c)) for key, c in uses]
+            if scope.loops:
+                info["iterations"] = _iteration_rows(scope.values[var], ct, scope.loops)
         return info
 
     def use_text(self, scope, key) -> str:
@@ -518,6 +758,24 @@ def _array_info(x, loops) -> dict:
         grid = grid[:32, :32].astype(np.float64)
         out["heat"] = [[round(float(v), 5) for v in row] for row in grid]
     return out
+
+
+MAX_ITERATION_ROWS = 256  # rows of the page's per-iteration table
+
+
+def _iteration_rows(value, ct, loops) -> list:
+    """[iteration, value, cotangent] per iteration (index tuples for nested loops)."""
+    v = np.asarray(value)
+    rows = []
+    for idx in np.ndindex(*v.shape[:loops]):
+        if len(rows) == MAX_ITERATION_ROWS:
+            rows.append(["...", f"{int(np.prod(v.shape[:loops])) - len(rows)} more", ""])
+            break
+        label = idx[0] if loops == 1 else ", ".join(map(str, idx))
+        rows.append(
+            [label, fmt_value(v[idx]), "" if ct is None else fmt_value(np.asarray(ct)[idx])]
+        )
+    return rows
 
 
 def _loops_text(a) -> str:

@@ -103,6 +103,30 @@ class Scope:
         val = idx.val if type(idx) is Literal else self.parent.values[idx]
         return np.asarray(val) == self.branch
 
+    def iteration(self, i: int, axis: int | None = None, parent: Scope | None = None) -> Scope:
+        """This loop body (or a scope inside it) at iteration ``i`` of the loop whose axis is
+        ``axis`` (default: this scope's own, the innermost): the same jaxpr with every
+        per-iteration array indexed there, one loop fewer; children likewise."""
+        if axis is None:
+            if self.kind != "scan" or self.loops < 1:
+                raise TypeError(f"only a scan body has iterations; this is a {self.kind} scope")
+            axis = self.loops - 1
+        at = (slice(None),) * axis + (i,)
+        new = Scope(
+            self.closed,
+            (*self.path, ("iteration", i)),
+            self.loops - 1,
+            self.kind,
+            self.parent if parent is None else parent,
+            self.eqn_index,
+            self.branch,
+            {v: x[at] for v, x in self.values.items()},
+            {k: x[at] for k, x in self.edges.items()},
+        )
+        for k, kids in self.children.items():
+            new.children[k] = [kid.iteration(i, axis, new) for kid in kids]
+        return new
+
     def walk(self):
         yield self
         for kids in self.children.values():

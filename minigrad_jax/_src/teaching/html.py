@@ -3,7 +3,10 @@
 The page holds the drawing (inline SVG from the pure-Python layout), the data of every node
 (JSON in a ``<script type="application/json">``) and a little inline JavaScript: clicking a
 node shows its source line, forward value and cotangent (with a heatmap for arrays) and the
-chain-rule step (incoming adjoint times local gradient, per input; the fan-in sum).  A stepper
+chain-rule step (incoming adjoint times local gradient, per input; the fan-in sum); inside a
+rolled loop body, a table of the values and cotangents of every iteration.  A folded group
+opens by clicking it (the page holds the inside of every group, folded again when big) and
+closes by clicking it again.  A stepper
 walks through the passes (jaxpr, jvp, partial evaluation, transpose) with each pass's jaxpr
 text, and a table lists what reverse mode saves for the backward pass, in bytes.  Nothing is
 loaded from the network.
@@ -21,6 +24,7 @@ from jax import tree_util
 from minigrad_jax._src import core
 from minigrad_jax._src.api import grad, jvp, linearize, make_jaxpr, vjp
 from minigrad_jax._src.residuals import saved_residuals
+from minigrad_jax._src.teaching import render
 
 __all__ = ["iframe", "page", "passes", "save_text"]
 
@@ -112,9 +116,11 @@ def _residuals(fun, args) -> dict:
 
 def page(drawing, title: str, fun=None, args=(), tables=(), argnums=0) -> str:
     """The page for ``drawing`` (a teaching Drawing); ``tables`` are a report's sections."""
+    groups = drawing.groups()  # also adds the click data of the nodes inside to drawing.nodes
     data = {
         "title": title,
         "nodes": drawing.nodes,
+        "groups": sorted(groups),
         "passes": passes(fun, args, argnums),
         "residuals": _residuals(fun, args),
     }
@@ -127,9 +133,11 @@ def page(drawing, title: str, fun=None, args=(), tables=(), argnums=0) -> str:
         f"<style>{_CSS}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
         '<p class="hint">Click a node: its source line, value, d loss / d value and the '
-        "chain-rule step appear on the right.</p>",
+        "chain-rule step appear on the right. Click a folded group to open it, and again to "
+        "close it.</p>",
         '<div id="main"><div id="graph">',
         svg,
+        *(_group_view(gid, g) for gid, g in sorted(groups.items())),
         '</div><div id="panel"><p class="hint">No node selected.</p></div></div>',
         '<h2>The passes</h2><div id="stepper"><button id="prev">&larr;</button> '
         '<span id="pass-name"></span> <button id="next">&rarr;</button>'
@@ -144,6 +152,13 @@ def page(drawing, title: str, fun=None, args=(), tables=(), argnums=0) -> str:
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"
+
+
+def _group_view(gid: str, graph) -> str:
+    """The opened inside of a folded group, hidden until its node is clicked."""
+    from_svg = render.to_svg(graph, engine="python")
+    head = f'<div class="group-head">inside {html.escape(gid)} (click the group to close)</div>'
+    return f'<div class="group-view" data-group="{html.escape(gid)}" hidden>{head}{from_svg}</div>'
 
 
 def _jsonable(x):
@@ -175,6 +190,9 @@ pre { background: #f8f9fa; padding: 8px; overflow: auto; max-height: 50vh; }
 table { border-collapse: collapse; font-size: 12px; }
 td, th { border: 1px solid #dee2e6; padding: 2px 6px; text-align: left; font-family: monospace; }
 .hint { color: #6c757d; font-size: 12px; }
+.group-view { border-top: 2px solid #868e96; margin-top: 8px; }
+.group-head { font-size: 12px; color: #495057; background: #e9ecef; padding: 2px 6px; }
+g.node.open rect, g.node.open ellipse { stroke: #1c7ed6; stroke-width: 3; }
 canvas { image-rendering: pixelated; border: 1px solid #ced4da; margin: 4px 0; }
 """
 
@@ -259,14 +277,58 @@ _JS = r"""
       });
       panel.appendChild(t);
     }
+    if (info.iterations && info.iterations.length) {
+      panel.appendChild(el("h4", "", "per iteration"));
+      var it = el("table", "iterations"), ih = el("tr");
+      ["iteration", "value", "d loss / d " + info.name].forEach(function (h) {
+        ih.appendChild(el("th", "", h));
+      });
+      it.appendChild(ih);
+      info.iterations.forEach(function (row) {
+        var r = el("tr");
+        row.forEach(function (c) { r.appendChild(el("td", "", String(c))); });
+        it.appendChild(r);
+      });
+      panel.appendChild(it);
+    }
     if (info.folded) {
       panel.appendChild(el("h4", "", "folded equations"));
       panel.appendChild(el("pre", "", info.folded.join("\n")));
     }
   }
 
+  var groups = {};
+  document.querySelectorAll("div.group-view").forEach(function (v) {
+    groups[v.getAttribute("data-group")] = v;
+  });
+
+  function toggle(id) {
+    var view = groups[id];
+    if (!view) { return; }
+    var opening = view.hidden;
+    Object.keys(groups).forEach(function (gid) {  // closing a group closes those inside it
+      if (!opening && (gid === id || gid.indexOf(id + "/") === 0)) {
+        groups[gid].hidden = true;
+        document.querySelectorAll('g.node[data-id="' + gid + '"]').forEach(function (g) {
+          g.classList.remove("open");
+        });
+      }
+    });
+    if (opening) {
+      view.hidden = false;
+      document.querySelectorAll('g.node[data-id="' + id + '"]').forEach(function (g) {
+        g.classList.add("open");
+      });
+      view.scrollIntoView({block: "nearest"});
+    }
+  }
+
   document.querySelectorAll("g.node").forEach(function (g) {
-    g.addEventListener("click", function () { show(g.getAttribute("data-id")); });
+    g.addEventListener("click", function () {
+      var id = g.getAttribute("data-id");
+      show(id);
+      toggle(id);
+    });
   });
 
   var k = 0, passes = data.passes;

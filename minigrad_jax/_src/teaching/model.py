@@ -19,6 +19,7 @@ class Model:
         self.top = ev.top
         self.names: dict = {}  # Scope -> {var: display name}
         self.index: dict = {}  # display name -> (scope, var)
+        self._iterations: dict = {}  # (scan body, i) -> that body at iteration i
         self._name_scope(self.top, dict(zip(self.top.jaxpr.invars, in_names, strict=False)))
 
     def _name_scope(self, scope: Scope, given: dict):
@@ -44,6 +45,16 @@ class Model:
             eqn = scope.jaxpr.eqns[k]
             for kid in kids:
                 self._name_scope(kid, _inner_given(eqn, kid, out, letters))
+
+    def iteration(self, scope: Scope, i: int) -> Scope:
+        """``scope`` (a scan body) at iteration ``i``, named as the body is (cached)."""
+        key = (scope, i)
+        if key not in self._iterations:
+            copy = scope.iteration(i)
+            for old, new in zip(scope.walk(), copy.walk(), strict=True):
+                self.names[new] = self.names[old]
+            self._iterations[key] = copy
+        return self._iterations[key]
 
     def name(self, scope: Scope, atom) -> str:
         if type(atom) is Literal:
