@@ -185,6 +185,8 @@ def _while_any_lane(bcond, bbody, cc, bc, init):
 
 
 def _select_lanes(pred, new, old):
+    if new is old:  # a carry the body hands back unchanged
+        return old
     shape = get_aval(new).shape
     which = st.broadcast_in_dim(pred, shape, (0,)) if len(shape) > 1 else pred
     return ew.select_n(which, old, new)
@@ -712,8 +714,30 @@ def while_loop(cond_fun, body_fun, init_val):
             "while_loop: cond_fun must return a boolean scalar, but got output type(s) "
             f"{avals_str(outs)}"
         )
-    out = bind_while(cond_closed, body, [], [], flat)
-    return tree_util.tree_unflatten(in_tree, lowering.as_jax_arrays(out))
+    return tree_util.tree_unflatten(in_tree, _bind_while_forwarding(cond_closed, body, flat))
+
+
+def _bind_while_forwarding(cond, body, init):
+    """bind_while, with the carries the body hands back unchanged and the predicate does
+    not read passed as body consts instead (as JAX's while_loop does): a loop invariant
+    then stays out of the carry, so vmap with a batched predicate leaves it unbatched.
+    As in JAX, such a carry comes out as it went in (a Python scalar stays one)."""
+    j = body.jaxpr
+    cond_used = ju.dce_jaxpr(cond, [True])[1]
+    invariant = [o is v and not u for o, v, u in zip(j.outvars, j.invars, cond_used)]
+    if not any(invariant):
+        return lowering.as_jax_arrays(bind_while(cond, body, [], [], init))
+    kept_body, _ = ju.dce_jaxpr(body, _not(invariant), False)
+    n = len(init)
+    order = [i for i in range(n) if invariant[i]] + [i for i in range(n) if not invariant[i]]
+    outs = bind_while(
+        ju.drop_invars(cond, invariant),
+        ju.permute(kept_body, order),
+        [],
+        select(init, invariant),
+        select(init, invariant, False),
+    )
+    return merge(invariant, select(init, invariant), lowering.as_jax_arrays(outs))
 
 
 @api_boundary
