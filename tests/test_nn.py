@@ -238,3 +238,15 @@ def test_namespace_exports():
     names += ["standardize", "silu", "elu", "leaky_relu", "softplus", "log_sigmoid", "relu6"]
     for name in names:
         assert name in nn.__all__ and callable(getattr(nn, name))
+
+
+@pytest.mark.parametrize("name", ["relu", "relu6"])
+def test_relu_jaxpr_is_jaxs(name):
+    # a custom_jvp of a jitted max (and min), as JAX defines them: the same printed jaxpr,
+    # and the same jaxpr of its gradient
+    ours, theirs = getattr(nn, name), getattr(jax.nn, name)
+    for x in (np.ones(3, np.float32), 1, 2.0):
+        assert str(mg.make_jaxpr(ours)(x)) == str(jax.make_jaxpr(theirs)(x))
+    g = lambda f: lambda x: f(x).sum()  # noqa: E731
+    x = np.ones(3, np.float32)
+    assert str(mg.make_jaxpr(mg.grad(g(ours)))(x)) == str(jax.make_jaxpr(jax.grad(g(theirs)))(x))

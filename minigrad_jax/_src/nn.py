@@ -15,6 +15,7 @@ import numpy as np
 from minigrad_jax import lax
 from minigrad_jax._src import numpy as mnp
 from minigrad_jax._src.custom_derivatives import custom_jvp
+from minigrad_jax._src.jit import jit
 from minigrad_jax._src.numpy import _dtypes
 from minigrad_jax._src.numpy import _util as util
 from minigrad_jax._src.numpy._creation import iota
@@ -55,23 +56,6 @@ __all__ = [
 ]
 
 
-def _positive_part(x, upper=None):
-    """``max(x, 0)`` (and ``min(., upper)``) whose derivative is 0 at the kinks, as JAX's.
-
-    jax.nn.relu is a custom_jvp with derivative ``x > 0``; selecting (instead of
-    lax.max, which splits ties) gives the same values and the same derivative.
-    NaN passes through as it does through ``max``.
-    """
-    (x,) = util.promote_args("relu", x)
-    zero = util.full_like_internal(x, 0)
-    keep = mnp.logical_or(lax.gt(x, util.const(x, 0)), mnp.isnan(x))
-    out = lax.select_n(keep, zero, x)
-    if upper is not None:
-        top = util.full_like_internal(x, upper)
-        out = lax.select_n(lax.ge(x, util.const(x, upper)), out, top)
-    return out
-
-
 def identity(x):
     """The argument, unmodified (as an array), like jax.nn.identity.
 
@@ -85,8 +69,13 @@ def identity(x):
     return mnp.asarray(x)
 
 
+@custom_jvp
+@jit
 def relu(x):
     """Rectified linear unit ``max(x, 0)``; its gradient at 0 is 0, as in jax.nn.relu.
+
+    As JAX's, a ``custom_jvp`` of a jitted ``max`` whose derivative is ``x > 0``, so
+    its jaxpr is JAX's too.
 
     Example:
         >>> import minigrad_jax.numpy as mnp
@@ -94,9 +83,14 @@ def relu(x):
         >>> nn.relu(mnp.array([-1.0, 0.0, 2.0]))
         Array([0., 0., 2.], dtype=float32)
     """
-    return _positive_part(x)
+    return mnp.maximum(x, 0)
 
 
+relu.defjvps(lambda g, ans, x: lax.select(x > 0, g, lax.full_like(g, 0)))
+
+
+@custom_jvp
+@jit
 def relu6(x):
     """``min(max(x, 0), 6)``; gradient 0 at 0 and at 6, as in jax.nn.relu6.
 
@@ -106,7 +100,10 @@ def relu6(x):
         >>> nn.relu6(mnp.array([-1.0, 3.0, 7.0]))
         Array([0., 3., 6.], dtype=float32)
     """
-    return _positive_part(x, upper=6)
+    return mnp.minimum(mnp.maximum(x, 0), 6.0)
+
+
+relu6.defjvps(lambda g, ans, x: lax.select((x > 0) & (x < 6), g, lax.full_like(g, 0)))
 
 
 def sigmoid(x):
