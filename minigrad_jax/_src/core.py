@@ -11,6 +11,8 @@ escaped tracers are caught.
 
 from __future__ import annotations
 
+import enum
+import functools
 import operator
 import os
 import sys
@@ -69,9 +71,9 @@ class ShapedArray:
     __slots__ = ("shape", "dtype", "weak_type")
 
     def __init__(self, shape, dtype, weak_type=False):
-        self.shape = tuple(shape)
+        self.shape = shape if type(shape) is tuple else tuple(shape)
         self.dtype = dtype if isinstance(dtype, np.dtype) or is_extended(dtype) else np.dtype(dtype)
-        self.weak_type = bool(weak_type)
+        self.weak_type = weak_type if type(weak_type) is bool else bool(weak_type)
 
     @property
     def ndim(self):
@@ -109,10 +111,20 @@ class ShapedArray:
 
 
 def is_float(dtype) -> bool:
-    return jax.numpy.issubdtype(dtype, np.inexact)
+    kind = getattr(dtype, "kind", None)  # numpy's kinds first: asked once per tangent
+    if kind == "f" or kind == "c":
+        return True
+    if kind == "i" or kind == "u" or kind == "b":
+        return False
+    return jax.numpy.issubdtype(dtype, np.inexact)  # bfloat16, float8s, float0, key types
 
 
 def is_integer_or_bool(dtype) -> bool:
+    kind = getattr(dtype, "kind", None)
+    if kind == "i" or kind == "u" or kind == "b":
+        return True
+    if kind == "f" or kind == "c":
+        return False
     return dtype == np.bool_ or jax.numpy.issubdtype(dtype, np.integer)
 
 
@@ -156,19 +168,32 @@ _KIND_DEFAULT = {"b": np.bool_, "i": np.int64, "u": np.int64, "f": np.float64, "
 
 def get_aval(x) -> ShapedArray:
     """The abstract value of a concrete value, a JAX tracer or one of our tracers."""
+    t = type(x)
+    if t in _JAX_ARRAY_TYPES:  # the hot case, built without the checks of __init__
+        a = x.aval
+        out = _new_aval(ShapedArray)
+        out.shape, out.dtype, out.weak_type = a.shape, a.dtype, a.weak_type
+        return out
     if isinstance(x, Tracer):
         return x.aval
-    t = type(x)
     if t is WeakArray:
         return ShapedArray(x.shape, x.dtype, True)
     if t in _PY_SCALAR_DTYPE:
         return ShapedArray((), canonical_dtype(_PY_SCALAR_DTYPE[t]), t is not bool)
     aval = getattr(x, "aval", None)  # jax.Array and JAX tracers
     if aval is not None and hasattr(aval, "dtype"):
+        if isinstance(x, jax.Array) and not isinstance(x, jax.core.Tracer):
+            _JAX_ARRAY_TYPES.add(t)
         return ShapedArray(aval.shape, aval.dtype, getattr(aval, "weak_type", False))
     if isinstance(x, (np.ndarray, np.generic)):
         return ShapedArray(np.shape(x), canonical_dtype(x.dtype), False)
     raise TypeError(f"Value {x!r} of type {type(x).__name__} is not a valid minigrad_jax type")
+
+
+_new_aval = object.__new__
+# Concrete jax.Array types, learnt on first sight: their avals have a tuple shape, a
+# dtype and a bool weak_type already.
+_JAX_ARRAY_TYPES: set = set()
 
 
 def is_python_scalar(x) -> bool:
@@ -224,14 +249,30 @@ def user_frame_info() -> SourceInfo | None:
     if src is not None:
         return src
     f = sys._getframe(1)
+    library = _LIBRARY_FILE_DEFAULT
     for _ in range(64):
         if f is None:
             return None
         code = f.f_code
-        if not is_library_file(code.co_filename):
-            return SourceInfo(code.co_filename, f.f_lineno, code.co_name)
+        name = code.co_filename
+        lib = library.get(name)
+        if lib is None:
+            lib = library[name] = is_library_file(name)
+        if not lib:
+            key = (name, f.f_lineno, code.co_name)
+            info = _SOURCE_INFOS.get(key)
+            if info is None:
+                if len(_SOURCE_INFOS) > 65536:
+                    _SOURCE_INFOS.clear()
+                info = _SOURCE_INFOS[key] = SourceInfo(*key)
+            return info
         f = f.f_back
     return None
+
+
+_LIBRARY_FILE_DEFAULT: dict = {}  # is_library_file(name) with the default prefixes, by name
+# One SourceInfo per user line, shared by the equations it makes (they are immutable).
+_SOURCE_INFOS: dict = {}
 
 
 # ---------------------------------------------------------------------------
@@ -271,16 +312,36 @@ class Primitive:
 
 
 def abstract_eval(prim: Primitive, avals, params):
-    """Run the primitive's shape/dtype rule, turning failures into clear TypeErrors."""
+    """Run the primitive's shape/dtype rule, turning failures into clear TypeErrors.
+
+    Results are memoised per (primitive, input avals, params, x64 flag, named axes in
+    scope) where the params are plain data: tracing re-derives the same few types again
+    and again, and a rule is a pure function of those.
+    """
+    try:
+        key = (prim, jax.config.jax_enable_x64, _state.axis_env, *avals, *params.items())
+        out = _abstract_eval_cache.get(key)
+    except TypeError:  # unhashable params
+        key = out = None
+    if out is not None:
+        return list(out) if type(out) is tuple else out
     rule = abstract_eval_rules.get(prim)
     if rule is None:
         raise NotImplementedError(f"primitive '{prim.name}' has no abstract evaluation rule")
     try:
-        return rule(*avals, **params)
+        out = rule(*avals, **params)
     except errors.MinigradError:
         raise
     except (TypeError, ValueError) as e:
         raise errors.shape_error(prim, avals, str(e), user_frame_info()) from None
+    if key is not None and all(_plain(v) for v in params.values()):
+        if len(_abstract_eval_cache) > 65536:  # bounded: many shapes in a long session
+            _abstract_eval_cache.clear()
+        _abstract_eval_cache[key] = tuple(out) if type(out) is list else out
+    return out
+
+
+_abstract_eval_cache: dict = {}
 
 
 # ---------------------------------------------------------------------------
@@ -459,32 +520,156 @@ class Trace:
 
 
 class EvalTrace(Trace):
-    """The bottom trace: runs each primitive's jax.lax rule on concrete values."""
+    """The bottom trace: runs each primitive's jax.lax rule on concrete values.
+
+    The fast path: a first-order primitive whose operands are all concrete runs
+    as one cached ``jax.jit`` of its impl rule per (primitive, params), called on
+    JAX's C++ dispatch path. That path keys its own cache on what the operands
+    are (shapes, dtypes, weak types, committed devices, shardings), so ours keys
+    on the primitive and its params alone. Everything else (our tracers, weak
+    constants, JAX tracers, params that carry a jaxpr or a function) goes through
+    ``process_general``.
+    """
 
     __slots__ = ()
 
     def process_primitive(self, prim, args, params):
         for a in args:
-            if isinstance(a, Tracer):
-                args = [self.check_foreign(x) if isinstance(x, Tracer) else x for x in args]
-                return self.process_primitive(prim, args, params)
-            if type(a) is WeakArray:
-                args = [jaxable(x) for x in args]  # keep JAX's weak type eagerly too
-                break
+            if type(a) not in _CONCRETE_TYPES:
+                return self.process_general(prim, args, params)
         try:
-            out = impl_rules[prim](*args, **params)
-        except KeyError:
-            if prim not in impl_rules:
-                raise NotImplementedError(f"primitive '{prim.name}' cannot be evaluated") from None
-            raise
-        except (TypeError, ValueError):
-            # Re-derive the error from our own shape rule so it names the
-            # primitive, the shapes and the user's line; else keep JAX's.
-            abstract_eval(prim, [get_aval(a) for a in args], params)
-            raise
+            fn = _eager_executables[(prim, *params.items())]
+        except (KeyError, TypeError):  # not made yet, or unhashable params
+            fn = _eager_executable(prim, params)
+        if fn is None:
+            out = run_impl(prim, args, params)
+        else:
+            try:
+                out = fn(*args)
+            except Exception:
+                out = _fast_path_failed(prim, args, params)
         if checking_floats:
             float_check(prim, args, params, out)
         return out
+
+    def process_general(self, prim, args, params):
+        """Operands that are not all plain concrete values: unwrap constants of ended
+        transforms, give weak constants JAX's weak type, and run JAX tracers slowly."""
+        new, fast = [], True
+        for x in args:
+            if isinstance(x, Tracer):
+                x = self.check_foreign(x)
+            if type(x) is WeakArray:
+                x = jaxable(x)
+            t = type(x)
+            if fast and t not in _CONCRETE_TYPES:
+                fast = _learn_concrete(t, x)
+            new.append(x)
+        if fast:
+            return self.process_primitive(prim, new, params)
+        # A JAX tracer (JAX's trace stages the rule), a weak constant of a narrow dtype
+        # or an odd operand: the impl rule itself says what it makes of it.
+        out = run_impl(prim, new, params)
+        if checking_floats:
+            float_check(prim, new, params, out)
+        return out
+
+
+def run_impl(prim, args, params):
+    """The impl rule called directly (the slow path, and the reference for the fast one)."""
+    try:
+        return impl_rules[prim](*args, **params)
+    except KeyError:
+        if prim not in impl_rules:
+            raise NotImplementedError(f"primitive '{prim.name}' cannot be evaluated") from None
+        raise
+    except (TypeError, ValueError):
+        # Re-derive the error from our own shape rule so it names the
+        # primitive, the shapes and the user's line; else keep JAX's.
+        abstract_eval(prim, [get_aval(a) for a in args], params)
+        raise
+
+
+def _fast_path_failed(prim, args, params):
+    # Whatever jax.jit could not do (a rule that needs a concrete operand, a dtype jit
+    # refuses), the slow path does or explains. Where it does, operands of these types
+    # take the slow path from now on; other types keep the fast one.
+    out = run_impl(prim, args, params)
+    key = (prim, *params.items())
+    fn = _eager_executables[key]
+    if type(fn) is not _PartlySlow:
+        fn = _eager_executables[key] = _PartlySlow(fn, prim, params)
+    fn.slow.add(_signature(args))
+    return out
+
+
+def _signature(args):
+    return tuple((type(a), get_aval(a)) for a in args)
+
+
+class _PartlySlow:
+    """A jitted impl rule that failed for some operand types: those run the rule directly."""
+
+    __slots__ = ("fn", "prim", "params", "slow")
+
+    def __init__(self, fn, prim, params):
+        self.fn, self.prim, self.params, self.slow = fn, prim, params, set()
+
+    def __call__(self, *args):
+        if _signature(args) in self.slow:
+            return run_impl(self.prim, args, self.params)
+        return self.fn(*args)
+
+
+# Operand types that are concrete values: Python scalars and numpy arrays; the
+# concrete jax.Array types join on first sight (no backend is started at import).
+_CONCRETE_TYPES = {float, int, bool, complex, np.ndarray}
+# (primitive, *params.items()) -> the jitted impl (a _PartlySlow once it failed for
+# some operand types), or None where the slow path runs.
+_eager_executables: dict = {}
+_PLAIN_TYPES = (int, float, complex, str, bytes, type(None), np.dtype, np.generic, enum.Enum)
+
+
+def _learn_concrete(t, x):
+    """Whether ``x`` (of type ``t``) is a concrete value; its type is remembered if so."""
+    if isinstance(x, jax.core.Tracer):
+        return False
+    if isinstance(x, (jax.Array, np.generic)):
+        _CONCRETE_TYPES.add(t)
+        return True
+    return False  # an odd operand: the impl rule itself says what it makes of it
+
+
+def _plain(v) -> bool:
+    """A param that is data (numbers, names, dtypes, enums, tuples of them), so that a
+    jit of the rule cached under it cannot hold on to a jaxpr or a function."""
+    if isinstance(v, tuple):
+        return all(_plain(x) for x in v)
+    if isinstance(v, _PLAIN_TYPES):
+        return True
+    # A PRNG key type: its scalar type is one of JAX's extended ones. (Asked of the
+    # type's ``type`` attribute only: issubdtype would print a jaxpr to read it.)
+    t = getattr(v, "type", None)
+    return isinstance(t, type) and issubclass(t, jax.dtypes.extended)
+
+
+def _eager_executable(prim, params):
+    try:
+        key = (prim, *params.items())
+        hash(key)
+    except TypeError:
+        return None
+    if not all(_plain(v) for v in params.values()):
+        return None  # not cached: a jaxpr or a function in a key would be kept alive
+    rule = impl_rules.get(prim)
+    if rule is None or prim in effectful:
+        fn = None
+    else:
+        # inline: under a JAX trace (a constant operand) the rule's equations are
+        # staged in place, as the slow path stages them.
+        fn = jax.jit(functools.partial(rule, **params), inline=True)
+    _eager_executables[key] = fn
+    return fn
 
 
 EVAL_TRACE = EvalTrace(None)

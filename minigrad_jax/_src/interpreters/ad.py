@@ -214,13 +214,18 @@ def defjvp(prim, *jvp_fns):
 
     def rule(primals, tangents, **params):
         out = prim.bind(*primals, **params)
-        t_out = Zero(tangent_aval(core.get_aval(out)))
+        t_out = None
         for fn, t in zip(jvp_fns, tangents):
             if fn is not None and type(t) is not Zero:
-                t_out = add_tangents(t_out, fn(t, *primals, **params))
-        return out, t_out
+                term = fn(t, *primals, **params)
+                t_out = term if t_out is None else add_tangents(t_out, term)
+        return out, _zero_of(out) if t_out is None else t_out
 
     jvp_rules[prim] = rule
+
+
+def _zero_of(out):
+    return Zero(tangent_aval(core.get_aval(out)))
 
 
 def defbilinear(prim):
@@ -237,11 +242,12 @@ def defjvp2(prim, *jvp_fns):
 
     def rule(primals, tangents, **params):
         out = prim.bind(*primals, **params)
-        t_out = Zero(tangent_aval(core.get_aval(out)))
+        t_out = None
         for fn, t in zip(jvp_fns, tangents):
             if fn is not None and type(t) is not Zero:
-                t_out = add_tangents(t_out, fn(t, out, *primals, **params))
-        return out, t_out
+                term = fn(t, out, *primals, **params)
+                t_out = term if t_out is None else add_tangents(t_out, term)
+        return out, _zero_of(out) if t_out is None else t_out
 
     jvp_rules[prim] = rule
 

@@ -29,17 +29,14 @@ staging_rules: dict = {}
 
 
 class JaxprTracer(Tracer):
-    __slots__ = ("_aval", "_var", "source_info")  # not "var": that is the array method
+    # ``aval`` a plain slot (read on every staged operand); not "var": the array method
+    __slots__ = ("aval", "_var", "source_info")
 
     def __init__(self, trace, aval, var, source_info=None):
         self._trace = trace
-        self._aval = aval
+        self.aval = aval
         self._var = var
         self.source_info = source_info
-
-    @property
-    def aval(self):
-        return self._aval
 
 
 def is_unknown(trace, x) -> bool:
@@ -120,10 +117,15 @@ class JaxprTrace(core.Trace):
 
     def stage(self, prim, args, params, out_avals=None):
         """Record one equation and return tracers for its outputs."""
+        # Own tracers inline (this runs once per staged operand); the types are checked
+        # before any constant is given a constvar.
         if out_avals is None:
-            out_avals = core.abstract_eval(prim, [get_aval(a) for a in args], params)
+            avals = [a.aval if type(a) is JaxprTracer else get_aval(a) for a in args]
+            out_avals = core.abstract_eval(prim, avals, params)
+        invars = [
+            a._var if type(a) is JaxprTracer and a._trace is self else self.to_atom(a) for a in args
+        ]
         src = core.user_frame_info()
-        invars = [self.to_atom(a) for a in args]
         origin = core._state.origin if core.checking_floats else None
         if prim.multiple_results:
             outvars = [Var(a) for a in out_avals]

@@ -77,18 +77,19 @@ def convert_element_type(operand, new_dtype, weak_type=False):
         Array([ 1, -1], dtype=int32)
     """
     new_dtype = core.canonical_dtype(np.dtype(new_dtype))
-    if core.get_aval(operand).dtype.kind == "c" and new_dtype.kind != "c":
+    aval = core.get_aval(operand)
+    if aval.dtype.kind == "c" and new_dtype.kind != "c":
         warnings.warn(
             "Casting complex values to real discards the imaginary part",
             np.exceptions.ComplexWarning,
             stacklevel=2,
         )
-    return _convert(operand, new_dtype, weak_type)
+    return _convert(operand, new_dtype, weak_type, aval)
 
 
-def _convert(x, new_dtype, weak_type):
-    aval = core.get_aval(x)
-    if not isinstance(x, core.Tracer) and not hasattr(x, "aval") and np.ndim(x) == 0:
+def _convert(x, new_dtype, weak_type, aval=None):
+    aval = core.get_aval(x) if aval is None else aval
+    if not isinstance(x, core.Tracer) and not hasattr(x, "aval") and not aval.shape:
         # Python and numpy scalars convert on the spot (a literal), as in JAX;
         # at the top level the user gets the jax.Array JAX returns.
         if weak_type:
