@@ -335,7 +335,7 @@ def abstract_eval(prim: Primitive, avals, params):
     except (TypeError, ValueError) as e:
         raise errors.shape_error(prim, avals, str(e), user_frame_info()) from None
     if key is not None and all(_plain(v) for v in params.values()):
-        if len(_abstract_eval_cache) > 65536:  # bounded: many shapes in a long session
+        if len(_abstract_eval_cache) > 65536:  # bounded: many shapes in a long-running program
             _abstract_eval_cache.clear()
         _abstract_eval_cache[key] = tuple(out) if type(out) is list else out
     return out
