@@ -58,7 +58,9 @@ def test_inline_jit_traces_once_as_in_jax():
     f, calls = _counted()
     assert _traces(mg, f, calls) == _traces(jax, f, calls) == 1
     assert mg.jit(f).trace_count == 1  # a fresh wrapper reads the shared count
-    assert mg.jit(f)._cache_size() == 1  # and the one compiled executable
+    # and as many compiled executables as JAX keeps for it (one)
+    ours, theirs = mg.jit(f)._cache_size(), jax.jit(f)._cache_size()
+    assert ours == theirs, (ours, theirs)
 
 
 def test_inline_jit_of_a_fresh_partial_retraces_as_in_jax():
