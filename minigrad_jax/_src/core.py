@@ -169,7 +169,7 @@ _KIND_DEFAULT = {"b": np.bool_, "i": np.int64, "u": np.int64, "f": np.float64, "
 def get_aval(x) -> ShapedArray:
     """The abstract value of a concrete value, a JAX tracer or one of our tracers."""
     t = type(x)
-    if t in _JAX_ARRAY_TYPES:  # the hot case, built without the checks of __init__
+    if t in JAX_ARRAY_TYPES:  # the hot case, built without the checks of __init__
         a = x.aval
         out = _new_aval(ShapedArray)
         out.shape, out.dtype, out.weak_type = a.shape, a.dtype, a.weak_type
@@ -183,7 +183,7 @@ def get_aval(x) -> ShapedArray:
     aval = getattr(x, "aval", None)  # jax.Array and JAX tracers
     if aval is not None and hasattr(aval, "dtype"):
         if isinstance(x, jax.Array) and not isinstance(x, jax.core.Tracer):
-            _JAX_ARRAY_TYPES.add(t)
+            JAX_ARRAY_TYPES.add(t)
         return ShapedArray(aval.shape, aval.dtype, getattr(aval, "weak_type", False))
     if isinstance(x, (np.ndarray, np.generic)):
         return ShapedArray(np.shape(x), canonical_dtype(x.dtype), False)
@@ -193,7 +193,7 @@ def get_aval(x) -> ShapedArray:
 _new_aval = object.__new__
 # Concrete jax.Array types, learnt on first sight: their avals have a tuple shape, a
 # dtype and a bool weak_type already.
-_JAX_ARRAY_TYPES: set = set()
+JAX_ARRAY_TYPES: set = set()
 
 
 def is_python_scalar(x) -> bool:
@@ -213,21 +213,21 @@ LIBRARY_PREFIXES = (
 )
 
 
-_LIBRARY_FILE: dict = {}
+# prefixes -> {file name: whether it lies under them}
+_LIBRARY_FILE: dict = {LIBRARY_PREFIXES: {}}
 
 
 def is_library_file(filename: str, prefixes: tuple = LIBRARY_PREFIXES) -> bool:
     """Whether ``filename`` lies under one of ``prefixes``, after normalising it (a
     ``sys.path`` entry such as ``examples/..`` leaves ``..`` in code objects' file
-    names); cached per (file name, prefixes), so the frame walk stays a dict lookup."""
-    key = (filename, prefixes)
-    hit = _LIBRARY_FILE.get(key)
+    names); cached per prefixes and file name, so the frame walk stays a dict lookup."""
+    cache = _LIBRARY_FILE.setdefault(prefixes, {})
+    hit = cache.get(filename)
     if hit is None:
-        hit = filename.startswith(prefixes) or (
+        hit = cache[filename] = filename.startswith(prefixes) or (
             not filename.startswith("<")
             and os.path.normpath(os.path.abspath(filename)).startswith(prefixes)
         )
-        _LIBRARY_FILE[key] = hit
     return hit
 
 
@@ -249,7 +249,7 @@ def user_frame_info() -> SourceInfo | None:
     if src is not None:
         return src
     f = sys._getframe(1)
-    library = _LIBRARY_FILE_DEFAULT
+    library = _LIBRARY_FILE[LIBRARY_PREFIXES]
     for _ in range(64):
         if f is None:
             return None
@@ -270,7 +270,6 @@ def user_frame_info() -> SourceInfo | None:
     return None
 
 
-_LIBRARY_FILE_DEFAULT: dict = {}  # is_library_file(name) with the default prefixes, by name
 # One SourceInfo per user line, shared by the equations it makes (they are immutable).
 _SOURCE_INFOS: dict = {}
 

@@ -60,7 +60,7 @@ from minigrad_jax._src.lax.base import broadcast_in_dim
 from minigrad_jax._src.lax.elementwise import div
 from minigrad_jax._src.lax.parallel import psum
 from minigrad_jax._src.lax.structural import squeeze
-from minigrad_jax._src.sharding import entry_axes, spec_axes, spmd_entry, with_batch_dim
+from minigrad_jax._src.sharding import axes_entry, entry_axes, spec_axes, with_batch_dim
 from minigrad_jax._src.traceback_util import api_boundary
 
 __all__ = ["shard_map", "shard_map_p"]
@@ -96,8 +96,7 @@ def _unmentioned(spec, mesh):
 
 def _all_axes_spec(mesh):
     """A leading axis sharded over every mesh axis (how residuals leave a shard_map)."""
-    names = tuple(mesh.axis_names)
-    return PartitionSpec(names[0] if len(names) == 1 else names)
+    return PartitionSpec(axes_entry(tuple(mesh.axis_names)))
 
 
 def _check_spec(spec, aval, mesh, kind, what):
@@ -372,19 +371,19 @@ def _batch(axis_size, args, dims, *, jaxpr, in_specs, out_specs, **params):
     else:
         residual = _all_axes_spec(mesh)
         rest = tuple(n for n in spec_axes(residual) if n not in spmd)
-        batched_residual = PartitionSpec(rest[0] if len(rest) == 1 else (rest or None))
+        batched_residual = PartitionSpec(axes_entry(rest))
         _check_spmd_axes(spmd, mesh, in_specs, out_specs, axis_size, residual)
         over = batching.jaxpr_axis_names(jaxpr) & set(spmd)
         if over:
             raise NotImplementedError(
-                f"vmap(spmd_axis_name={spmd_entry(spmd)!r}) of a shard_map whose body "
+                f"vmap(spmd_axis_name={axes_entry(spmd)!r}) of a shard_map whose body "
                 f"communicates over {sorted(over)}: with the batch split over those axes "
                 "the collective would mix batch elements. This is what the gradient of a "
                 "shard_map whose inputs are replicated over them does (its transpose "
                 "psums over them), so take the gradient outside the vmap: grad(vmap(f)), "
                 "not vmap(grad(f))"
             )
-        entry = spmd_entry(spmd)
+        entry = axes_entry(spmd)
         inner = axis_size // math.prod(_axis_sizes(mesh)[n] for n in spmd)
         respec = lambda s: batched_residual if s == residual else s  # noqa: E731
     with _axes(mesh):
@@ -404,20 +403,20 @@ def _check_spmd_axes(spmd, mesh, in_specs, out_specs, axis_size, residual):
     missing = [n for n in spmd if n not in sizes]
     if missing:
         raise ValueError(
-            f"vmap spmd_axis_name {spmd_entry(spmd)!r} names mesh axes {missing} that the "
+            f"vmap spmd_axis_name {axes_entry(spmd)!r} names mesh axes {missing} that the "
             f"shard_map's mesh does not have (its axes: {tuple(sizes)})"
         )
     for kind, specs in (("in_specs", in_specs), ("out_specs", out_specs)):
         for s in specs:
             if s != residual and set(spec_axes(s)) & set(spmd):
                 raise ValueError(
-                    f"vmap spmd_axis_name {spmd_entry(spmd)!r} cannot appear in shard_map "
+                    f"vmap spmd_axis_name {axes_entry(spmd)!r} cannot appear in shard_map "
                     f"{kind}, but got spec {s}"
                 )
     n = math.prod(sizes[a] for a in spmd)
     if axis_size % n:
         raise ValueError(
-            f"vmap spmd_axis_name {spmd_entry(spmd)!r}: the batch size {axis_size} is not "
+            f"vmap spmd_axis_name {axes_entry(spmd)!r}: the batch size {axis_size} is not "
             f"divisible by the size {n} of those mesh axes"
         )
 

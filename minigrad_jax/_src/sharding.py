@@ -49,10 +49,13 @@ def spec_axes(spec):
     return [n for e in spec for n in entry_axes(e)] if isinstance(spec, PartitionSpec) else []
 
 
-def spmd_entry(spmd_axis_name):
-    """The spec entry of a batch dimension split over ``spmd_axis_name`` (a tuple of
-    mesh axes): the name itself for one axis, the tuple for several."""
-    return spmd_axis_name[0] if len(spmd_axis_name) == 1 else tuple(spmd_axis_name)
+def axes_entry(names):
+    """The spec entry of a dimension split over the mesh axes ``names`` (a tuple, such
+    as a vmap's spmd_axis_name): the name for one axis, the tuple for several, None
+    for none."""
+    if not names:
+        return None
+    return names[0] if len(names) == 1 else tuple(names)
 
 
 def with_batch_dim(sharding, d, entry=None):
@@ -165,10 +168,10 @@ def _wsc_batch(axis_size, args, dims, *, sharding, layout, unconstrained_dims):
         used = set(spec_axes(spec)) & set(spmd)
         if used:
             raise ValueError(
-                f"vmap spmd_axis_name {spmd_entry(spmd)!r} cannot appear in "
+                f"vmap spmd_axis_name {axes_entry(spmd)!r} cannot appear in "
                 f"with_sharding_constraint spec, but got spec {spec}"
             )
-        entry = spmd_entry(spmd)
+        entry = axes_entry(spmd)
     return sharding_constraint_p.bind(x, **_wsc_params(with_batch_dim(sharding, d, entry))), d
 
 

@@ -39,9 +39,6 @@ def dtype_of(x) -> np.dtype:
 
 
 def is_arraylike(x) -> bool:
-    if isinstance(x, jax.Array) and not isinstance(x, jax.core.Tracer):
-        _ARRAY_TYPES.add(type(x))
-        return True
     return isinstance(x, (core.Tracer, jax.Array, np.ndarray, np.generic)) or core.is_python_scalar(
         x
     )
@@ -234,16 +231,12 @@ def promote_args(name, *args):
 def promote_args_inexact(name, *args):
     if len(args) == 1:  # the common unary case: a float array is already promoted
         (x,) = args
-        if type(x) in _ARRAY_TYPES or isinstance(x, core.Tracer):
+        if type(x) in core.JAX_ARRAY_TYPES or isinstance(x, core.Tracer):
             kind = core.get_aval(x).dtype.kind
             if kind == "f" or kind == "c":
                 return [x]
     check_arraylike(name, *args)
     return promote_shapes(name, *promote_dtypes_inexact(*args))
-
-
-# Concrete jax.Array types (learnt on first sight by ``is_arraylike``'s check below).
-_ARRAY_TYPES: set = set()
 
 
 def promote_args_numeric(name, *args):
