@@ -56,6 +56,7 @@ class _Config:
     def _sync(self):
         # The eager path reads one module global of core, not these attributes.
         core.checking_floats = self.debug_nans or self.debug_infs
+        core.eager_fast_trace = None if core.checking_floats else core.EVAL_TRACE
         core.float_kinds = (self.debug_nans, self.debug_infs)
 
     def update(self, name, value):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import inspect
 import operator
 import os
 import sys
@@ -672,6 +673,117 @@ def _eager_executable(prim, params):
 
 
 EVAL_TRACE = EvalTrace(None)
+# The trace under which ``jit_when_eager`` functions and ``binder`` wrappers take their
+# fast path: the eval trace, or None while debug_nans/debug_infs check each primitive
+# (mg.config sets it).
+eager_fast_trace = EVAL_TRACE
+
+
+def binder(prim, nargs, prepare=None, name=None, **params):
+    """The wrapper ``f(*operands) = prim.bind(*prepare(*operands), **params)`` of a
+    primitive with one or two operands and fixed params (lax.sin, lax.mul): it hands
+    the operands to the current trace without bind's packing, and outside every
+    transform, on concrete arrays, calls the primitive's cached executable directly.
+    ``prepare`` (binary only) makes Python scalars operands; arrays pass as they are.
+    """
+    key = (prim, *params.items())
+    executables, state = _eager_executables, _state
+    if nargs == 1:
+
+        def f(x):
+            trace = state.trace
+            if trace is eager_fast_trace and type(x) in _CONCRETE_TYPES:
+                fn = executables.get(key)
+                if fn is not None:
+                    try:
+                        return fn(x)
+                    except Exception:
+                        pass  # the trace's own path says what fails or falls back
+            return trace.process_primitive(prim, (x,), params)
+
+    else:
+        arrays = JAX_ARRAY_TYPES
+
+        def f(x, y):
+            trace = state.trace
+            if trace is eager_fast_trace and type(x) in arrays and type(y) in arrays:
+                fn = executables.get(key)
+                if fn is not None:
+                    try:
+                        return fn(x, y)
+                    except Exception:
+                        pass
+            return trace.process_primitive(prim, prepare(x, y), params)
+
+    f.__name__ = f.__qualname__ = name or prim.name
+    f.__doc__ = f"``{prim.name}``, as jax.lax.{f.__name__}."
+    return f
+
+
+def jit_when_eager(fun=None, *, static_argnames=()):
+    """Decorator: ``fun`` called outside every transform on concrete operands runs as
+    one cached ``jax.jit`` of itself, on JAX's C++ dispatch path, as jax.numpy's
+    functions do; under our transforms it runs as written, so jaxprs are unchanged.
+
+    For functions that treat their operands as arrays (no Python-value special
+    cases) and whose other arguments are hashable options (``static_argnames``).
+    Where the jitted call fails (a bad operand, an option jit cannot hash), the
+    function runs as written, which raises our error or gives the answer.
+    """
+    if fun is None:
+        return functools.partial(jit_when_eager, static_argnames=static_argnames)
+    jitted = jax.jit(fun, static_argnames=static_argnames, inline=True)
+    state, concrete = _state, _CONCRETE_TYPES
+    params = list(inspect.signature(fun).parameters.values())
+    positional_only = all(p.kind is p.POSITIONAL_ONLY for p in params)
+    # positions of the operands (static options passed positionally are not checked)
+    operands = tuple(
+        i
+        for i, p in enumerate(params)
+        if p.name not in static_argnames and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    )
+
+    if positional_only and len(params) == 1:
+
+        def wrapper(x, /):
+            if state.trace is eager_fast_trace and type(x) in concrete:
+                try:
+                    return jitted(x)
+                except Exception:
+                    pass
+            return fun(x)
+
+    elif positional_only and len(params) == 2:
+
+        def wrapper(x, y, /):
+            if state.trace is eager_fast_trace and type(x) in concrete and type(y) in concrete:
+                try:
+                    return jitted(x, y)
+                except Exception:
+                    pass
+            return fun(x, y)
+
+    else:
+
+        def all_concrete(args):
+            n = len(args)
+            for i in operands:
+                if i >= n:
+                    return True
+                a = args[i]
+                if a is not None and type(a) not in concrete:
+                    return False
+            return True
+
+        def wrapper(*args, **kwargs):
+            if state.trace is eager_fast_trace and all_concrete(args):
+                try:
+                    return jitted(*args, **kwargs)
+                except Exception:
+                    pass
+            return fun(*args, **kwargs)
+
+    return functools.wraps(fun)(wrapper)
 
 
 class _State(threading.local):

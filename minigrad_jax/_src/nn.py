@@ -13,6 +13,7 @@ import operator
 import numpy as np
 
 from minigrad_jax import lax
+from minigrad_jax._src import core
 from minigrad_jax._src import numpy as mnp
 from minigrad_jax._src.custom_derivatives import custom_jvp
 from minigrad_jax._src.jit import jit
@@ -106,6 +107,7 @@ def relu6(x):
 relu6.defjvps(lambda g, ans, x: lax.select((x > 0) & (x < 6), g, lax.full_like(g, 0)))
 
 
+@core.jit_when_eager
 def sigmoid(x):
     """Logistic sigmoid ``1 / (1 + exp(-x))`` (lax.logistic, floats only), like jax.nn.sigmoid.
 
@@ -121,6 +123,7 @@ def sigmoid(x):
     return lax.logistic(x)
 
 
+@core.jit_when_eager
 def silu(x):
     """``x * sigmoid(x)``, like jax.nn.silu.
 
@@ -137,6 +140,7 @@ def silu(x):
 swish = silu
 
 
+@core.jit_when_eager
 def softplus(x):
     """``log(1 + exp(x))`` computed stably, like jax.nn.softplus.
 
@@ -149,6 +153,7 @@ def softplus(x):
     return mnp.logaddexp(x, 0)
 
 
+@core.jit_when_eager
 def mish(x):
     """``x * tanh(softplus(x))``, like jax.nn.mish.
 
@@ -162,6 +167,7 @@ def mish(x):
     return mnp.multiply(x, mnp.tanh(softplus(x)))
 
 
+@core.jit_when_eager
 def log_sigmoid(x):
     """``log(sigmoid(x))`` = ``-softplus(-x)``, like jax.nn.log_sigmoid.
 
@@ -175,6 +181,7 @@ def log_sigmoid(x):
     return mnp.negative(softplus(mnp.negative(x)))
 
 
+@core.jit_when_eager
 def elu(x, alpha=1.0):
     """``x`` if ``x > 0`` else ``alpha * (exp(x) - 1)``, like jax.nn.elu.
 
@@ -190,12 +197,14 @@ def elu(x, alpha=1.0):
     return mnp.where(positive, x, mnp.multiply(alpha, mnp.expm1(safe_x)))
 
 
+@core.jit_when_eager
 def celu(x, alpha=1.0):
     """``max(x, 0) + alpha * expm1(min(x, 0) / alpha)``, like jax.nn.celu."""
     neg = mnp.expm1(mnp.true_divide(mnp.minimum(x, 0.0), alpha))
     return mnp.add(mnp.maximum(x, 0.0), mnp.multiply(alpha, neg))
 
 
+@core.jit_when_eager
 def selu(x):
     """Scaled ELU with the self-normalizing constants, like jax.nn.selu."""
     alpha = 1.6732632423543772848170429916717
@@ -203,6 +212,7 @@ def selu(x):
     return mnp.multiply(scale, elu(x, alpha))
 
 
+@core.jit_when_eager
 def leaky_relu(x, negative_slope=0.01):
     """``x`` if ``x >= 0`` else ``negative_slope * x``, like jax.nn.leaky_relu.
 
@@ -216,6 +226,7 @@ def leaky_relu(x, negative_slope=0.01):
     return mnp.where(mnp.greater_equal(x, 0), x, mnp.multiply(negative_slope, x))
 
 
+@core.jit_when_eager
 def hard_tanh(x):
     """``clip(x, -1, 1)`` (as a select, gradient 0 outside), like jax.nn.hard_tanh.
 
@@ -229,11 +240,13 @@ def hard_tanh(x):
     return mnp.where(mnp.greater(x, 1), 1, mnp.where(mnp.less(x, -1), -1, x))
 
 
+@core.jit_when_eager
 def hard_sigmoid(x):
     """``relu6(x + 3) / 6``, like jax.nn.hard_sigmoid."""
     return mnp.true_divide(relu6(mnp.add(x, 3.0)), 6.0)
 
 
+@core.jit_when_eager
 def hard_silu(x):
     """``x * hard_sigmoid(x)``, like jax.nn.hard_silu."""
     (x,) = util.ensure_arraylike("hard_silu", x)
@@ -243,12 +256,14 @@ def hard_silu(x):
 hard_swish = hard_silu
 
 
+@core.jit_when_eager
 def soft_sign(x):
     """``x / (|x| + 1)``, like jax.nn.soft_sign."""
     (x,) = util.ensure_arraylike("soft_sign", x)
     return mnp.true_divide(x, mnp.add(mnp.abs(x), 1))
 
 
+@core.jit_when_eager
 def squareplus(x, b=4):
     """``(x + sqrt(x**2 + b)) / 2``, like jax.nn.squareplus."""
     (x,) = util.promote_args_inexact("squareplus", x)
@@ -256,6 +271,7 @@ def squareplus(x, b=4):
     return mnp.true_divide(y, 2)
 
 
+@core.jit_when_eager
 def sparse_plus(x):
     """0 for x <= -1, x for x >= 1, (x + 1)**2 / 4 between, like jax.nn.sparse_plus."""
     (x,) = util.promote_args_inexact("sparse_plus", x)
@@ -263,6 +279,7 @@ def sparse_plus(x):
     return mnp.where(mnp.less_equal(x, -1.0), 0.0, mnp.where(mnp.greater_equal(x, 1.0), x, quad))
 
 
+@core.jit_when_eager
 def sparse_sigmoid(x):
     """``(sparse_plus)'``: 0, (x + 1) / 2 or 1, like jax.nn.sparse_sigmoid."""
     return mnp.multiply(0.5, mnp.clip(mnp.add(x, 1.0), 0.0, 2.0))
@@ -272,6 +289,7 @@ def tanh(x):
     return mnp.tanh(x)
 
 
+@core.jit_when_eager(static_argnames=("approximate",))
 def gelu(x, approximate=True):
     """Gaussian error linear unit (tanh approximation by default), like jax.nn.gelu.
 
@@ -297,6 +315,7 @@ def gelu(x, approximate=True):
     return util.cast(mnp.multiply(mnp.multiply(0.5, x), cdf), dt)
 
 
+@core.jit_when_eager(static_argnames=("axis",))
 def glu(x, axis=-1):
     """Gated linear unit: ``a * sigmoid(b)`` of the two halves along ``axis``.
 
@@ -360,6 +379,7 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, where=Non
     return out
 
 
+@core.jit_when_eager(static_argnames=("axis",))
 def softmax(x, axis=-1, where=None):
     """``exp(x) / sum(exp(x))`` along ``axis``, shifted by the stop-gradient max (jax.nn's).
 
@@ -382,6 +402,7 @@ def softmax(x, axis=-1, where=None):
     return result
 
 
+@core.jit_when_eager(static_argnames=("axis",))
 def log_softmax(x, axis=-1, where=None):
     """``x - logsumexp(x)`` along ``axis``, like jax.nn.log_softmax.
 
@@ -402,6 +423,7 @@ def log_softmax(x, axis=-1, where=None):
     return result
 
 
+@core.jit_when_eager(static_argnames=("axis",))
 def standardize(x, axis=-1, mean=None, variance=None, epsilon=1e-5, where=None):
     """``(x - mean) / sqrt(variance + epsilon)`` along ``axis``, like jax.nn.standardize."""
     (x,) = util.ensure_arraylike("standardize", x)
@@ -415,6 +437,13 @@ def standardize(x, axis=-1, mean=None, variance=None, epsilon=1e-5, where=None):
     return mnp.multiply(mnp.subtract(x, mean), lax.rsqrt(mnp.add(variance, epsilon)))
 
 
+@core.jit_when_eager(
+    static_argnames=(
+        "num_classes",
+        "dtype",
+        "axis",
+    )
+)
 def one_hot(x, num_classes, *, dtype=None, axis=-1):
     """One-hot encoding of integer ``x`` with ``num_classes`` classes, like jax.nn.one_hot.
 

@@ -91,6 +91,15 @@ def complex_dtype(dtype):
     return (np.zeros((), dtype) + np.zeros((), np.complex64)).dtype
 
 
+def _scalars(x, y):
+    """lax accepts Python scalars beside arrays: they take the array's dtype."""
+    if core.is_python_scalar(x) and not core.is_python_scalar(y):
+        return core.weak_scalar(x, core.get_aval(y).dtype), y
+    if core.is_python_scalar(y) and not core.is_python_scalar(x):
+        return x, core.weak_scalar(y, core.get_aval(x).dtype)
+    return x, y
+
+
 def unop(name, kind, lower, dtype_rule=None):
     """A unary elementwise primitive: same shape and (unless ``dtype_rule``) dtype out."""
     prim = Primitive(name)
@@ -149,28 +158,23 @@ for _p in (sign_p, floor_p, ceil_p, round_p, not_p, is_finite_p):
     defnondiff(_p)
 
 
-def sign(x):
-    return sign_p.bind(x)
+sign = core.binder(sign_p, 1)
 
 
-def floor(x):
-    return floor_p.bind(x)
+floor = core.binder(floor_p, 1)
 
 
-def ceil(x):
-    return ceil_p.bind(x)
+ceil = core.binder(ceil_p, 1)
 
 
 def round(x, rounding_method=jlax.RoundingMethod.AWAY_FROM_ZERO):  # noqa: A001
     return round_p.bind(x, rounding_method=jlax.RoundingMethod(rounding_method))
 
 
-def bitwise_not(x):
-    return not_p.bind(x)
+bitwise_not = core.binder(not_p, 1, name="bitwise_not")
 
 
-def is_finite(x):
-    return is_finite_p.bind(x)
+is_finite = core.binder(is_finite_p, 1)
 
 
 # ---------------------------------------------------------------------------
@@ -180,8 +184,7 @@ neg_p = unop("neg", "number", _plain(jlax.neg))
 ad.deflinear(neg_p, lambda ct, x: [neg(ct)])
 
 
-def neg(x):
-    return neg_p.bind(x)
+neg = core.binder(neg_p, 1)
 
 
 abs_p = unop("abs", "number", _plain(jlax.abs), complex_basetype)
@@ -205,136 +208,119 @@ def _replace_zero(x):
     return select_n(eq(x, _const(x, 0)), x, _full_like(x, 1))
 
 
-def abs(x):  # noqa: A001
-    return abs_p.bind(x)
+abs = core.binder(abs_p, 1)  # noqa: A001
 
 
 exp_p = unop("exp", "float", _acc(jlax.exp))
 defjvp2(exp_p, lambda g, ans, x, **p: mul(g, ans))
 
 
-def exp(x):
-    return exp_p.bind(x, accuracy=None)
+exp = core.binder(exp_p, 1, accuracy=None)
 
 
 exp2_p = unop("exp2", "float", _acc(jlax.exp2))
 defjvp2(exp2_p, lambda g, ans, x, **p: mul(g, mul(_const(x, np.log(2.0)), ans)))
 
 
-def exp2(x):
-    return exp2_p.bind(x, accuracy=None)
+exp2 = core.binder(exp2_p, 1, accuracy=None)
 
 
 log_p = unop("log", "float", _acc(jlax.log))
 defjvp(log_p, lambda g, x, **p: div(g, x))
 
 
-def log(x):
-    return log_p.bind(x, accuracy=None)
+log = core.binder(log_p, 1, accuracy=None)
 
 
 log1p_p = unop("log1p", "float", _acc(jlax.log1p))
 defjvp(log1p_p, lambda g, x, **p: div(g, add(x, _const(x, 1))))
 
 
-def log1p(x):
-    return log1p_p.bind(x, accuracy=None)
+log1p = core.binder(log1p_p, 1, accuracy=None)
 
 
 expm1_p = unop("expm1", "float", _acc(jlax.expm1))
 defjvp2(expm1_p, lambda g, ans, x, **p: mul(g, add(ans, _const(ans, 1))))
 
 
-def expm1(x):
-    return expm1_p.bind(x, accuracy=None)
+expm1 = core.binder(expm1_p, 1, accuracy=None)
 
 
 sqrt_p = unop("sqrt", "float", _acc(jlax.sqrt))
 defjvp2(sqrt_p, lambda g, ans, x, **p: mul(g, div(_const(x, 0.5), ans)))
 
 
-def sqrt(x):
-    return sqrt_p.bind(x, accuracy=None)
+sqrt = core.binder(sqrt_p, 1, accuracy=None)
 
 
 rsqrt_p = unop("rsqrt", "float", _acc(jlax.rsqrt))
 defjvp2(rsqrt_p, lambda g, ans, x, **p: mul(g, mul(_const(x, -0.5), div(ans, x))))
 
 
-def rsqrt(x):
-    return rsqrt_p.bind(x, accuracy=None)
+rsqrt = core.binder(rsqrt_p, 1, accuracy=None)
 
 
 cbrt_p = unop("cbrt", "real", _acc(jlax.cbrt))
 defjvp2(cbrt_p, lambda g, ans, x, **p: mul(g, mul(_const(x, 1 / 3), integer_pow(ans, -2))))
 
 
-def cbrt(x):
-    return cbrt_p.bind(x, accuracy=None)
+cbrt = core.binder(cbrt_p, 1, accuracy=None)
 
 
 sin_p = unop("sin", "float", _acc(jlax.sin))
 defjvp(sin_p, lambda g, x, **p: mul(g, cos(x)))
 
 
-def sin(x):
-    return sin_p.bind(x, accuracy=None)
+sin = core.binder(sin_p, 1, accuracy=None)
 
 
 cos_p = unop("cos", "float", _acc(jlax.cos))
 defjvp(cos_p, lambda g, x, **p: neg(mul(g, sin(x))))
 
 
-def cos(x):
-    return cos_p.bind(x, accuracy=None)
+cos = core.binder(cos_p, 1, accuracy=None)
 
 
 tan_p = unop("tan", "float", _acc(jlax.tan))
 defjvp2(tan_p, lambda g, ans, x, **p: mul(g, add(_const(x, 1), integer_pow(ans, 2))))
 
 
-def tan(x):
-    return tan_p.bind(x, accuracy=None)
+tan = core.binder(tan_p, 1, accuracy=None)
 
 
 asin_p = unop("asin", "float", _plain(jlax.asin))
 defjvp(asin_p, lambda g, x: mul(g, rsqrt(sub(_const(x, 1), integer_pow(x, 2)))))
 
 
-def asin(x):
-    return asin_p.bind(x)
+asin = core.binder(asin_p, 1)
 
 
 acos_p = unop("acos", "float", _plain(jlax.acos))
 defjvp(acos_p, lambda g, x: mul(g, neg(rsqrt(sub(_const(x, 1), integer_pow(x, 2))))))
 
 
-def acos(x):
-    return acos_p.bind(x)
+acos = core.binder(acos_p, 1)
 
 
 atan_p = unop("atan", "float", _plain(jlax.atan))
 defjvp(atan_p, lambda g, x: div(g, add(_const(x, 1), integer_pow(x, 2))))
 
 
-def atan(x):
-    return atan_p.bind(x)
+atan = core.binder(atan_p, 1)
 
 
 sinh_p = unop("sinh", "float", _plain(jlax.sinh))
 defjvp(sinh_p, lambda g, x: mul(g, cosh(x)))
 
 
-def sinh(x):
-    return sinh_p.bind(x)
+sinh = core.binder(sinh_p, 1)
 
 
 cosh_p = unop("cosh", "float", _plain(jlax.cosh))
 defjvp(cosh_p, lambda g, x: mul(g, sinh(x)))
 
 
-def cosh(x):
-    return cosh_p.bind(x)
+cosh = core.binder(cosh_p, 1)
 
 
 tanh_p = unop("tanh", "float", _acc(jlax.tanh))
@@ -342,64 +328,56 @@ tanh_p = unop("tanh", "float", _acc(jlax.tanh))
 defjvp2(tanh_p, lambda g, ans, x, **p: mul(add(g, mul(g, ans)), sub(_const(x, 1), ans)))
 
 
-def tanh(x):
-    return tanh_p.bind(x, accuracy=None)
+tanh = core.binder(tanh_p, 1, accuracy=None)
 
 
 asinh_p = unop("asinh", "float", _plain(jlax.asinh))
 defjvp(asinh_p, lambda g, x: mul(g, rsqrt(add(integer_pow(x, 2), _const(x, 1)))))
 
 
-def asinh(x):
-    return asinh_p.bind(x)
+asinh = core.binder(asinh_p, 1)
 
 
 acosh_p = unop("acosh", "float", _plain(jlax.acosh))
 defjvp(acosh_p, lambda g, x: mul(g, rsqrt(sub(integer_pow(x, 2), _const(x, 1)))))
 
 
-def acosh(x):
-    return acosh_p.bind(x)
+acosh = core.binder(acosh_p, 1)
 
 
 atanh_p = unop("atanh", "float", _plain(jlax.atanh))
 defjvp(atanh_p, lambda g, x: div(g, sub(_const(x, 1), integer_pow(x, 2))))
 
 
-def atanh(x):
-    return atanh_p.bind(x)
+atanh = core.binder(atanh_p, 1)
 
 
 logistic_p = unop("logistic", "float", _acc(jlax.logistic))
 defjvp2(logistic_p, lambda g, ans, x, **p: mul(g, mul(ans, sub(_const(ans, 1), ans))))
 
 
-def logistic(x):
-    return logistic_p.bind(x, accuracy=None)
+logistic = core.binder(logistic_p, 1, accuracy=None)
 
 
 erf_p = unop("erf", "real", _plain(jlax.erf))
 defjvp(erf_p, lambda g, x: mul(g, mul(_const(x, 2 / np.sqrt(np.pi)), exp(neg(square(x))))))
 
 
-def erf(x):
-    return erf_p.bind(x)
+erf = core.binder(erf_p, 1)
 
 
 erfc_p = unop("erfc", "real", _plain(jlax.erfc))
 defjvp(erfc_p, lambda g, x: mul(g, mul(_const(x, -2 / np.sqrt(np.pi)), exp(neg(square(x))))))
 
 
-def erfc(x):
-    return erfc_p.bind(x)
+erfc = core.binder(erfc_p, 1)
 
 
 erf_inv_p = unop("erf_inv", "real", _plain(jlax.erf_inv))
 defjvp2(erf_inv_p, lambda g, ans, x: mul(g, mul(_const(x, np.sqrt(np.pi) / 2), exp(square(ans)))))
 
 
-def erf_inv(x):
-    return erf_inv_p.bind(x)
+erf_inv = core.binder(erf_inv_p, 1)
 
 
 digamma_p = unop("digamma", "real", _plain(jlax.digamma))
@@ -407,12 +385,10 @@ lgamma_p = unop("lgamma", "real", _plain(jlax.lgamma))
 defjvp(lgamma_p, lambda g, x: mul(g, digamma(x)))
 
 
-def lgamma(x):
-    return lgamma_p.bind(x)
+lgamma = core.binder(lgamma_p, 1)
 
 
-def digamma(x):
-    return digamma_p.bind(x)
+digamma = core.binder(digamma_p, 1)
 
 
 polygamma_p = naryop("polygamma", "real", _plain(jlax.polygamma))
@@ -434,8 +410,7 @@ square_p = unop("square", "number", _plain(jlax.square))
 defjvp(square_p, lambda g, x: mul(g, mul(_const(x, 2), x)))
 
 
-def square(x):
-    return square_p.bind(x)
+square = core.binder(square_p, 1)
 
 
 integer_pow_p = unop("integer_pow", "number", lambda x, y: jlax.integer_pow(x, y))
@@ -695,12 +670,10 @@ def _atan2_jvp_y(g, x, y):
 defjvp(atan2_p, _atan2_jvp_x, _atan2_jvp_y)
 
 
-def add(x, y):
-    return add_p.bind(*_scalars(x, y))
+add = core.binder(add_p, 2, _scalars)
 
 
-def sub(x, y):
-    return sub_p.bind(*_scalars(x, y))
+sub = core.binder(sub_p, 2, _scalars)
 
 
 # jax 0.10 gives mul an ``out_dtype`` param (None unless mixed-dtype); mirror
@@ -708,36 +681,28 @@ def sub(x, y):
 _MUL_PARAMS = dict(jax.make_jaxpr(jlax.mul)(1.0, 1.0).eqns[0].params)
 
 
-def mul(x, y):
-    return mul_p.bind(*_scalars(x, y), **_MUL_PARAMS)
+mul = core.binder(mul_p, 2, _scalars, **_MUL_PARAMS)
 
 
-def div(x, y):
-    return div_p.bind(*_scalars(x, y))
+div = core.binder(div_p, 2, _scalars)
 
 
-def rem(x, y):
-    return rem_p.bind(*_scalars(x, y))
+rem = core.binder(rem_p, 2, _scalars)
 
 
-def pow(x, y):  # noqa: A001
-    return pow_p.bind(*_scalars(x, y))
+pow = core.binder(pow_p, 2, _scalars)  # noqa: A001
 
 
-def max(x, y):  # noqa: A001
-    return max_p.bind(*_scalars(x, y))
+max = core.binder(max_p, 2, _scalars)  # noqa: A001
 
 
-def min(x, y):  # noqa: A001
-    return min_p.bind(*_scalars(x, y))
+min = core.binder(min_p, 2, _scalars)  # noqa: A001
 
 
-def atan2(x, y):
-    return atan2_p.bind(*_scalars(x, y))
+atan2 = core.binder(atan2_p, 2, _scalars)
 
 
-def nextafter(x, y):
-    return nextafter_p.bind(*_scalars(x, y))
+nextafter = core.binder(nextafter_p, 2, _scalars)
 
 
 # ---------------------------------------------------------------------------
@@ -810,40 +775,31 @@ def clz(x):
     return clz_p.bind(x)
 
 
-def eq(x, y):
-    return eq_p.bind(*_scalars(x, y))
+eq = core.binder(eq_p, 2, _scalars)
 
 
-def ne(x, y):
-    return ne_p.bind(*_scalars(x, y))
+ne = core.binder(ne_p, 2, _scalars)
 
 
-def lt(x, y):
-    return lt_p.bind(*_scalars(x, y))
+lt = core.binder(lt_p, 2, _scalars)
 
 
-def le(x, y):
-    return le_p.bind(*_scalars(x, y))
+le = core.binder(le_p, 2, _scalars)
 
 
-def gt(x, y):
-    return gt_p.bind(*_scalars(x, y))
+gt = core.binder(gt_p, 2, _scalars)
 
 
-def ge(x, y):
-    return ge_p.bind(*_scalars(x, y))
+ge = core.binder(ge_p, 2, _scalars)
 
 
-def bitwise_and(x, y):
-    return and_p.bind(*_scalars(x, y))
+bitwise_and = core.binder(and_p, 2, _scalars, name="bitwise_and")
 
 
-def bitwise_or(x, y):
-    return or_p.bind(*_scalars(x, y))
+bitwise_or = core.binder(or_p, 2, _scalars, name="bitwise_or")
 
 
-def bitwise_xor(x, y):
-    return xor_p.bind(*_scalars(x, y))
+bitwise_xor = core.binder(xor_p, 2, _scalars, name="bitwise_xor")
 
 
 # ---------------------------------------------------------------------------
@@ -1012,15 +968,6 @@ def _scalar_as(v, dtype):
     if core.is_python_scalar(v):
         return core.weak_scalar(v, dtype)
     return v
-
-
-def _scalars(x, y):
-    """lax accepts Python scalars beside arrays: they take the array's dtype."""
-    if core.is_python_scalar(x) and not core.is_python_scalar(y):
-        return core.weak_scalar(x, core.get_aval(y).dtype), y
-    if core.is_python_scalar(y) and not core.is_python_scalar(x):
-        return x, core.weak_scalar(y, core.get_aval(x).dtype)
-    return x, y
 
 
 def _const(like, value):

@@ -10,6 +10,7 @@ import operator
 
 import numpy as np
 from minigrad_jax import lax
+from minigrad_jax._src import core
 from minigrad_jax._src import dtypes as _promotion
 from minigrad_jax._src.numpy import _dtypes
 from minigrad_jax._src.numpy import _util as util
@@ -30,6 +31,12 @@ def _dot_general(a, b, dims, precision, dtype):
     return lax.dot_general(a, b, dims, precision=precision, preferred_element_type=dtype)
 
 
+@core.jit_when_eager(
+    static_argnames=(
+        "precision",
+        "preferred_element_type",
+    )
+)
 def dot(a, b, *, precision=None, preferred_element_type=None):
     """numpy's ``dot``: contracts the last axis of ``a`` with the second-to-last of ``b``.
 
@@ -53,6 +60,12 @@ def dot(a, b, *, precision=None, preferred_element_type=None):
     return util.cast(out, dtype, weak)
 
 
+@core.jit_when_eager(
+    static_argnames=(
+        "precision",
+        "preferred_element_type",
+    )
+)
 def matmul(a, b, *, precision=None, preferred_element_type=None):
     """``a @ b`` with numpy's batch broadcasting, like jnp.matmul (JAX's lowering).
 
@@ -130,6 +143,12 @@ def matmul(a, b, *, precision=None, preferred_element_type=None):
     return util.cast(out, dtype, weak)
 
 
+@core.jit_when_eager(
+    static_argnames=(
+        "precision",
+        "preferred_element_type",
+    )
+)
 def vdot(a, b, *, precision=None, preferred_element_type=None):
     """Dot product of the flattened inputs (``a`` conjugated), like jnp.vdot."""
     a, b = util.ensure_arraylike("vdot", a, b)
@@ -138,6 +157,13 @@ def vdot(a, b, *, precision=None, preferred_element_type=None):
     )
 
 
+@core.jit_when_eager(
+    static_argnames=(
+        "axes",
+        "precision",
+        "preferred_element_type",
+    )
+)
 def tensordot(a, b, axes=2, *, precision=None, preferred_element_type=None):
     """Contract ``axes`` of ``a`` with ``axes`` of ``b``, like jnp.tensordot.
 
@@ -184,6 +210,12 @@ def tensordot(a, b, axes=2, *, precision=None, preferred_element_type=None):
     return util.cast(out, dtype, weak)
 
 
+@core.jit_when_eager(
+    static_argnames=(
+        "precision",
+        "preferred_element_type",
+    )
+)
 def inner(a, b, *, precision=None, preferred_element_type=None):
     """Sum product over the last axes, like jnp.inner."""
     a, b = util.ensure_arraylike("inner", a, b)
@@ -196,6 +228,7 @@ def inner(a, b, *, precision=None, preferred_element_type=None):
     )
 
 
+@core.jit_when_eager(static_argnames=("out",))
 def outer(a, b, out=None):
     """All products ``a[i] * b[j]`` of the flattened inputs, like jnp.outer.
 
@@ -215,6 +248,13 @@ def outer(a, b, out=None):
 # diagonals and trace
 
 
+@core.jit_when_eager(
+    static_argnames=(
+        "offset",
+        "axis1",
+        "axis2",
+    )
+)
 def diagonal(a, offset=0, axis1=0, axis2=1):
     """The ``offset`` diagonal over ``axis1``/``axis2`` (moved last), like jnp.diagonal.
 
@@ -256,6 +296,15 @@ def diag(v, k=0):
     raise ValueError("diag input must be 1d or 2d")
 
 
+@core.jit_when_eager(
+    static_argnames=(
+        "offset",
+        "axis1",
+        "axis2",
+        "dtype",
+        "out",
+    )
+)
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
     """Sum along the ``offset`` diagonal, like jnp.trace (a masked sum, as in JAX).
 

@@ -124,6 +124,7 @@ def _reduction(
 _BOOL_OP = {"add": "or", "mul": "and", "max": "or", "min": "and", "and": "and", "or": "or"}
 
 
+@core.jit_when_eager(static_argnames=("axis", "dtype", "out", "keepdims", "promote_integers"))
 def sum(  # noqa: A001
     a,
     axis=None,
@@ -163,6 +164,7 @@ def sum(  # noqa: A001
     )
 
 
+@core.jit_when_eager(static_argnames=("axis", "dtype", "out", "keepdims", "promote_integers"))
 def prod(
     a,
     axis=None,
@@ -198,6 +200,7 @@ def prod(
     )
 
 
+@core.jit_when_eager(static_argnames=("axis", "out", "keepdims"))
 def max(a, axis=None, out=None, keepdims=False, initial=None, where=None):  # noqa: A001
     """Maximum over ``axis``, like jnp.max.
 
@@ -224,6 +227,7 @@ def max(a, axis=None, out=None, keepdims=False, initial=None, where=None):  # no
     )
 
 
+@core.jit_when_eager(static_argnames=("axis", "out", "keepdims"))
 def min(a, axis=None, out=None, keepdims=False, initial=None, where=None):  # noqa: A001
     """Minimum over ``axis``, like jnp.min."""
     return _reduction(
@@ -249,6 +253,7 @@ def _to_bool(x):
     return x if util.dtype_of(x) == np.bool_ else lax.ne(x, util.const(x, 0))
 
 
+@core.jit_when_eager(static_argnames=("axis", "out", "keepdims"))
 def all(a, axis=None, out=None, keepdims=False, *, where=None):  # noqa: A001
     """True when every element (along ``axis``) is nonzero, like jnp.all.
 
@@ -273,6 +278,7 @@ def all(a, axis=None, out=None, keepdims=False, *, where=None):  # noqa: A001
     )
 
 
+@core.jit_when_eager(static_argnames=("axis", "out", "keepdims"))
 def any(a, axis=None, out=None, keepdims=False, *, where=None):  # noqa: A001
     """True when some element (along ``axis``) is nonzero, like jnp.any."""
     return _reduction(
@@ -294,6 +300,7 @@ def _axis_size(a, axis):
     return math.prod(shape[d] for d in util.canonicalize_axes(axis, len(shape)))
 
 
+@core.jit_when_eager(static_argnames=("axis", "dtype", "out", "keepdims"))
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     """Arithmetic mean over ``axis`` (integers give the default float), like jnp.mean.
 
@@ -354,6 +361,12 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
         correction = ddof
     elif not isinstance(ddof, int) or ddof != 0:
         raise ValueError("ddof and correction can't be provided simultaneously.")
+    return _var(a, axis, dtype, correction, keepdims, where=where)
+
+
+# As in JAX, the correction is an operand (not folded into the program as a constant).
+@core.jit_when_eager(static_argnames=("axis", "dtype", "keepdims"))
+def _var(a, axis, dtype, correction, keepdims, *, where):
     computation_dtype, dtype = _var_promote_types(util.dtype_of(a), dtype)
     a = util.cast(a, computation_dtype)
     where = _check_where("var", where)
@@ -365,13 +378,6 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
     else:
         centered = lax.square(centered)
     total = sum(centered, axis, dtype=computation_dtype, keepdims=keepdims, where=where)
-    if where is None and not isinstance(correction, core.Tracer):
-        count = _axis_size(a, axis) - correction
-        out_ = lax.div(total, np.asarray(count, computation_dtype))
-        out_ = util.cast(out_, dtype)
-        if count <= 0:
-            out_ = util.full_like_internal(out_, np.nan)
-        return out_
     if where is None:
         normalizer = lax.convert_element_type(_axis_size(a, axis), computation_dtype)
     else:
@@ -388,6 +394,7 @@ def _gt0(x):
     return lax.gt(x, util.const(x, 0))
 
 
+@core.jit_when_eager(static_argnames=("axis", "dtype", "out", "keepdims"))
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, correction=None):
     """Standard deviation: ``sqrt(var(...))``, like jnp.std."""
     util.check_no_unsupported("std", out=out)
@@ -411,6 +418,7 @@ def _arg_reduction(name, lax_name, a, axis, out, keepdims):
     return expand_dims(result, dims) if keepdims else result
 
 
+@core.jit_when_eager(static_argnames=("axis", "out", "keepdims"))
 def argmax(a, axis=None, out=None, keepdims=None):
     """Index of the maximum (first one on ties), like jnp.argmax.
 
@@ -424,6 +432,7 @@ def argmax(a, axis=None, out=None, keepdims=None):
     return _arg_reduction("argmax", "argmax", a, axis, out, keepdims)
 
 
+@core.jit_when_eager(static_argnames=("axis", "out", "keepdims"))
 def argmin(a, axis=None, out=None, keepdims=None):
     """Index of the minimum (first one on ties), like jnp.argmin."""
     return _arg_reduction("argmin", "argmin", a, axis, out, keepdims)
@@ -450,6 +459,7 @@ def _cumulative(name, lax_name, a, axis, dtype, out, promote_integers=False):
     return result
 
 
+@core.jit_when_eager(static_argnames=("axis", "dtype", "out"))
 def cumsum(a, axis=None, dtype=None, out=None):
     """Cumulative sum along ``axis`` (flattened when None), like jnp.cumsum.
 
@@ -464,6 +474,7 @@ def cumsum(a, axis=None, dtype=None, out=None):
     return _cumulative("cumsum", "cumsum", a, axis, dtype, out)
 
 
+@core.jit_when_eager(static_argnames=("axis", "dtype", "out"))
 def cumprod(a, axis=None, dtype=None, out=None):
     """Cumulative product along ``axis`` (flattened when None), like jnp.cumprod."""
     return _cumulative("cumprod", "cumprod", a, axis, dtype, out)

@@ -29,7 +29,7 @@ def _unary_inexact(lax_name, np_name):
 
     fn.__name__ = fn.__qualname__ = np_name
     fn.__doc__ = f"Elementwise ``{np_name}`` (promotes integers to float), like jnp.{np_name}."
-    return fn
+    return core.jit_when_eager(fn)
 
 
 def _unary(lax_name, np_name):
@@ -39,7 +39,7 @@ def _unary(lax_name, np_name):
 
     fn.__name__ = fn.__qualname__ = np_name
     fn.__doc__ = f"Elementwise ``{np_name}``, like jnp.{np_name}."
-    return fn
+    return core.jit_when_eager(fn)
 
 
 def _binary(lax_name, np_name, promote=util.promote_args):
@@ -49,7 +49,7 @@ def _binary(lax_name, np_name, promote=util.promote_args):
 
     fn.__name__ = fn.__qualname__ = np_name
     fn.__doc__ = f"Elementwise ``{np_name}`` with numpy broadcasting, like jnp.{np_name}."
-    return fn
+    return core.jit_when_eager(fn)
 
 
 # ---------------------------------------------------------------------------
@@ -78,24 +78,28 @@ asin, acos, atan = arcsin, arccos, arctan
 asinh, acosh, atanh = arcsinh, arccosh, arctanh
 
 
+@core.jit_when_eager
 def log2(x, /):
     """Base-2 logarithm, computed as ``log(x) / log(2)`` like jnp.log2."""
     (x,) = util.promote_args_inexact("log2", x)
     return lax.div(lax.log(x), lax.log(util.const(x, 2)))
 
 
+@core.jit_when_eager
 def log10(x, /):
     """Base-10 logarithm, computed as ``log(x) * (1 / log(10))`` like jnp.log10."""
     (x,) = util.promote_args_inexact("log10", x)
     return lax.mul(lax.log(x), util.const(x, 0.4342944819032518))
 
 
+@core.jit_when_eager
 def reciprocal(x, /):
     """``1 / x`` (as ``integer_pow(x, -1)``, like jnp.reciprocal)."""
     (x,) = util.promote_dtypes_inexact(*util.ensure_arraylike("reciprocal", x))
     return lax.integer_pow(x, -1)
 
 
+@core.jit_when_eager
 def square(x, /):
     """``x * x`` elementwise, like jnp.square."""
     (x,) = util.promote_dtypes_numeric(*util.ensure_arraylike("square", x))
@@ -106,18 +110,21 @@ def square(x, /):
 # unary, dtype-preserving
 
 
+@core.jit_when_eager
 def negative(x, /):
     """``-x``, like jnp.negative."""
     (x,) = util.promote_args("negative", x)
     return lax.neg(x)
 
 
+@core.jit_when_eager
 def positive(x, /):
     """``+x`` (a copy), like jnp.positive."""
     (x,) = util.promote_args("positive", x)
     return x
 
 
+@core.jit_when_eager
 def absolute(x, /):
     """``|x|``; bools and unsigned integers are returned unchanged, as in JAX."""
     (x,) = util.ensure_arraylike("absolute", x)
@@ -130,6 +137,7 @@ def absolute(x, /):
 abs = absolute  # noqa: A001
 
 
+@core.jit_when_eager
 def sign(x, /):
     """-1, 0 or 1 by the sign of ``x``, like jnp.sign.
 
@@ -142,18 +150,21 @@ def sign(x, /):
     return lax.sign(x)
 
 
+@core.jit_when_eager
 def floor(x, /):
     """Round down; integers and bools are returned as they are, as in JAX."""
     (x,) = util.promote_args("floor", x)
     return x if not _dtypes.is_inexact(util.dtype_of(x)) else lax.floor(x)
 
 
+@core.jit_when_eager
 def ceil(x, /):
     """Round up; integers and bools are returned as they are, as in JAX."""
     (x,) = util.promote_args("ceil", x)
     return x if not _dtypes.is_inexact(util.dtype_of(x)) else lax.ceil(x)
 
 
+@core.jit_when_eager
 def trunc(x, /):
     """Round toward zero, like jnp.trunc."""
     (x,) = util.ensure_arraylike("trunc", x)
@@ -200,6 +211,7 @@ def round(a, decimals=0, out=None):  # noqa: A001
 around = round
 
 
+@core.jit_when_eager
 def rint(x, /):
     """Round half to even; integers become the default float, like jnp.rint."""
     (x,) = util.ensure_arraylike("rint", x)
@@ -209,6 +221,7 @@ def rint(x, /):
     return lax.round(x, _TO_NEAREST_EVEN)
 
 
+@core.jit_when_eager
 def invert(x, /):
     """Bitwise NOT (logical NOT for bools), like jnp.invert."""
     (x,) = util.promote_args("invert", x)
@@ -218,6 +231,7 @@ def invert(x, /):
 bitwise_not = bitwise_invert = invert
 
 
+@core.jit_when_eager
 def conjugate(x, /):
     """The complex conjugate; real inputs are returned as arrays, as jnp.conjugate.
 
@@ -230,11 +244,13 @@ def conjugate(x, /):
     return lax.conj(x) if _dtypes.is_complex(util.dtype_of(x)) else _asarray(x)
 
 
+@core.jit_when_eager
 def conj(x, /):
     """Alias of :func:`conjugate`, as jnp.conj."""
     return conjugate(x)
 
 
+@core.jit_when_eager
 def real(val, /):
     """The real part; real inputs are returned as arrays, as jnp.real.
 
@@ -247,6 +263,7 @@ def real(val, /):
     return lax.real(val) if _dtypes.is_complex(util.dtype_of(val)) else _asarray(val)
 
 
+@core.jit_when_eager
 def imag(val, /):
     """The imaginary part; zeros (shaped and typed like ``val``) for reals, as jnp.imag.
 
@@ -316,6 +333,7 @@ def _asarray(x):
 # binary arithmetic
 
 
+@core.jit_when_eager
 def add(x1, x2, /):
     """``x1 + x2`` with numpy broadcasting (logical or for bools), like jnp.add."""
     x1, x2 = util.promote_args("add", x1, x2)
@@ -324,6 +342,7 @@ def add(x1, x2, /):
     return lax.add(x1, x2)
 
 
+@core.jit_when_eager
 def multiply(x1, x2, /):
     """``x1 * x2`` with numpy broadcasting (logical and for bools), like jnp.multiply."""
     x1, x2 = util.promote_args("multiply", x1, x2)
@@ -342,6 +361,7 @@ bitwise_or = _binary("bitwise_or", "bitwise_or")
 bitwise_xor = _binary("bitwise_xor", "bitwise_xor")
 
 
+@core.jit_when_eager
 def true_divide(x1, x2, /):
     """``x1 / x2`` in floating point, like jnp.true_divide."""
     x1, x2 = util.promote_args_inexact("true_divide", x1, x2)
@@ -351,6 +371,7 @@ def true_divide(x1, x2, /):
 divide = true_divide
 
 
+@core.jit_when_eager
 def floor_divide(x1, x2, /):
     """``x1 // x2`` (rounding toward -inf), like jnp.floor_divide."""
     x1, x2 = util.promote_args_numeric("floor_divide", x1, x2)
@@ -387,6 +408,7 @@ def divmod(x1, x2, /):  # noqa: A001
     return _float_divmod(x1, x2)
 
 
+@core.jit_when_eager
 def remainder(x1, x2, /):
     """``x1 % x2`` with the sign of ``x2`` (Python's rule), like jnp.remainder."""
     x1, x2 = util.promote_args_numeric("remainder", x1, x2)
@@ -404,6 +426,7 @@ def remainder(x1, x2, /):
 mod = remainder
 
 
+@core.jit_when_eager
 def fmod(x1, x2, /):
     """C-style remainder (sign of ``x1``), like jnp.fmod."""
     x1, x2 = util.promote_args_numeric("fmod", x1, x2)
@@ -514,6 +537,7 @@ def _replace_inf(x):
     return lax.select_n(lax.eq(x, util.const(x, np.inf)), x, lax.full_like(x, 0))
 
 
+@core.jit_when_eager
 def hypot(x1, x2, /):
     """``sqrt(x1**2 + x2**2)`` without overflow, like jnp.hypot."""
     x1, x2 = util.promote_args_inexact("hypot", x1, x2)
@@ -532,6 +556,7 @@ def hypot(x1, x2, /):
 # shifts and bit counts: lax's primitives, as jax.numpy uses them
 
 
+@core.jit_when_eager
 def left_shift(x1, x2, /):
     """``x1 << x2``, like jnp.left_shift.
 
@@ -545,6 +570,7 @@ def left_shift(x1, x2, /):
     return lax.shift_left(x1, x2)
 
 
+@core.jit_when_eager
 def right_shift(x1, x2, /):
     """``x1 >> x2`` (arithmetic for signed, logical for unsigned), like jnp.right_shift.
 
@@ -608,7 +634,7 @@ def _ordered_comparison(lax_name, np_name):
         f"Elementwise ``{np_name}`` with numpy broadcasting (complex values ordered "
         f"by real, then imaginary part), like jnp.{np_name}."
     )
-    return fn
+    return core.jit_when_eager(fn)
 
 
 less = _ordered_comparison("lt", "less")
@@ -621,33 +647,39 @@ def _to_bool(x):
     return x if util.dtype_of(x) == np.bool_ else lax.ne(x, util.const(x, 0))
 
 
+@core.jit_when_eager
 def logical_and(x1, x2, /):
     """Elementwise ``x1 and x2`` (nonzero is True), like jnp.logical_and."""
     return lax.bitwise_and(*map(_to_bool, util.promote_args("logical_and", x1, x2)))
 
 
+@core.jit_when_eager
 def logical_or(x1, x2, /):
     """Elementwise ``x1 or x2`` (nonzero is True), like jnp.logical_or."""
     return lax.bitwise_or(*map(_to_bool, util.promote_args("logical_or", x1, x2)))
 
 
+@core.jit_when_eager
 def logical_xor(x1, x2, /):
     """Elementwise ``x1 xor x2`` (nonzero is True), like jnp.logical_xor."""
     return lax.bitwise_xor(*map(_to_bool, util.promote_args("logical_xor", x1, x2)))
 
 
+@core.jit_when_eager
 def logical_not(x, /):
     """Elementwise ``not x`` (nonzero is True), like jnp.logical_not."""
     (x,) = util.promote_args("logical_not", x)
     return lax.bitwise_not(_to_bool(x))
 
 
+@core.jit_when_eager
 def isnan(x, /):
     """True where ``x`` is NaN, like jnp.isnan."""
     (x,) = util.ensure_arraylike("isnan", x)
     return lax.ne(x, x)
 
 
+@core.jit_when_eager
 def isinf(x, /):
     """True where ``x`` is +-inf, like jnp.isinf."""
     (x,) = util.ensure_arraylike("isinf", x)
@@ -656,6 +688,7 @@ def isinf(x, /):
     return util.full_like_internal(x, False, np.bool_)
 
 
+@core.jit_when_eager
 def isposinf(x, /):
     (x,) = util.ensure_arraylike("isposinf", x)
     if _dtypes.is_float(util.dtype_of(x)):
@@ -663,6 +696,7 @@ def isposinf(x, /):
     return util.full_like_internal(x, False, np.bool_)
 
 
+@core.jit_when_eager
 def isneginf(x, /):
     (x,) = util.ensure_arraylike("isneginf", x)
     if _dtypes.is_float(util.dtype_of(x)):
@@ -670,6 +704,7 @@ def isneginf(x, /):
     return util.full_like_internal(x, False, np.bool_)
 
 
+@core.jit_when_eager
 def isfinite(x, /):
     """True where ``x`` is neither inf nor NaN, like jnp.isfinite."""
     (x,) = util.ensure_arraylike("isfinite", x)
