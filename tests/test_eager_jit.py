@@ -16,6 +16,7 @@ import minigrad_jax as mg
 import minigrad_jax.numpy as mnp
 from minigrad_jax import lax, nn
 from minigrad_jax._src import core
+from minigrad_jax._src import jit as jit_module
 
 RNG = np.random.RandomState(1)
 
@@ -255,3 +256,64 @@ def test_lax_binders_errors_and_tracing():
     assert [e.primitive.name for e in jaxpr.eqns] == ["sin", "mul"]
     assert str(jaxpr) == str(jax.make_jaxpr(lambda x: jax.lax.mul(jax.lax.sin(x), 2.0))(X))
     assert lax.sin.__name__ == "sin" and lax.bitwise_and.__name__ == "bitwise_and"
+
+
+def _count_jit_calls(monkeypatch):
+    """The functions mg.jit runs from now on (of the cached jits too)."""
+    calls = []
+    real = jit_module.JitWrapped.__call__
+
+    def counting(self, *args, **kwargs):
+        calls.append(self.fun)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(jit_module.JitWrapped, "__call__", counting)
+    return calls
+
+
+AUTODIFF = [
+    (lambda m, n: lambda z: m.sum(n.log_softmax(z, axis=0) * z)),
+    (lambda m, n: lambda z: m.sum(n.softmax(z) ** 2)),
+    (lambda m, n: lambda z: m.sum(m.var(z, axis=1, ddof=1))),
+    (lambda m, n: lambda z: m.sum(n.gelu(z, approximate=False))),
+    (lambda m, n: lambda z: m.sum(n.standardize(z, axis=1) * z)),
+]
+
+
+@pytest.mark.parametrize("make", AUTODIFF)
+def test_composite_functions_under_eager_autodiff(make, monkeypatch):
+    # Under eager grad/jvp they run as mg.jit of themselves (one executable for the
+    # known part, one for the transposed part), as JAX differentiates its jitted
+    # functions; the derivatives are JAX's.
+    made = _count_jit_calls(monkeypatch)
+    f, g = make(mnp, nn), make(jnp, jax.nn)
+    z = jnp.asarray(RNG.randn(4, 6).astype(np.float32))
+    np.testing.assert_allclose(mg.grad(f)(z), jax.grad(g)(z), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        mg.jvp(f, (z,), (z,))[1], jax.jvp(g, (z,), (z,))[1], rtol=1e-5, atol=1e-6
+    )
+    value, f_lin = mg.linearize(f, z)
+    np.testing.assert_allclose(f_lin(z), jax.linearize(g, z)[1](z), rtol=1e-5, atol=1e-6)
+    assert made, "the composite function did not run as one jit under autodiff"
+    # staged (jit, make_jaxpr) it runs as written: no jit equation in the jaxpr
+    assert "jit[" not in str(mg.make_jaxpr(mg.grad(f))(z))
+    np.testing.assert_allclose(mg.jit(mg.grad(f))(z), jax.grad(g)(z), rtol=1e-5, atol=1e-6)
+    # under vmap (not autodiff alone) too
+    np.testing.assert_allclose(
+        mg.vmap(mg.grad(f))(z[None]), jax.vmap(jax.grad(g))(z[None]), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_no_autodiff_jit_while_debug_nans(monkeypatch):
+    made = _count_jit_calls(monkeypatch)
+    f = lambda z: nn.log_softmax(z)[0]  # noqa: E731
+    z = jnp.ones((3,))
+    mg.config.update("debug_nans", True)
+    try:
+        expected = jax.grad(lambda z: jax.nn.log_softmax(z)[0])(z)
+        np.testing.assert_allclose(mg.grad(f)(z), expected, rtol=1e-6)
+    finally:
+        mg.config.update("debug_nans", False)
+    assert not made  # each primitive was checked on its own
+    np.testing.assert_allclose(mg.grad(f)(z), expected, rtol=1e-6)
+    assert made

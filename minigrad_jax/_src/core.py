@@ -20,6 +20,7 @@ import sys
 import threading
 
 import jax
+import jax.extend.source_info_util
 import jaxlib
 import numpy as np
 
@@ -205,6 +206,9 @@ def is_python_scalar(x) -> bool:
 # source info: the user's file:line, found by a short frame walk
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# JAX, too, counts our frames as library frames: the source locations of the programs
+# it lowers from our replays, and its traceback filter, skip them as they skip JAX's.
+jax.extend.source_info_util.register_exclusion(_PKG_DIR + os.sep)
 # Frames of minigrad_jax, JAX and Python's import machinery: never "the user's line".
 LIBRARY_PREFIXES = (
     _PKG_DIR + os.sep,
@@ -481,6 +485,8 @@ class Trace:
     """A transform in progress; ``process_primitive`` is its interpreter step."""
 
     __slots__ = ("parent", "level", "active", "source_info", "transform_name", "__weakref__")
+    # Whether this trace is eager autodiff (JVP, linearize): see jit_when_eager.
+    eager_autodiff = False
 
     def __init__(self, parent: Trace | None, transform_name: str = "eval", source_info=None):
         self.parent = parent
@@ -720,7 +726,21 @@ def binder(prim, nargs, prepare=None, name=None, **params):
     return f
 
 
-def jit_when_eager(fun=None, *, static_argnames=()):
+# mg.jit, installed by jit.py: (fun, static_argnames) -> the jitted function.
+jit_for_autodiff = None
+
+
+def _autodiff_over_eval(trace) -> bool:
+    """Whether only eager autodiff runs: every trace from ``trace`` down to the eval
+    trace is a JVP trace or a partial-evaluation (linearize) trace."""
+    while trace is not EVAL_TRACE:
+        if not trace.eager_autodiff:
+            return False
+        trace = trace.parent
+    return True
+
+
+def jit_when_eager(fun=None, *, static_argnames=(), jit_under_autodiff=False):
     """Decorator: ``fun`` called outside every transform on concrete operands runs as
     one cached ``jax.jit`` of itself, on JAX's C++ dispatch path, as jax.numpy's
     functions do; under our transforms it runs as written, so jaxprs are unchanged.
@@ -729,9 +749,16 @@ def jit_when_eager(fun=None, *, static_argnames=()):
     cases) and whose other arguments are hashable options (``static_argnames``).
     Where the jitted call fails (a bad operand, an option jit cannot hash), the
     function runs as written, which raises our error or gives the answer.
+
+    ``jit_under_autodiff``: a function of several operations that, under eager
+    ``grad``/``jvp``/``linearize`` alone (no staging), runs as ``mg.jit`` of itself,
+    as JAX differentiates its jitted library functions: one executable for the
+    known part and one for the transposed part, not one per operation.
     """
     if fun is None:
-        return functools.partial(jit_when_eager, static_argnames=static_argnames)
+        return functools.partial(
+            jit_when_eager, static_argnames=static_argnames, jit_under_autodiff=jit_under_autodiff
+        )
     jitted = jax.jit(fun, static_argnames=static_argnames, inline=True)
     state, concrete = _state, _CONCRETE_TYPES
     params = list(inspect.signature(fun).parameters.values())
@@ -775,10 +802,21 @@ def jit_when_eager(fun=None, *, static_argnames=()):
                     return False
             return True
 
+        ours = []  # mg.jit of fun, made on first use under autodiff
+
         def wrapper(*args, **kwargs):
-            if state.trace is eager_fast_trace and all_concrete(args):
+            trace = state.trace
+            if trace is eager_fast_trace:
+                if all_concrete(args):
+                    try:
+                        return jitted(*args, **kwargs)
+                    except Exception:
+                        pass
+            elif jit_under_autodiff and eager_fast_trace is not None and _autodiff_over_eval(trace):
+                if not ours:
+                    ours.append(jit_for_autodiff(fun, static_argnames))
                 try:
-                    return jitted(*args, **kwargs)
+                    return ours[0](*args, **kwargs)
                 except Exception:
                     pass
             return fun(*args, **kwargs)

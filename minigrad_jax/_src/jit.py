@@ -867,3 +867,10 @@ def jit(
         backend,
     )
     return JitWrapped(fun, options)
+
+
+def _jit_for_autodiff(fun, static_argnames):
+    return jit(fun, static_argnames=static_argnames or None)
+
+
+core.jit_for_autodiff = _jit_for_autodiff

@@ -289,7 +289,7 @@ def tanh(x):
     return mnp.tanh(x)
 
 
-@core.jit_when_eager(static_argnames=("approximate",))
+@core.jit_when_eager(jit_under_autodiff=True, static_argnames=("approximate",))
 def gelu(x, approximate=True):
     """Gaussian error linear unit (tanh approximation by default), like jax.nn.gelu.
 
@@ -379,7 +379,7 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, where=Non
     return out
 
 
-@core.jit_when_eager(static_argnames=("axis",))
+@core.jit_when_eager(jit_under_autodiff=True, static_argnames=("axis",))
 def softmax(x, axis=-1, where=None):
     """``exp(x) / sum(exp(x))`` along ``axis``, shifted by the stop-gradient max (jax.nn's).
 
@@ -402,7 +402,7 @@ def softmax(x, axis=-1, where=None):
     return result
 
 
-@core.jit_when_eager(static_argnames=("axis",))
+@core.jit_when_eager(jit_under_autodiff=True, static_argnames=("axis",))
 def log_softmax(x, axis=-1, where=None):
     """``x - logsumexp(x)`` along ``axis``, like jax.nn.log_softmax.
 
@@ -423,7 +423,7 @@ def log_softmax(x, axis=-1, where=None):
     return result
 
 
-@core.jit_when_eager(static_argnames=("axis",))
+@core.jit_when_eager(jit_under_autodiff=True, static_argnames=("axis",))
 def standardize(x, axis=-1, mean=None, variance=None, epsilon=1e-5, where=None):
     """``(x - mean) / sqrt(variance + epsilon)`` along ``axis``, like jax.nn.standardize."""
     (x,) = util.ensure_arraylike("standardize", x)

@@ -113,6 +113,7 @@ class JVPTracer(Tracer):
 
 class JVPTrace(core.Trace):
     __slots__ = ()
+    eager_autodiff = True
 
     def process_primitive(self, prim, args, params):
         primals, tangents, nonzero = [], [], False

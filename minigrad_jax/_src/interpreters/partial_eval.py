@@ -71,6 +71,10 @@ class JaxprTrace(core.Trace):
         self.const_vals = []  # keeps the values alive and ordered
         self.stage_all = stage_all
 
+    @property
+    def eager_autodiff(self):
+        return not self.stage_all  # partial evaluation (linearize), not staging
+
     def new_arg(self, aval) -> JaxprTracer:
         var = Var(aval)
         self.invars.append(var)

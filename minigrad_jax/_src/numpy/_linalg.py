@@ -119,10 +119,8 @@ def matmul(a, b, *, precision=None, preferred_element_type=None):
         idx_a_other.append(nb)
     if b_is_mat:
         idx_b_other.append(nb + a_is_mat)
-    perm = tuple(
-        int(p)
-        for p in np.argsort(np.concatenate([idx_batch, idx_a_other, idx_b_other]).astype(np.int64))
-    )
+    order = [*idx_batch, *idx_a_other, *idx_b_other]
+    perm = tuple(sorted(range(len(order)), key=order.__getitem__))  # argsort
     if a_squeeze:
         a = lax.squeeze(a, tuple(a_squeeze))
     if b_squeeze:

@@ -365,7 +365,7 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
 
 
 # As in JAX, the correction is an operand (not folded into the program as a constant).
-@core.jit_when_eager(static_argnames=("axis", "dtype", "keepdims"))
+@core.jit_when_eager(static_argnames=("axis", "dtype", "keepdims"), jit_under_autodiff=True)
 def _var(a, axis, dtype, correction, keepdims, *, where):
     computation_dtype, dtype = _var_promote_types(util.dtype_of(a), dtype)
     a = util.cast(a, computation_dtype)

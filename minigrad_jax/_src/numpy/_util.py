@@ -82,6 +82,10 @@ def lift(x):
     if type(x) is core.WeakArray:
         return x
     if isinstance(x, (np.ndarray, np.generic)):
+        if not x.ndim and x.dtype != object:
+            # A numpy scalar stays a numpy value (a literal where it is used), in
+            # JAX's canonical dtype: no device transfer, as in JAX's tracing.
+            return np.asarray(x, core.canonical_dtype(x.dtype))
         return constant(x)
     return x
 
@@ -163,6 +167,8 @@ def _promote_to(args, to_dtype):
 
 
 def _is_concrete_scalar_array(x) -> bool:
+    if type(x) is np.ndarray:
+        return x.ndim == 0
     return isinstance(x, jax.Array) and not isinstance(x, jax.core.Tracer) and x.ndim == 0
 
 
@@ -223,7 +229,53 @@ def _to_rank(x, shape, rank):
     return lax.broadcast_in_dim(x, (1,) * lead + tuple(shape), tuple(range(lead, rank)))
 
 
+# dtype kind -> the Python scalar types a weak scalar of which takes that dtype
+# unchanged (lax then makes the scalar a literal of the array's dtype).
+_ABSORBED = {"f": (float, int), "c": (float, int, complex), "b": (bool,)}
+_INT_ABSORBERS = (np.dtype(np.int32), np.dtype(np.int64))
+
+
+def _promoted_already(args, kinds=None):
+    """The common binary case under one of our transforms, done without the general
+    promotion: two tracers of one dtype and weak type with equal shapes (or one rank
+    0) stay as they are; a tracer and a Python scalar its dtype absorbs give the
+    tracer and the scalar cast as promotion casts it. None where this does not
+    apply. ``kinds``: the dtype kinds the result may have (inexact promotion)."""
+    if len(args) != 2:
+        return None
+    x, y = args
+    swap = not isinstance(x, core.Tracer)
+    if swap:
+        x, y = y, x
+        if not isinstance(x, core.Tracer):
+            return None
+    a = x.aval
+    dtype = a.dtype
+    if kinds is not None and dtype.kind not in kinds:
+        return None
+    if isinstance(y, core.Tracer):
+        b = y.aval
+        if (
+            b.dtype == dtype
+            and b.weak_type == a.weak_type
+            and (b.shape == a.shape or not b.shape or not a.shape)
+        ):
+            return list(args)
+        return None
+    t = type(y)
+    if t is int and dtype in _INT_ABSORBERS:
+        if not -(2**31) <= y < 2**31:
+            return None
+    elif t not in _ABSORBED.get(dtype.kind, ()):
+        return None
+    y = cast(y, dtype, a.weak_type)
+    return [y, x] if swap else [x, y]
+
+
 def promote_args(name, *args):
+    done = _promoted_already(args)
+    if done is not None:
+        return done
     check_arraylike(name, *args)
     return promote_shapes(name, *promote_dtypes(*args))
 
@@ -235,6 +287,10 @@ def promote_args_inexact(name, *args):
             kind = core.get_aval(x).dtype.kind
             if kind == "f" or kind == "c":
                 return [x]
+    else:
+        done = _promoted_already(args, "fc")
+        if done is not None:
+            return done
     check_arraylike(name, *args)
     return promote_shapes(name, *promote_dtypes_inexact(*args))
 
