@@ -35,6 +35,12 @@ sys.path.insert(0, ROOT)
 
 import minigrad_jax as mg  # noqa: E402
 
+try:  # HIPS autograd, for one comparison row where it is installed (not a dependency)
+    import autograd as hips
+    import autograd.numpy as hips_np
+except ImportError:
+    hips = hips_np = None
+
 
 def _load_example(name):
     spec = importlib.util.spec_from_file_location(
@@ -63,6 +69,7 @@ TARGETS = {  # ratio mg/JAX to meet (None: reported only)
     "eager_op": 1.0,
     "eager_forward": 1.0,
     "eager_grad_chain": 0.25,
+    "eager_grad_hips": 3.0,
     "eager_grad_mlp": 0.6,
     "trace_mlp": 0.5,
     "trace_scaling": None,
@@ -334,12 +341,38 @@ def bench_eager_grad_targets(repeats, chain_len):
             *_paired(lambda: gm(xc), lambda: gj(xc), max(3, repeats // 3)),
         )
     ]
+    hips_grad = _hips_chain_grad(chain_len)
+    if hips_grad is not None:
+        xn = np.ones((16,), np.float32)
+        hips_grad(xn)
+        t = _paired(lambda: gm(xc), lambda: hips_grad(xn), max(3, repeats // 3))
+        rows.append(
+            (
+                "eager_grad_hips",
+                f"eager grad of the {chain_len}-op chain: mg (col 1) vs HIPS autograd (col 2)",
+                *t,
+            )
+        )
     params, x, y = mlp_data()
     gm2, gj2 = mg.grad(ex.loss_fn), jax.grad(jax_loss)
     _block(gm2(params, x, y)), _block(gj2(params, x, y))
     t = _paired(lambda: gm2(params, x, y), lambda: gj2(params, x, y), repeats)
     rows.append(("eager_grad_mlp", "eager grad of the MLP loss 784-256-256-10", *t))
     return rows
+
+
+def _hips_chain_grad(n):
+    """grad of the same chain in HIPS autograd (``pip install autograd``), else None."""
+    if hips is None:
+        return None
+
+    def f(x):
+        for i in range(n // 2):
+            x = hips_np.sin(x) if i % 2 else hips_np.tanh(x)
+            x = x * 1.0001
+        return hips_np.sum(x)
+
+    return hips.grad(f)
 
 
 def bench_trace_targets(repeats, sizes=(1000, 10000, 100000)):

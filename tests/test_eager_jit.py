@@ -317,3 +317,47 @@ def test_no_autodiff_jit_while_debug_nans(monkeypatch):
     assert not made  # each primitive was checked on its own
     np.testing.assert_allclose(mg.grad(f)(z), expected, rtol=1e-6)
     assert made
+
+
+PROMOTION_CASES = [
+    (np.float16, 2.0),
+    (np.float16, 3),
+    (np.float32, 2**40),
+    (np.int32, 7),
+    (np.int32, 2**31),
+    (np.int8, 300),
+    (np.uint8, -1),
+    (np.uint32, 5),
+    (np.bool_, True),
+    (np.bool_, 2),
+    (np.complex64, 1.5),
+    (np.float32, 1j),
+    (jnp.bfloat16, 0.5),
+]
+
+
+@pytest.mark.parametrize("dtype,scalar", PROMOTION_CASES)
+@pytest.mark.parametrize("op", ["add", "multiply", "maximum", "true_divide", "subtract"])
+def test_binary_promotion_under_transforms_is_jax(dtype, scalar, op):
+    # The short cut for (tracer, Python scalar) and (tracer, tracer) promotion must give
+    # what the general path gives, which is JAX's: dtype, weak type, value, or the error.
+    x = np.asarray([1, 2, 3]).astype(dtype)
+    o_mg, o_jax = getattr(mnp, op), getattr(jnp, op)
+
+    def ours(x):
+        x = mnp.asarray(x)
+        return o_mg(x, scalar), o_mg(scalar, x), o_mg(x, x)
+
+    def theirs(x):
+        return o_jax(x, scalar), o_jax(scalar, x), o_jax(x, x)
+
+    for weak in (False, True):
+        arg = x[0].item() if weak else x  # a Python scalar argument is weakly typed
+        try:
+            expected = jax.jit(theirs)(arg)
+        except Exception as e:  # noqa: BLE001
+            with pytest.raises(type(e)):
+                mg.jit(ours)(arg)
+            continue
+        for a, b in zip(mg.jit(ours)(arg), expected, strict=True):
+            _same(a, b)

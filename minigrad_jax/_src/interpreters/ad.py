@@ -92,16 +92,20 @@ copy_p = Primitive("copy")
 
 
 class JVPTracer(Tracer):
-    __slots__ = ("primal", "tangent")
+    __slots__ = ("primal", "tangent", "_aval")
 
     def __init__(self, trace, primal, tangent):
         self._trace = trace
         self.primal = primal
         self.tangent = tangent
+        self._aval = None
 
     @property
     def aval(self):
-        return core.get_aval(self.primal)
+        a = self._aval
+        if a is None:  # the primal's, worked out once (rules ask for it several times)
+            a = self._aval = core.get_aval(self.primal)
+        return a
 
     def concrete_value(self):
         p = self.primal

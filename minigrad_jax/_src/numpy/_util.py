@@ -251,7 +251,8 @@ def _promoted_already(args, kinds=None):
             return None
     a = x.aval
     dtype = a.dtype
-    if kinds is not None and dtype.kind not in kinds:
+    kind = getattr(dtype, "kind", None)  # PRNG key dtypes have none: the general path
+    if kind is None or (kinds is not None and kind not in kinds):
         return None
     if isinstance(y, core.Tracer):
         b = y.aval
@@ -266,7 +267,7 @@ def _promoted_already(args, kinds=None):
     if t is int and dtype in _INT_ABSORBERS:
         if not -(2**31) <= y < 2**31:
             return None
-    elif t not in _ABSORBED.get(dtype.kind, ()):
+    elif t not in _ABSORBED.get(kind, ()):
         return None
     y = cast(y, dtype, a.weak_type)
     return [y, x] if swap else [x, y]
