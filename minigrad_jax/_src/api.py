@@ -255,7 +255,7 @@ def linearize_flat(fun, primals, source_info=None, name="linearize"):
         for p, m in zip(primals, mask)
     ]
     try:
-        with core.new_trace(jt):
+        with core.gc_paused(), core.new_trace(jt):
             outs = fun(*args)
         out_p, out_t = ad.unpack_outputs(jt, outs)
         out_t = [_zero_tangent_value(t) if type(t) is Zero else t for t in out_t]

@@ -437,13 +437,7 @@ def standardize(x, axis=-1, mean=None, variance=None, epsilon=1e-5, where=None):
     return mnp.multiply(mnp.subtract(x, mean), lax.rsqrt(mnp.add(variance, epsilon)))
 
 
-@core.jit_when_eager(
-    static_argnames=(
-        "num_classes",
-        "dtype",
-        "axis",
-    )
-)
+@core.jit_when_eager(static_argnames=("num_classes", "dtype", "axis"))
 def one_hot(x, num_classes, *, dtype=None, axis=-1):
     """One-hot encoding of integer ``x`` with ``num_classes`` classes, like jax.nn.one_hot.
 

@@ -155,7 +155,7 @@ def trace_to_jaxpr(fun, in_avals, transform_name="make_jaxpr", dce=False):
     """Trace ``fun`` (flat args -> flat list of outputs) to a ClosedJaxpr."""
     trace = JaxprTrace(core.current_trace(), True, transform_name, core.user_frame_info())
     args = [trace.new_arg(a) for a in in_avals]
-    with core.new_trace(trace):
+    with core.gc_paused(), core.new_trace(trace):
         outs = fun(*args)
     return trace.to_jaxpr(outs, dce=dce)
 

@@ -31,12 +31,7 @@ def _dot_general(a, b, dims, precision, dtype):
     return lax.dot_general(a, b, dims, precision=precision, preferred_element_type=dtype)
 
 
-@core.jit_when_eager(
-    static_argnames=(
-        "precision",
-        "preferred_element_type",
-    )
-)
+@core.jit_when_eager(static_argnames=("precision", "preferred_element_type"))
 def dot(a, b, *, precision=None, preferred_element_type=None):
     """numpy's ``dot``: contracts the last axis of ``a`` with the second-to-last of ``b``.
 
@@ -60,12 +55,7 @@ def dot(a, b, *, precision=None, preferred_element_type=None):
     return util.cast(out, dtype, weak)
 
 
-@core.jit_when_eager(
-    static_argnames=(
-        "precision",
-        "preferred_element_type",
-    )
-)
+@core.jit_when_eager(static_argnames=("precision", "preferred_element_type"))
 def matmul(a, b, *, precision=None, preferred_element_type=None):
     """``a @ b`` with numpy's batch broadcasting, like jnp.matmul (JAX's lowering).
 
@@ -141,12 +131,7 @@ def matmul(a, b, *, precision=None, preferred_element_type=None):
     return util.cast(out, dtype, weak)
 
 
-@core.jit_when_eager(
-    static_argnames=(
-        "precision",
-        "preferred_element_type",
-    )
-)
+@core.jit_when_eager(static_argnames=("precision", "preferred_element_type"))
 def vdot(a, b, *, precision=None, preferred_element_type=None):
     """Dot product of the flattened inputs (``a`` conjugated), like jnp.vdot."""
     a, b = util.ensure_arraylike("vdot", a, b)
@@ -155,13 +140,7 @@ def vdot(a, b, *, precision=None, preferred_element_type=None):
     )
 
 
-@core.jit_when_eager(
-    static_argnames=(
-        "axes",
-        "precision",
-        "preferred_element_type",
-    )
-)
+@core.jit_when_eager(static_argnames=("axes", "precision", "preferred_element_type"))
 def tensordot(a, b, axes=2, *, precision=None, preferred_element_type=None):
     """Contract ``axes`` of ``a`` with ``axes`` of ``b``, like jnp.tensordot.
 
@@ -208,12 +187,7 @@ def tensordot(a, b, axes=2, *, precision=None, preferred_element_type=None):
     return util.cast(out, dtype, weak)
 
 
-@core.jit_when_eager(
-    static_argnames=(
-        "precision",
-        "preferred_element_type",
-    )
-)
+@core.jit_when_eager(static_argnames=("precision", "preferred_element_type"))
 def inner(a, b, *, precision=None, preferred_element_type=None):
     """Sum product over the last axes, like jnp.inner."""
     a, b = util.ensure_arraylike("inner", a, b)
@@ -246,13 +220,7 @@ def outer(a, b, out=None):
 # diagonals and trace
 
 
-@core.jit_when_eager(
-    static_argnames=(
-        "offset",
-        "axis1",
-        "axis2",
-    )
-)
+@core.jit_when_eager(static_argnames=("offset", "axis1", "axis2"))
 def diagonal(a, offset=0, axis1=0, axis2=1):
     """The ``offset`` diagonal over ``axis1``/``axis2`` (moved last), like jnp.diagonal.
 
@@ -294,15 +262,7 @@ def diag(v, k=0):
     raise ValueError("diag input must be 1d or 2d")
 
 
-@core.jit_when_eager(
-    static_argnames=(
-        "offset",
-        "axis1",
-        "axis2",
-        "dtype",
-        "out",
-    )
-)
+@core.jit_when_eager(static_argnames=("offset", "axis1", "axis2", "dtype", "out"))
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
     """Sum along the ``offset`` diagonal, like jnp.trace (a masked sum, as in JAX).
 
