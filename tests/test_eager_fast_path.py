@@ -372,6 +372,34 @@ CHECKS = {
     ours2, theirs2 = mnp.sum(x, axis=0), jnp.sum(x, axis=0)
     close(ours2, theirs2)
     """,
+    "whole_numpy_functions_keep_devices_and_shardings": """
+    # jit_when_eager functions (one jax.jit of the whole function) and lax binders
+    d = jax.devices()[3]
+    x = jax.device_put(jnp.arange(8.0).reshape(2, 4), d)
+    for ours, theirs in [
+        (mnp.sin(x), jnp.sin(x)),
+        (mnp.add(x, 1.0), jnp.add(x, 1.0)),
+        (mnp.var(x, axis=1, ddof=1), jnp.var(x, axis=1, ddof=1)),
+        (mg.nn.log_softmax(x), jax.nn.log_softmax(x)),
+        (mg.lax.mul(x, x), jax.lax.mul(x, x)),
+    ]:
+        close(ours, theirs)
+        assert ours.devices() == theirs.devices() == {d}, (ours.devices(), theirs.devices())
+        assert ours.committed == theirs.committed
+    y = jax.device_put(jnp.arange(8.0).reshape(2, 4), jax.devices()[1])
+    e1 = raises(ValueError, lambda: jnp.add(x, y))
+    e2 = raises(ValueError, lambda: mnp.add(x, y))
+    assert type(e1) is type(e2), (e1, e2)
+    s = NamedSharding(MESH1, P('i'))
+    z = jax.device_put(jnp.arange(16.0).reshape(8, 2), s)
+    for ours, theirs in [
+        (mnp.exp(z), jnp.exp(z)),
+        (mnp.sum(z, axis=1), jnp.sum(z, axis=1)),
+        (mg.nn.softmax(z), jax.nn.softmax(z)),
+    ]:
+        close(ours, theirs)
+        assert ours.sharding == theirs.sharding, (ours.sharding, theirs.sharding)
+    """,
     "default_device_context": """
     d = jax.devices()[5]
     with jax.default_device(d):

@@ -361,3 +361,22 @@ def test_binary_promotion_under_transforms_is_jax(dtype, scalar, op):
             continue
         for a, b in zip(mg.jit(ours)(arg), expected, strict=True):
             _same(a, b)
+
+
+def test_donation_and_deleted_operands():
+    x = jnp.arange(4.0)
+    y, y_jax = mnp.sin(x), jnp.sin(x)  # results of whole-function jits
+    _same(
+        mg.jit(lambda a: a * 2.0, donate_argnums=0)(y),
+        jax.jit(lambda a: a * 2.0, donate_argnums=0)(y_jax),
+    )
+    assert y.is_deleted() == y_jax.is_deleted()
+    if y_jax.is_deleted():  # a deleted operand: an error naming it, not a wrong value
+        # (JAX's C++ dispatch raises ValueError, its Python path RuntimeError)
+        with pytest.raises((ValueError, RuntimeError), match="deleted"):
+            jnp.sin(y_jax)
+        for _ in range(2):
+            with pytest.raises((ValueError, RuntimeError), match="deleted"):
+                mnp.sin(y)
+    assert not x.is_deleted()
+    _same(mnp.sin(x), jnp.sin(x))
