@@ -218,11 +218,11 @@ def bench_grad_of_jit(repeats):
     return rows
 
 
-def bench_trace_and_first_call(repeats, chain_len):
-    rows = []
+def _fresh_function_cases(chain_len):
+    """(name, make mg function, make JAX function, args): the MLP loss and the chain,
+    a fresh function per call of the makers (so that no trace cache hits)."""
     params, x, y = mlp_data()
-    xc = jnp.ones((16,), jnp.float32)
-    cases = [
+    return [
         (
             "MLP loss 784-256-256-10",
             lambda: lambda *a: ex.loss_fn(*a),
@@ -233,9 +233,14 @@ def bench_trace_and_first_call(repeats, chain_len):
             f"{chain_len}-op elementwise chain",
             lambda: mg_chain(chain_len),
             lambda: jax_chain(chain_len),
-            (xc,),
+            (jnp.ones((16,), jnp.float32),),
         ),
     ]
+
+
+def bench_trace_and_first_call(repeats, chain_len):
+    rows = []
+    cases = _fresh_function_cases(chain_len)
     for name, make_mg, make_jax, args in cases:
         mg.make_jaxpr(make_mg())(*args), jax.make_jaxpr(make_jax())(*args)  # warm imports
         t = _paired(
@@ -475,22 +480,7 @@ def bench_per_example_stacked(repeats, inner):
 
 def bench_lowering(repeats, chain_len):
     """``jit(f).lower(*args)`` of a fresh function: tracing and lowering to StableHLO."""
-    params, x, y = mlp_data()
-    xc = jnp.ones((16,), jnp.float32)
-    cases = [
-        (
-            "MLP loss 784-256-256-10",
-            lambda: lambda *a: ex.loss_fn(*a),
-            lambda: lambda *a: jax_loss(*a),
-            (params, x, y),
-        ),
-        (
-            f"{chain_len}-op elementwise chain",
-            lambda: mg_chain(chain_len),
-            lambda: jax_chain(chain_len),
-            (xc,),
-        ),
-    ]
+    cases = _fresh_function_cases(chain_len)
     rows = []
     for name, make_mg, make_jax, args in cases:
         mg.jit(make_mg()).lower(*args), jax.jit(make_jax()).lower(*args)  # warm imports

@@ -771,6 +771,8 @@ def jit_when_eager(fun=None, *, static_argnames=(), jit_under_autodiff=False):
         if p.name not in static_argnames and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
     )
 
+    # One- and two-operand forms spelled out (ufuncs: the hottest eager calls, where
+    # *args packing would cost more than the checks); the general form below.
     if positional_only and len(params) == 1:
 
         def wrapper(x, /):

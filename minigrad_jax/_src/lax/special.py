@@ -334,15 +334,14 @@ def broadcast_shapes(*shapes):
         >>> lax.broadcast_shapes((2, 1), (3,))
         (2, 3)
     """
-    shapes = [tuple(operator.index(d) for d in s) for s in shapes]
-    if not shapes:
-        return ()
-    rank = len(max(shapes, key=len))
-    padded = [(1,) * (rank - len(s)) + s for s in shapes]
+    shapes = [tuple(map(operator.index, s)) for s in shapes]
     out = []
-    for sizes in zip(*padded):
-        big = {d for d in sizes if d != 1}
-        if len(big) > 1:
-            raise ValueError(f"Incompatible shapes for broadcasting: shapes={shapes}")
-        out.append(big.pop() if big else 1)
+    for i in range(-max(map(len, shapes), default=0), 0):
+        size = 1
+        for s in shapes:
+            if len(s) >= -i and s[i] != 1:
+                if size != 1 and s[i] != size:
+                    raise ValueError(f"Incompatible shapes for broadcasting: shapes={shapes}")
+                size = s[i]
+        out.append(size)
     return tuple(out)

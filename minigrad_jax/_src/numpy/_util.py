@@ -187,36 +187,11 @@ def promote_dtypes_numeric(*args):
     return _promote_to([lift(a) for a in args], _dtypes.to_numeric_dtype)
 
 
-def _broadcast_int_shapes(shapes):
-    """numpy's broadcast of tuples of Python ints, without numpy's overhead (it runs for
-    each binary op of mismatched ranks); None where a shape is anything else."""
-    if not all(type(s) is tuple for s in shapes):
-        return None
-    out = []
-    for i in range(-max(map(len, shapes), default=0), 0):
-        size = 1
-        for s in shapes:
-            if len(s) < -i:
-                continue
-            d = s[i]
-            if type(d) is not int:
-                return None
-            if d != 1:
-                if size != 1 and d != size:
-                    raise ValueError(f"Incompatible shapes for broadcasting: shapes={list(shapes)}")
-                size = d
-        out.append(size)
-    return tuple(out)
-
-
 def broadcast_shapes(*shapes):
-    out = _broadcast_int_shapes(shapes)
-    if out is not None:
-        return out
     try:
+        return lax.broadcast_shapes(*shapes)  # plain Python: it runs for each binary op
+    except TypeError:  # not sequences of integers: numpy's rules, numpy's error
         return tuple(np.broadcast_shapes(*shapes))
-    except ValueError:
-        raise ValueError(f"Incompatible shapes for broadcasting: shapes={list(shapes)}") from None
 
 
 def broadcast_to_shape(x, shape):
