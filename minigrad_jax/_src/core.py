@@ -566,20 +566,54 @@ class EvalTrace(Trace):
         for x in args:
             if isinstance(x, Tracer):
                 x = self.check_foreign(x)
-            if type(x) is WeakArray:
-                x = jaxable(x)
             t = type(x)
+            if t is WeakArray:
+                d = _weak_operand(x)
+                if d is not None:
+                    new.append(d)
+                    continue
+                x = jaxable(x)
+                t = type(x)
             if fast and t not in _CONCRETE_TYPES:
                 fast = _learn_concrete(t, x)
             new.append(x)
         if fast:
             return self.process_primitive(prim, new, params)
+        # Not all concrete: weak constants as JAX reads them (Python scalars), not as
+        # the device scalars made for executables.
+        new = [jaxable(self.check_foreign(x) if isinstance(x, Tracer) else x) for x in args]
         # A JAX tracer (JAX's trace stages the rule), a weak constant of a narrow dtype
         # or an odd operand: the impl rule itself says what it makes of it.
         out = run_impl(prim, new, params)
         if checking_floats:
             float_check(prim, new, params, out)
         return out
+
+
+def _weak_operand(x):
+    """A weak 0-d constant (``x``, a WeakArray) as an operand of an eager executable:
+    where JAX reads it as a Python scalar (the default dtype), the same value as a
+    weakly typed device scalar, made once per (bits, dtype, x64 setting, default
+    device); a Python scalar operand is copied to the device on every call. None for a
+    narrow dtype (JAX reads that as an array, not a scalar)."""
+    try:
+        key = (x.dtype, x.tobytes(), jax.config.jax_enable_x64, jax.config.jax_default_device)
+        d = _weak_operands.get(key)
+    except TypeError:  # an unhashable default device setting
+        return None
+    if d is None:
+        v = jaxable(x)
+        if type(v) is WeakArray:
+            return None
+        with jax.ensure_compile_time_eval():  # a concrete array even under a JAX trace
+            d = jax.numpy.asarray(v)
+        if len(_weak_operands) > 4096:
+            _weak_operands.clear()
+        _weak_operands[key] = d
+    return d
+
+
+_weak_operands: dict = {}
 
 
 def run_impl(prim, args, params):

@@ -15,8 +15,9 @@ import numpy as np
 from minigrad_jax._src import core
 from minigrad_jax._src.core import Primitive, ShapedArray, Tracer
 from minigrad_jax._src.interpreters import batching, debug_nans, lowering
+from minigrad_jax._src.interpreters import partial_eval as pe
 from minigrad_jax._src.interpreters.array_ops import ops
-from minigrad_jax._src.ir import Literal, Var
+from minigrad_jax._src.ir import JaxprEqn, Literal, Var
 
 jvp_rules: dict = {}
 transpose_rules: dict = {}
@@ -116,8 +117,18 @@ class JVPTracer(Tracer):
 
 
 class JVPTrace(core.Trace):
-    __slots__ = ()
+    # replays: eager linearize (a partial-evaluation trace over the eval trace), where
+    # each rule's run is recorded once per operand types and then replayed
+    __slots__ = ("replays",)
     eager_autodiff = True
+
+    def __init__(self, parent, transform_name="jvp", source_info=None):
+        super().__init__(parent, transform_name, source_info)
+        self.replays = (
+            type(parent) is pe.JaxprTrace
+            and not parent.stage_all
+            and parent.parent is core.EVAL_TRACE
+        )
 
     def process_primitive(self, prim, args, params):
         primals, tangents, nonzero = [], [], False
@@ -134,6 +145,10 @@ class JVPTrace(core.Trace):
             if prim.multiple_results:
                 return [self.constant(o) for o in out]
             return self.constant(out)
+        if self.replays and not core.checking_floats:
+            out = replay_rule(self, prim, primals, tangents, params)
+            if out is not None:
+                return out
         tangents = [
             Zero(tangent_aval(core.get_aval(p))) if t is None else t
             for p, t in zip(primals, tangents)
@@ -208,6 +223,242 @@ def unpack_outputs(trace, outs):
             out_p.append(o)
             out_t.append(Zero(tangent_aval(core.get_aval(o))))
     return out_p, out_t
+
+
+# ---------------------------------------------------------------------------
+# eager linearize: a rule's run recorded once, then replayed
+#
+# Under eager grad/vjp/linearize a JVP rule runs on concrete primals over a
+# partial-evaluation trace: its operations on primals run at once, those on tangents
+# are staged into the linear jaxpr. What it does is fixed by what its operands are
+# (types, shapes, dtypes, weak types, which tangents are zero, the values of Python
+# scalars), as it must be for the rule to work under jit. So the first run for such
+# operands is recorded as a straight-line program; later runs replay it: the known
+# operations go to the eval trace in the same order, the staged equations are written
+# with the types recorded, and neither the rule, nor bind, nor a shape rule runs again.
+
+_KNOWN, _STAGED = 0, 1
+# key -> _Program, or False where the rule's run cannot be replayed (it read an array
+# it did not compute, or bound a higher-order primitive)
+_programs: dict = {}
+_SCALAR_TYPES = frozenset((bool, int, float, complex))
+
+
+class _Program:
+    __slots__ = ("consts", "steps", "primal_out", "tangent_out")
+
+    def __init__(self, consts, steps, primal_out, tangent_out):
+        self.consts, self.steps = consts, steps
+        self.primal_out, self.tangent_out = primal_out, tangent_out
+
+
+def replay_rule(trace, prim, primals, tangents, params):
+    """The rule's outputs (``trace``'s tracers) from its recorded run, or None where
+    the rule runs as written. ``tangents``: None where an operand is not a tracer."""
+    own = trace.parent
+    key = [prim, jax.config.jax_enable_x64, core._state.axis_env]
+    for p, t in zip(primals, tangents):
+        tp = type(p)
+        if tp in core.JAX_ARRAY_TYPES:
+            a = p.aval
+            key += (a.shape, a.dtype, a.weak_type)
+        elif tp in _SCALAR_TYPES:
+            key += (tp, p)
+        elif tp is core.WeakArray or tp is np.ndarray:
+            key += (tp, p.shape, p.dtype)
+        else:
+            return None
+        if t is None or type(t) is Zero:
+            key.append(None)
+        elif type(t) is pe.JaxprTracer and t._trace is own:
+            a = t.aval
+            key += (a.shape, a.dtype, a.weak_type)
+        else:
+            return None
+    key += params.items()
+    try:
+        key = tuple(key)
+        prog = _programs.get(key)
+    except TypeError:  # an unhashable param
+        return None
+    if prog is None:
+        return _record(trace, key, prim, primals, tangents, params)
+    if prog is False:
+        return None
+    return _replay(trace, prog, prim.multiple_results, primals, tangents)
+
+
+def _replay(trace, prog, multiple, primals, tangents):
+    own = trace.parent
+    eqns = own.eqns
+    vals = [*primals, *tangents, *prog.consts]
+    src = unset = vals  # the user's line, found at the first staged equation
+    state = core._state
+    prev, state.trace = state.trace, core.EVAL_TRACE
+    eval_primitive = core.EVAL_TRACE.process_primitive
+    try:
+        for kind, prim, params, idx, aval in prog.steps:
+            if kind is _KNOWN:
+                out = eval_primitive(prim, [vals[i] for i in idx], params)
+                if prim.multiple_results:
+                    vals.extend(out)
+                else:
+                    vals.append(out)
+                continue
+            if src is unset:
+                src = core.user_frame_info()
+            invars = []
+            for i in idx:
+                a = vals[i]
+                invars.append(
+                    a._var if type(a) is pe.JaxprTracer and a._trace is own else own.to_atom(a)
+                )
+            if prim.multiple_results:
+                outvars = [Var(a) for a in aval]
+                eqns.append(JaxprEqn(invars, outvars, prim, params, src))
+                vals.extend(pe.JaxprTracer(own, v.aval, v, src) for v in outvars)
+            else:
+                var = Var(aval)
+                eqns.append(JaxprEqn(invars, [var], prim, params, src))
+                vals.append(pe.JaxprTracer(own, aval, var, src))
+    finally:
+        state.trace = prev
+    p_out, t_out = prog.primal_out, prog.tangent_out
+    if multiple:
+        return [
+            trace.wrap(vals[p], t if type(t) is Zero else vals[t]) for p, t in zip(p_out, t_out)
+        ]
+    return trace.wrap(vals[p_out], t_out if type(t_out) is Zero else vals[t_out])
+
+
+def _record(trace, key, prim, primals, tangents, params):
+    """Run the rule as written with a recorder current; keep its program if it has one."""
+    if (
+        prim in pe.partial_eval_rules
+        or prim in pe.staging_rules
+        or prim in core.effectful
+        or not all(core._plain(v) for v in params.values())
+    ):
+        return None  # higher-order, effectful or carrying a function: never recorded
+    rule = jvp_rules.get(prim)
+    if rule is None:
+        return None  # the rule's own path raises
+    zs = [
+        Zero(tangent_aval(core.get_aval(p))) if t is None else t for p, t in zip(primals, tangents)
+    ]
+    rec = _Recorder(trace.parent, [*primals, *zs])
+    try:
+        primal_out, tangent_out = core.call_in(rec, rule, primals, zs, **params)
+    finally:
+        rec.active = False
+    if not rec.aliased:  # an operand passed twice: not a program for distinct ones
+        prog = rec.program(primal_out, tangent_out, prim.multiple_results)
+        if len(_programs) > 65536:
+            _programs.clear()
+        _programs[key] = False if prog is None else prog
+    if prim.multiple_results:
+        return [trace.wrap(p, t) for p, t in zip(primal_out, tangent_out)]
+    return trace.wrap(primal_out, tangent_out)
+
+
+class _Recorder(core.Trace):
+    """Current while a rule runs to be recorded: hands every bind to the
+    partial-evaluation trace, as the rule's own run does, and writes down each
+    (known or staged) with where its operands came from."""
+
+    __slots__ = ("pe", "inputs", "index", "slots", "consts", "outs", "steps", "ok", "aliased")
+    eager_autodiff = True
+
+    def __init__(self, pe_trace, inputs):
+        super().__init__(pe_trace, pe_trace.transform_name, pe_trace.source_info)
+        self.pe, self.inputs = pe_trace, inputs
+        # slot n: ("in", i) the i-th operand, ("const", j) a constant the rule made,
+        # ("out", k) the k-th output of a bind; all kept alive, so ids stay unique
+        self.slots = [("in", i) for i in range(len(inputs))]
+        self.index = {id(x): i for i, x in enumerate(inputs)}
+        self.aliased = len(self.index) < len(inputs)
+        self.consts, self.outs, self.steps, self.ok = [], [], [], True
+
+    def lift(self, x):
+        return x  # as partial evaluation does: known values stay as they are
+
+    def _slot(self, x):
+        n = self.index.get(id(x))
+        if n is not None:
+            kind, i = self.slots[n]
+            if kind == "in" and type(self.inputs[i]) is Zero:
+                self.ok = False  # a symbolic zero is not an operand
+            return n
+        if type(x) in _SCALAR_TYPES or isinstance(x, (np.ndarray, np.generic)):
+            self.slots.append(("const", len(self.consts)))
+            self.consts.append(x)
+        else:
+            self.ok = False  # an array the rule did not compute here
+            self.slots.append(("const", -1))
+        self.index[id(x)] = n = len(self.slots) - 1
+        return n
+
+    def process_primitive(self, prim, args, params):
+        idx = tuple(self._slot(a) for a in args)
+        own = self.pe
+        n = len(own.eqns)
+        out = core.bind_in(own, prim, args, params)
+        outs = out if prim.multiple_results else [out]
+        staged = [type(o) is pe.JaxprTracer and o._trace is own for o in outs]
+        new = own.eqns[n:]
+        aval = None
+        if not any(staged) and not new:
+            kind = _KNOWN
+        elif all(staged) and len(new) == 1 and new[0].outvars == [o._var for o in outs]:
+            kind = _STAGED
+            aval = [o.aval for o in outs] if prim.multiple_results else outs[0].aval
+        else:
+            kind, self.ok = None, False
+        if (
+            prim in pe.partial_eval_rules
+            or prim in pe.staging_rules
+            or prim in core.effectful
+            or not all(core._plain(v) for v in params.values())
+        ):
+            self.ok = False
+        self.steps.append((kind, prim, params, idx, aval))
+        for o in outs:
+            self.slots.append(("out", len(self.outs)))
+            self.outs.append(o)
+            self.index[id(o)] = len(self.slots) - 1
+        return out
+
+    def program(self, primal_out, tangent_out, multiple):
+        """The recorded run as a _Program (operands numbered inputs, constants, then
+        outputs), or None where it cannot be replayed."""
+        if not self.ok:
+            return None
+        n_in, n_const = len(self.inputs), len(self.consts)
+        base = {"in": 0, "const": n_in, "out": n_in + n_const}
+        final = [base[kind] + i for kind, i in self.slots]
+        steps = tuple(
+            (kind, prim, params, tuple(final[i] for i in idx), aval)
+            for kind, prim, params, idx, aval in self.steps
+        )
+
+        def ref(x, tangent):
+            if tangent and type(x) is Zero:
+                return x
+            n = self.index.get(id(x))
+            if n is None or (self.slots[n][0] == "in" and type(self.inputs[n]) is Zero):
+                return None
+            return final[n]
+
+        if multiple:
+            p_out = [ref(x, False) for x in primal_out]
+            t_out = [ref(x, True) for x in tangent_out]
+            if None in p_out or None in t_out:
+                return None
+        else:
+            p_out, t_out = ref(primal_out, False), ref(tangent_out, True)
+            if p_out is None or t_out is None:
+                return None
+        return _Program(tuple(self.consts), steps, p_out, t_out)
 
 
 # ---------------------------------------------------------------------------
@@ -304,7 +555,8 @@ def backward_pass(jaxpr, consts, args, cts_out):
             linear_eqns.append(eqn)
 
     ct_env = {}
-    src = core._state.src
+    state = core._state
+    src = state.src
     checking = core.checking_floats
     via_select = set()  # debug_nans: variables whose cotangent came through a select_n
 
@@ -314,31 +566,47 @@ def backward_pass(jaxpr, consts, args, cts_out):
 
     for v, ct in zip(jaxpr.outvars, cts_out):
         write_ct(v, ct)
+    pop, known = ct_env.pop, primal_env.get
     for eqn in reversed(linear_eqns):
-        cts = [_or_zero(ct_env.pop(v, None), v.aval) for v in eqn.outvars]
-        if all(type(c) is Zero for c in cts):
-            continue
-        invals = [read(a) if is_known(a) else UndefinedPrimal(a.aval) for a in eqn.invars]
-        rule = transpose_rules.get(eqn.primitive)
+        prim = eqn.primitive
+        if prim.multiple_results:
+            cts = [pop(v, None) for v in eqn.outvars]
+            if all(c is None for c in cts):
+                continue  # (ct_env never holds a Zero)
+            ct_arg = [Zero(v.aval) if c is None else c for v, c in zip(eqn.outvars, cts)]
+        else:
+            ct_arg = pop(eqn.outvars[0], None)
+            if ct_arg is None:
+                continue
+        invals = []
+        for a in eqn.invars:
+            if type(a) is Literal:
+                invals.append(a.val)
+            else:
+                x = known(a, ct_env)  # ct_env: never a primal value, so "unknown"
+                invals.append(UndefinedPrimal(a.aval) if x is ct_env else x)
+        rule = transpose_rules.get(prim)
         if rule is None:
             raise NotImplementedError(
-                f"Transpose rule (for reverse-mode differentiation) "
-                f"for '{eqn.primitive.name}' not implemented"
+                "Transpose rule (for reverse-mode differentiation) "
+                f"for '{prim.name}' not implemented"
             )
-        ct_arg = cts if eqn.primitive.multiple_results else cts[0]
-        core._state.src = eqn.source_info or src  # the transposed equations keep its line
+        state.src = eqn.source_info or src  # the transposed equations keep its line
         try:
             if checking:
                 sel = any(v in via_select for v in eqn.outvars)
                 cts_in = debug_nans.run_transpose_rule(eqn, rule, ct_arg, invals, sel)
-                if sel or eqn.primitive.name == "select_n":
+                if sel or prim.name == "select_n":
                     via_select.update(v for v in eqn.invars if type(v) is Var)
             else:
                 cts_in = rule(ct_arg, *invals, **eqn.params)
         finally:
-            core._state.src = src
+            state.src = src
         for v, ct in zip(eqn.invars, cts_in):
-            write_ct(v, ct)
+            if ct is None or type(ct) is Zero or type(v) is not Var or v in primal_env:
+                continue
+            prev = ct_env.get(v)
+            ct_env[v] = ct if prev is None else add_tangents(prev, ct)
     return [
         _or_zero(ct_env.get(v), v.aval) if is_undefined(a) else None
         for v, a in zip(jaxpr.invars, args)

@@ -86,6 +86,12 @@ class JaxprTrace(core.Trace):
         return JaxprTracer(self, get_aval(x), self.to_atom(x))  # a scalar's atom: a literal
 
     def to_atom(self, x):
+        if type(x) in core.JAX_ARRAY_TYPES and not self.stage_all:
+            var = self.const_vars.get(id(x))  # a residual (the hot case): a constvar
+            if var is None:
+                var = self.const_vars[id(x)] = Var(get_aval(x))
+                self.const_vals.append((var, x))
+            return var
         if isinstance(x, JaxprTracer) and x._trace is self:
             return x._var
         if _is_literalable(x, self.stage_all):
