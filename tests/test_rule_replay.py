@@ -1,7 +1,8 @@
-"""Eager linearize replays each JVP rule's recorded run (interpreters/ad.py).
+"""Eager autodiff replays each rule's recorded run (interpreters/ad.py).
 
-Under eager grad/vjp/linearize the first run of a rule for given operand types is
-recorded and later runs replay it. Whatever is replayed must equal the rule run as
+Under eager grad/vjp/linearize the first run of a JVP rule (and, in the backward
+pass at the top level, of a transpose rule) for given operand types is recorded and
+later runs replay it. Whatever is replayed must equal the rule run as
 written: the linear jaxpr (text and source lines), its residuals, and every value,
 bit for bit; and both must agree with JAX.
 """
@@ -82,6 +83,7 @@ def as_written(monkeypatch):
     def run(fn, *args):
         with monkeypatch.context() as m:
             m.setattr(ad, "replay_rule", lambda *a: None)
+            m.setattr(ad, "replay_transpose", lambda *a: None)
             return fn(*args)
 
     return run
@@ -265,3 +267,52 @@ def test_higher_order_and_nested_transforms_are_unchanged(as_written):
         jax.jacfwd(jax.grad(lambda v: (jax.lax.sin(v) * v).sum()))(x),
         rtol=1e-5,
     )
+
+
+def test_transpose_rules_are_replayed_where_they_do_more_than_one_bind(monkeypatch, as_written):
+    a, b = np.ones((3, 2), np.float32), np.arange(8, dtype=np.float32).reshape(2, 4)
+    prim = next(p for p in ad.transpose_rules if p.name == "dot_general")
+    rule = ad.transpose_rules[prim]
+    calls = []
+
+    def counting(*args, **kw):
+        calls.append(1)
+        return rule(*args, **kw)
+
+    monkeypatch.setitem(ad.transpose_rules, prim, counting)
+    ad._programs.clear()
+
+    def f(x, y):
+        return (lax.tanh(x @ y) * 2.0).sum()
+
+    g1 = mg.grad(f, argnums=(0, 1))(a, b)
+    recorded = len(calls)
+    assert recorded >= 1
+    g2 = mg.grad(f, argnums=(0, 1))(a, b)
+    assert len(calls) == recorded  # replayed
+    ref = as_written(mg.grad(f, argnums=(0, 1)), a, b)
+    want = jax.grad(lambda x, y: (jax.lax.tanh(x @ y) * 2.0).sum(), argnums=(0, 1))(a, b)
+    for x1, x2, r, w in zip(g1, g2, ref, want):
+        np.testing.assert_array_equal(x1, r)
+        np.testing.assert_array_equal(x2, r)
+        np.testing.assert_allclose(x1, w, rtol=1e-6)
+    # mul's transpose is one bind: it runs as written, and is never given a program
+    mg.grad(lambda x: lax.mul(x, x).sum())(np.float32([1.0, 2.0]))
+    mul = next(p for p in ad.transpose_rules if p.name == "mul")
+    assert mul in ad._light_transposes
+    assert not any(k[0] is mul and ad.UndefinedPrimal in k for k in ad._programs)
+
+
+def test_backward_under_a_trace_is_not_replayed():
+    # jit(grad): the backward pass runs under a staging trace, where each transpose
+    # rule runs as written and its equations keep their source lines.
+    x = np.float32([0.5, 1.5])
+
+    def f(v):
+        return (lax.tanh(v) @ lax.sin(v)) * 3.0
+
+    got = mg.jit(mg.grad(f))(x)
+    want = jax.jit(jax.grad(lambda v: (jax.lax.tanh(v) @ jax.lax.sin(v)) * 3.0))(x)
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    text = str(mg.make_jaxpr(mg.grad(f))(x))
+    assert text == str(mg.make_jaxpr(mg.grad(f))(x))

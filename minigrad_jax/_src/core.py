@@ -221,6 +221,7 @@ LIBRARY_PREFIXES = (
 
 # prefixes -> {file name: whether it lies under them}
 _LIBRARY_FILE: dict = {LIBRARY_PREFIXES: {}}
+_LIBRARY_DEFAULT = _LIBRARY_FILE[LIBRARY_PREFIXES]
 
 
 def is_library_file(filename: str, prefixes: tuple = LIBRARY_PREFIXES) -> bool:
@@ -250,12 +251,13 @@ class SourceInfo:
 def user_frame_info() -> SourceInfo | None:
     """The user's line: the first frame outside minigrad_jax and jax (never
     inspect.stack()); while a jaxpr is re-evaluated (a transform of a jit's or a
-    loop body's jaxpr), the source line of the equation being re-evaluated."""
+    loop body's jaxpr), the source line of the equation being re-evaluated, and while
+    a public function called from user code runs, that call's line."""
     src = _state.src
     if src is not None:
         return src
     f = sys._getframe(1)
-    library = _LIBRARY_FILE[LIBRARY_PREFIXES]
+    library = _LIBRARY_DEFAULT
     for _ in range(64):
         if f is None:
             return None
@@ -263,17 +265,55 @@ def user_frame_info() -> SourceInfo | None:
         name = code.co_filename
         lib = library.get(name)
         if lib is None:
-            lib = library[name] = is_library_file(name)
+            lib = is_library_file(name)
         if not lib:
-            key = (name, f.f_lineno, code.co_name)
-            info = _SOURCE_INFOS.get(key)
-            if info is None:
-                if len(_SOURCE_INFOS) > 65536:
-                    _SOURCE_INFOS.clear()
-                info = _SOURCE_INFOS[key] = SourceInfo(*key)
-            return info
+            return _frame_source_info(f, code)
         f = f.f_back
     return None
+
+
+def caller_source_info(depth):
+    """The line that called the calling public function, when that is user code
+    within ``depth`` frames (1: called directly; 2: through one of our operator
+    methods), else None. The public functions that treat their operands as arrays
+    (the numpy functions, the lax wrappers) set it as ``_state.src`` while they run,
+    so that the equations they stage find the user's line without a frame walk each.
+    """
+    f = sys._getframe(2)
+    while True:
+        code = f.f_code
+        lib = _LIBRARY_DEFAULT.get(code.co_filename)
+        if lib is None:
+            lib = is_library_file(code.co_filename)
+        if not lib:
+            return _frame_source_info(f, code)
+        depth -= 1
+        f = f.f_back
+        if not depth or f is None:
+            return None
+
+
+def _frame_source_info(f, code):
+    """The SourceInfo of frame ``f`` (running ``code``), found by the instruction it is
+    at: reading ``f_lineno`` scans the code's line table, which costs more the longer
+    the function is. (The code object is kept and compared: ids are reused.)"""
+    pc = (id(code), f.f_lasti)
+    hit = _SOURCE_BY_PC.get(pc)
+    if hit is not None and hit[0] is code:
+        return hit[1]
+    key = (code.co_filename, f.f_lineno, code.co_name)
+    info = _SOURCE_INFOS.get(key)
+    if info is None:
+        if len(_SOURCE_INFOS) > 65536:
+            _SOURCE_INFOS.clear()
+            _SOURCE_BY_PC.clear()
+        info = _SOURCE_INFOS[key] = SourceInfo(*key)
+    _SOURCE_BY_PC[pc] = (code, info)
+    return info
+
+
+# (id(code), instruction offset) -> (code, its SourceInfo)
+_SOURCE_BY_PC: dict = {}
 
 
 # One SourceInfo per user line, shared by the equations it makes (they are immutable).
@@ -740,6 +780,14 @@ def binder(prim, nargs, prepare=None, name=None, **params):
                         return fn(x)
                     except Exception:
                         pass  # the trace's own path says what fails or falls back
+            elif state.src is None:
+                src = caller_source_info(1)
+                if src is not None:
+                    state.src = src
+                    try:
+                        return trace.process_primitive(prim, (x,), params)
+                    finally:
+                        state.src = None
             return trace.process_primitive(prim, (x,), params)
 
     else:
@@ -754,6 +802,14 @@ def binder(prim, nargs, prepare=None, name=None, **params):
                         return fn(x, y)
                     except Exception:
                         pass
+            elif state.src is None:
+                src = caller_source_info(1)
+                if src is not None:
+                    state.src = src
+                    try:
+                        return trace.process_primitive(prim, prepare(x, y), params)
+                    finally:
+                        state.src = None
             return trace.process_primitive(prim, prepare(x, y), params)
 
     f.__name__ = f.__qualname__ = name or prim.name
@@ -815,6 +871,14 @@ def jit_when_eager(fun=None, *, static_argnames=(), jit_under_autodiff=False):
                     return jitted(x)
                 except Exception:
                     pass
+            elif state.src is None:
+                src = caller_source_info(2)
+                if src is not None:
+                    state.src = src
+                    try:
+                        return fun(x)
+                    finally:
+                        state.src = None
             return fun(x)
 
     elif positional_only and len(params) == 2:
@@ -825,6 +889,14 @@ def jit_when_eager(fun=None, *, static_argnames=(), jit_under_autodiff=False):
                     return jitted(x, y)
                 except Exception:
                     pass
+            elif state.src is None:
+                src = caller_source_info(2)
+                if src is not None:
+                    state.src = src
+                    try:
+                        return fun(x, y)
+                    finally:
+                        state.src = None
             return fun(x, y)
 
     else:
@@ -856,6 +928,14 @@ def jit_when_eager(fun=None, *, static_argnames=(), jit_under_autodiff=False):
                     return ours[0](*args, **kwargs)
                 except Exception:
                     pass
+            elif state.src is None:
+                src = caller_source_info(2)
+                if src is not None:
+                    state.src = src
+                    try:
+                        return fun(*args, **kwargs)
+                    finally:
+                        state.src = None
             return fun(*args, **kwargs)
 
     return functools.wraps(fun)(wrapper)

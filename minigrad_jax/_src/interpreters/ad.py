@@ -226,80 +226,107 @@ def unpack_outputs(trace, outs):
 
 
 # ---------------------------------------------------------------------------
-# eager linearize: a rule's run recorded once, then replayed
+# eager autodiff: a rule's run recorded once, then replayed
 #
 # Under eager grad/vjp/linearize a JVP rule runs on concrete primals over a
 # partial-evaluation trace: its operations on primals run at once, those on tangents
-# are staged into the linear jaxpr. What it does is fixed by what its operands are
-# (types, shapes, dtypes, weak types, which tangents are zero, the values of Python
-# scalars), as it must be for the rule to work under jit. So the first run for such
-# operands is recorded as a straight-line program; later runs replay it: the known
-# operations go to the eval trace in the same order, the staged equations are written
-# with the types recorded, and neither the rule, nor bind, nor a shape rule runs again.
+# are staged into the linear jaxpr; then each linear equation's transpose rule runs on
+# concrete cotangents. What a rule does is fixed by what its operands are (types,
+# shapes, dtypes, weak types, which tangents are zero or which inputs are linear, the
+# values of Python scalars), as it must be for the rule to work under jit. So the
+# first run for such operands is recorded as a straight-line program; later runs
+# replay it: the known operations go to the eval trace in the same order, the staged
+# equations are written with the types recorded, and neither the rule, nor bind, nor
+# a shape rule runs again.
 
 _KNOWN, _STAGED = 0, 1
 # key -> _Program, or False where the rule's run cannot be replayed (it read an array
 # it did not compute, or bound a higher-order primitive)
 _programs: dict = {}
 _SCALAR_TYPES = frozenset((bool, int, float, complex))
+# Elementwise primitives whose transpose rule ran as at most one bind when first
+# recorded: they run as written.
+_light_transposes: set = set()
 
 
 class _Program:
-    __slots__ = ("consts", "steps", "primal_out", "tangent_out")
+    """A recorded rule run: ``steps`` over slots numbered operands, then ``consts``,
+    then the steps' outputs; ``outs`` the outputs' slots (a Zero or None kept as is)."""
 
-    def __init__(self, consts, steps, primal_out, tangent_out):
-        self.consts, self.steps = consts, steps
-        self.primal_out, self.tangent_out = primal_out, tangent_out
+    __slots__ = ("consts", "steps", "outs")
+
+    def __init__(self, consts, steps, outs):
+        self.consts, self.steps, self.outs = consts, steps, outs
 
 
-def replay_rule(trace, prim, primals, tangents, params):
-    """The rule's outputs (``trace``'s tracers) from its recorded run, or None where
-    the rule runs as written. ``tangents``: None where an operand is not a tracer."""
-    own = trace.parent
-    key = [prim, jax.config.jax_enable_x64, core._state.axis_env]
-    for p, t in zip(primals, tangents):
-        tp = type(p)
-        if tp in core.JAX_ARRAY_TYPES:
-            a = p.aval
-            key += (a.shape, a.dtype, a.weak_type)
-        elif tp in _SCALAR_TYPES:
-            key += (tp, p)
-        elif tp is core.WeakArray or tp is np.ndarray:
-            key += (tp, p.shape, p.dtype)
-        else:
-            return None
-        if t is None or type(t) is Zero:
-            key.append(None)
-        elif type(t) is pe.JaxprTracer and t._trace is own:
-            a = t.aval
-            key += (a.shape, a.dtype, a.weak_type)
-        else:
-            return None
-    key += params.items()
+def _key_of(key, x):
+    """Add what a rule may branch on about operand ``x`` to ``key``; False if ``x`` is
+    not a value a recorded run can take."""
+    tp = type(x)
+    if tp in core.JAX_ARRAY_TYPES:
+        a = x.aval
+        key += (a.shape, a.dtype, a.weak_type)
+    elif tp in _SCALAR_TYPES:
+        key += (tp, x)
+    elif tp is core.WeakArray or tp is np.ndarray:
+        key += (tp, x.shape, x.dtype)
+    else:
+        return False
+    return True
+
+
+def _recordable(prim, params) -> bool:
+    return not (
+        prim in pe.partial_eval_rules
+        or prim in pe.staging_rules
+        or prim in core.effectful
+        or not all(core._plain(v) for v in params.values())
+    )
+
+
+def _lookup(key):
     try:
         key = tuple(key)
-        prog = _programs.get(key)
+        return key, _programs.get(key)
     except TypeError:  # an unhashable param
-        return None
-    if prog is None:
-        return _record(trace, key, prim, primals, tangents, params)
-    if prog is False:
-        return None
-    return _replay(trace, prog, prim.multiple_results, primals, tangents)
+        return None, False
 
 
-def _replay(trace, prog, multiple, primals, tangents):
-    own = trace.parent
-    eqns = own.eqns
-    vals = [*primals, *tangents, *prog.consts]
+def _store(key, rec, outs):
+    if rec.aliased:
+        return  # an operand passed twice: not a program for distinct ones
+    prog = rec.program(outs)
+    if len(_programs) > 65536:
+        _programs.clear()
+    _programs[key] = False if prog is None else prog
+
+
+def _run_program(prog, vals, own):
+    """Replay ``prog`` on the operands ``vals`` (a fresh list, extended in place);
+    staged steps are written into ``own``. Returns the outputs."""
     src = unset = vals  # the user's line, found at the first staged equation
     state = core._state
     prev, state.trace = state.trace, core.EVAL_TRACE
     eval_primitive = core.EVAL_TRACE.process_primitive
+    vals += prog.consts
+    executables, concrete = core._eager_executables, core._CONCRETE_TYPES
     try:
-        for kind, prim, params, idx, aval in prog.steps:
+        for kind, prim, params, idx, info in prog.steps:
             if kind is _KNOWN:
-                out = eval_primitive(prim, [vals[i] for i in idx], params)
+                # the eval trace's fast path, its executable found by the key recorded
+                args = [vals[i] for i in idx]
+                fn = executables.get(info)
+                for a in args:
+                    if type(a) not in concrete:
+                        fn = None
+                        break
+                if fn is None:
+                    out = eval_primitive(prim, args, params)
+                else:
+                    try:
+                        out = fn(*args)
+                    except Exception:  # the eval trace's own path falls back or explains
+                        out = eval_primitive(prim, args, params)
                 if prim.multiple_results:
                     vals.extend(out)
                 else:
@@ -313,65 +340,118 @@ def _replay(trace, prog, multiple, primals, tangents):
                 invars.append(
                     a._var if type(a) is pe.JaxprTracer and a._trace is own else own.to_atom(a)
                 )
-            if prim.multiple_results:
-                outvars = [Var(a) for a in aval]
-                eqns.append(JaxprEqn(invars, outvars, prim, params, src))
+            if prim.multiple_results:  # info: the output avals
+                outvars = [Var(a) for a in info]
+                own.eqns.append(JaxprEqn(invars, outvars, prim, params, src))
                 vals.extend(pe.JaxprTracer(own, v.aval, v, src) for v in outvars)
             else:
-                var = Var(aval)
-                eqns.append(JaxprEqn(invars, [var], prim, params, src))
-                vals.append(pe.JaxprTracer(own, aval, var, src))
+                var = Var(info)
+                own.eqns.append(JaxprEqn(invars, [var], prim, params, src))
+                vals.append(pe.JaxprTracer(own, info, var, src))
     finally:
         state.trace = prev
-    p_out, t_out = prog.primal_out, prog.tangent_out
-    if multiple:
-        return [
-            trace.wrap(vals[p], t if type(t) is Zero else vals[t]) for p, t in zip(p_out, t_out)
+    return [vals[r] if type(r) is int else r for r in prog.outs]
+
+
+def replay_rule(trace, prim, primals, tangents, params):
+    """A JVP rule's outputs (``trace``'s tracers) from its recorded run, or None where
+    the rule runs as written. ``tangents``: None where an operand is not a tracer."""
+    own = trace.parent
+    key = [prim, jax.config.jax_enable_x64, core._state.axis_env]
+    for p, t in zip(primals, tangents):
+        if not _key_of(key, p):
+            return None
+        if t is None or type(t) is Zero:
+            key.append(None)
+        elif type(t) is pe.JaxprTracer and t._trace is own:
+            a = t.aval
+            key += (a.shape, a.dtype, a.weak_type)
+        else:
+            return None
+    key += params.items()
+    key, prog = _lookup(key)
+    if prog is False:
+        return None
+    multiple = prim.multiple_results
+    if prog is None:
+        if not _recordable(prim, params):
+            return None
+        rule = jvp_rules.get(prim)
+        if rule is None:
+            return None  # the rule's own path raises
+        zs = [
+            Zero(tangent_aval(core.get_aval(p))) if t is None else t
+            for p, t in zip(primals, tangents)
         ]
-    return trace.wrap(vals[p_out], t_out if type(t_out) is Zero else vals[t_out])
+        rec = _Recorder(own, [*primals, *zs])
+        try:
+            primal_out, tangent_out = core.call_in(rec, rule, primals, zs, **params)
+        finally:
+            rec.active = False
+        outs = [*primal_out, *tangent_out] if multiple else [primal_out, tangent_out]
+        _store(key, rec, outs)
+    else:
+        outs = _run_program(prog, [*primals, *tangents], own)
+    if multiple:
+        n = len(outs) // 2
+        return [trace.wrap(p, t) for p, t in zip(outs[:n], outs[n:])]
+    return trace.wrap(outs[0], outs[1])
 
 
-def _record(trace, key, prim, primals, tangents, params):
-    """Run the rule as written with a recorder current; keep its program if it has one."""
-    if (
-        prim in pe.partial_eval_rules
-        or prim in pe.staging_rules
-        or prim in core.effectful
-        or not all(core._plain(v) for v in params.values())
-    ):
-        return None  # higher-order, effectful or carrying a function: never recorded
-    rule = jvp_rules.get(prim)
-    if rule is None:
-        return None  # the rule's own path raises
-    zs = [
-        Zero(tangent_aval(core.get_aval(p))) if t is None else t for p, t in zip(primals, tangents)
-    ]
-    rec = _Recorder(trace.parent, [*primals, *zs])
-    try:
-        primal_out, tangent_out = core.call_in(rec, rule, primals, zs, **params)
-    finally:
-        rec.active = False
-    if not rec.aliased:  # an operand passed twice: not a program for distinct ones
-        prog = rec.program(primal_out, tangent_out, prim.multiple_results)
-        if len(_programs) > 65536:
-            _programs.clear()
-        _programs[key] = False if prog is None else prog
-    if prim.multiple_results:
-        return [trace.wrap(p, t) for p, t in zip(primal_out, tangent_out)]
-    return trace.wrap(primal_out, tangent_out)
+def replay_transpose(prim, ct, invals, params):
+    """A transpose rule's input cotangents from its recorded run at the top level, or
+    None where the rule runs as written (``invals``: UndefinedPrimal for the linear)."""
+    if prim in _light_transposes:
+        return None
+    key = [prim, jax.config.jax_enable_x64, core._state.axis_env]
+    operands = []
+    for x in invals:
+        if type(x) is UndefinedPrimal:
+            a = x.aval
+            key += (UndefinedPrimal, a.shape, a.dtype, a.weak_type)
+        elif _key_of(key, x):
+            operands.append(x)
+        else:
+            return None
+    cts = ct if prim.multiple_results else [ct]
+    for c in cts:
+        if type(c) is Zero:
+            key.append(None)
+        elif not _key_of(key, c):
+            return None
+    key += params.items()
+    key, prog = _lookup(key)
+    if prog is False:
+        return None
+    if prog is None:
+        if not _recordable(prim, params):
+            return None
+        rec = _Recorder(core.EVAL_TRACE, [*operands, *cts])
+        try:
+            outs = core.call_in(rec, transpose_rules[prim], ct, *invals, **params)
+        finally:
+            rec.active = False
+        if len(rec.steps) < 2 and prim in batching.elementwise:
+            # An elementwise rule of one bind or none (mul, add, neg): it costs less
+            # than a replay's bookkeeping (about a microsecond).
+            _light_transposes.add(prim)
+        else:
+            _store(key, rec, list(outs))
+        return outs
+    return _run_program(prog, [*operands, *cts], None)
 
 
 class _Recorder(core.Trace):
-    """Current while a rule runs to be recorded: hands every bind to the
-    partial-evaluation trace, as the rule's own run does, and writes down each
-    (known or staged) with where its operands came from."""
+    """Current while a rule runs to be recorded: hands every bind to ``target`` (the
+    partial-evaluation trace, or the eval trace), as the rule's own run does, and writes
+    each down (known or staged) with where its operands came from."""
 
-    __slots__ = ("pe", "inputs", "index", "slots", "consts", "outs", "steps", "ok", "aliased")
+    __slots__ = ("target", "inputs", "index", "slots", "consts", "outs", "steps", "ok", "aliased")
     eager_autodiff = True
 
-    def __init__(self, pe_trace, inputs):
-        super().__init__(pe_trace, pe_trace.transform_name, pe_trace.source_info)
-        self.pe, self.inputs = pe_trace, inputs
+    def __init__(self, target, inputs):
+        super().__init__(target, target.transform_name, target.source_info)
+        self.target, self.inputs = target, inputs
         # slot n: ("in", i) the i-th operand, ("const", j) a constant the rule made,
         # ("out", k) the k-th output of a bind; all kept alive, so ids stay unique
         self.slots = [("in", i) for i in range(len(inputs))]
@@ -385,8 +465,7 @@ class _Recorder(core.Trace):
     def _slot(self, x):
         n = self.index.get(id(x))
         if n is not None:
-            kind, i = self.slots[n]
-            if kind == "in" and type(self.inputs[i]) is Zero:
+            if self._is_zero_input(n):
                 self.ok = False  # a symbolic zero is not an operand
             return n
         if type(x) in _SCALAR_TYPES or isinstance(x, (np.ndarray, np.generic)):
@@ -398,67 +477,58 @@ class _Recorder(core.Trace):
         self.index[id(x)] = n = len(self.slots) - 1
         return n
 
+    def _is_zero_input(self, n):
+        kind, i = self.slots[n]
+        return kind == "in" and type(self.inputs[i]) is Zero
+
     def process_primitive(self, prim, args, params):
         idx = tuple(self._slot(a) for a in args)
-        own = self.pe
-        n = len(own.eqns)
-        out = core.bind_in(own, prim, args, params)
+        target = self.target
+        eqns = getattr(target, "eqns", ())
+        n = len(eqns)
+        out = core.bind_in(target, prim, args, params)
         outs = out if prim.multiple_results else [out]
-        staged = [type(o) is pe.JaxprTracer and o._trace is own for o in outs]
-        new = own.eqns[n:]
-        aval = None
+        staged = [type(o) is pe.JaxprTracer and o._trace is target for o in outs]
+        new = eqns[n:]
+        # a step: (kind, primitive, params, operand slots, info), info the key of a
+        # known step's executable, the output aval(s) of a staged one
         if not any(staged) and not new:
-            kind = _KNOWN
+            kind, info = _KNOWN, (prim, *params.items())
         elif all(staged) and len(new) == 1 and new[0].outvars == [o._var for o in outs]:
             kind = _STAGED
-            aval = [o.aval for o in outs] if prim.multiple_results else outs[0].aval
+            info = [o.aval for o in outs] if prim.multiple_results else outs[0].aval
         else:
-            kind, self.ok = None, False
-        if (
-            prim in pe.partial_eval_rules
-            or prim in pe.staging_rules
-            or prim in core.effectful
-            or not all(core._plain(v) for v in params.values())
-        ):
+            kind, info, self.ok = None, None, False
+        if not _recordable(prim, params):
             self.ok = False
-        self.steps.append((kind, prim, params, idx, aval))
+        self.steps.append((kind, prim, params, idx, info))
         for o in outs:
             self.slots.append(("out", len(self.outs)))
             self.outs.append(o)
             self.index[id(o)] = len(self.slots) - 1
         return out
 
-    def program(self, primal_out, tangent_out, multiple):
-        """The recorded run as a _Program (operands numbered inputs, constants, then
-        outputs), or None where it cannot be replayed."""
+    def program(self, outs):
+        """The recorded run as a _Program whose outputs are ``outs``, or None where it
+        cannot be replayed."""
         if not self.ok:
             return None
-        n_in, n_const = len(self.inputs), len(self.consts)
-        base = {"in": 0, "const": n_in, "out": n_in + n_const}
+        base = {"in": 0, "const": len(self.inputs), "out": len(self.inputs) + len(self.consts)}
         final = [base[kind] + i for kind, i in self.slots]
         steps = tuple(
-            (kind, prim, params, tuple(final[i] for i in idx), aval)
-            for kind, prim, params, idx, aval in self.steps
+            (kind, prim, params, tuple(final[i] for i in idx), info)
+            for kind, prim, params, idx, info in self.steps
         )
-
-        def ref(x, tangent):
-            if tangent and type(x) is Zero:
-                return x
+        refs = []
+        for x in outs:
+            if x is None or type(x) is Zero:
+                refs.append(x)  # kept as is: no value, or a symbolic zero of fixed type
+                continue
             n = self.index.get(id(x))
-            if n is None or (self.slots[n][0] == "in" and type(self.inputs[n]) is Zero):
+            if n is None or self._is_zero_input(n):
                 return None
-            return final[n]
-
-        if multiple:
-            p_out = [ref(x, False) for x in primal_out]
-            t_out = [ref(x, True) for x in tangent_out]
-            if None in p_out or None in t_out:
-                return None
-        else:
-            p_out, t_out = ref(primal_out, False), ref(tangent_out, True)
-            if p_out is None or t_out is None:
-                return None
-        return _Program(tuple(self.consts), steps, p_out, t_out)
+            refs.append(final[n])
+        return _Program(tuple(self.consts), steps, tuple(refs))
 
 
 # ---------------------------------------------------------------------------
@@ -558,6 +628,8 @@ def backward_pass(jaxpr, consts, args, cts_out):
     state = core._state
     src = state.src
     checking = core.checking_floats
+    # at the top level, each transpose rule's run is recorded once and then replayed
+    replays = state.trace is core.EVAL_TRACE
     via_select = set()  # debug_nans: variables whose cotangent came through a select_n
 
     def write_ct(v, ct):
@@ -598,6 +670,10 @@ def backward_pass(jaxpr, consts, args, cts_out):
                 cts_in = debug_nans.run_transpose_rule(eqn, rule, ct_arg, invals, sel)
                 if sel or prim.name == "select_n":
                     via_select.update(v for v in eqn.invars if type(v) is Var)
+            elif replays:
+                cts_in = replay_transpose(prim, ct_arg, invals, eqn.params)
+                if cts_in is None:
+                    cts_in = rule(ct_arg, *invals, **eqn.params)
             else:
                 cts_in = rule(ct_arg, *invals, **eqn.params)
         finally:
@@ -654,4 +730,5 @@ def _add_any_batch(axis_size, args, dims):
 lowering.register(add_any_p, jax.lax.add)
 lowering.register(copy_p, lambda x: jax.numpy.array(x, copy=True))
 batching.batch_rules[add_any_p] = _add_any_batch
+batching.elementwise.add(add_any_p)
 batching.defvectorized(copy_p)

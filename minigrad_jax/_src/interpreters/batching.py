@@ -210,9 +210,14 @@ def vectorized_rule(prim):
     return rule
 
 
+# Elementwise primitives (those with the two rules below, and add_any).
+elementwise: set = set()
+
+
 def defvectorized(prim):
     """Unary elementwise: apply as is; the mapped axis stays where it is."""
     batch_rules[prim] = vectorized_rule(prim)
+    elementwise.add(prim)
 
 
 def broadcasting_rule(prim):
@@ -254,6 +259,7 @@ def _to_front(x, shape, bdim, rank):
 def defbroadcasting(prim):
     """N-ary elementwise with lax's scalar broadcasting."""
     batch_rules[prim] = broadcasting_rule(prim)
+    elementwise.add(prim)
 
 
 _CURRENT = object()
