@@ -272,13 +272,12 @@ def user_frame_info() -> SourceInfo | None:
     return None
 
 
-def caller_source_info(depth):
-    """The line that called the calling public function, when that is user code
-    within ``depth`` frames (1: called directly; 2: through one of our operator
-    methods), else None. The public functions that treat their operands as arrays
-    (the numpy functions, the lax wrappers) set it as ``_state.src`` while they run,
-    so that the equations they stage find the user's line without a frame walk each.
-    """
+def at_caller_line(depth, fn, *args, **kwargs):
+    """``fn(*args, **kwargs)``, called by a public function that treats its operands as
+    arrays (a numpy function, a lax wrapper) under a transform: when the line that
+    called that function is user code within ``depth`` frames (1: called directly;
+    2: through one of our operator methods), it is ``_state.src`` while ``fn`` runs,
+    so that the equations staged find the user's line without a frame walk each."""
     f = sys._getframe(2)
     while True:
         code = f.f_code
@@ -286,11 +285,17 @@ def caller_source_info(depth):
         if lib is None:
             lib = is_library_file(code.co_filename)
         if not lib:
-            return _frame_source_info(f, code)
+            break
         depth -= 1
         f = f.f_back
         if not depth or f is None:
-            return None
+            return fn(*args, **kwargs)
+    _state.src = _frame_source_info(f, code)
+    f = None
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _state.src = None
 
 
 def _frame_source_info(f, code):
@@ -781,13 +786,7 @@ def binder(prim, nargs, prepare=None, name=None, **params):
                     except Exception:
                         pass  # the trace's own path says what fails or falls back
             elif state.src is None:
-                src = caller_source_info(1)
-                if src is not None:
-                    state.src = src
-                    try:
-                        return trace.process_primitive(prim, (x,), params)
-                    finally:
-                        state.src = None
+                return at_caller_line(1, trace.process_primitive, prim, (x,), params)
             return trace.process_primitive(prim, (x,), params)
 
     else:
@@ -803,13 +802,7 @@ def binder(prim, nargs, prepare=None, name=None, **params):
                     except Exception:
                         pass
             elif state.src is None:
-                src = caller_source_info(1)
-                if src is not None:
-                    state.src = src
-                    try:
-                        return trace.process_primitive(prim, prepare(x, y), params)
-                    finally:
-                        state.src = None
+                return at_caller_line(1, trace.process_primitive, prim, prepare(x, y), params)
             return trace.process_primitive(prim, prepare(x, y), params)
 
     f.__name__ = f.__qualname__ = name or prim.name
@@ -872,13 +865,7 @@ def jit_when_eager(fun=None, *, static_argnames=(), jit_under_autodiff=False):
                 except Exception:
                     pass
             elif state.src is None:
-                src = caller_source_info(2)
-                if src is not None:
-                    state.src = src
-                    try:
-                        return fun(x)
-                    finally:
-                        state.src = None
+                return at_caller_line(2, fun, x)
             return fun(x)
 
     elif positional_only and len(params) == 2:
@@ -890,13 +877,7 @@ def jit_when_eager(fun=None, *, static_argnames=(), jit_under_autodiff=False):
                 except Exception:
                     pass
             elif state.src is None:
-                src = caller_source_info(2)
-                if src is not None:
-                    state.src = src
-                    try:
-                        return fun(x, y)
-                    finally:
-                        state.src = None
+                return at_caller_line(2, fun, x, y)
             return fun(x, y)
 
     else:
@@ -929,13 +910,7 @@ def jit_when_eager(fun=None, *, static_argnames=(), jit_under_autodiff=False):
                 except Exception:
                     pass
             elif state.src is None:
-                src = caller_source_info(2)
-                if src is not None:
-                    state.src = src
-                    try:
-                        return fun(*args, **kwargs)
-                    finally:
-                        state.src = None
+                return at_caller_line(2, fun, *args, **kwargs)
             return fun(*args, **kwargs)
 
     return functools.wraps(fun)(wrapper)
