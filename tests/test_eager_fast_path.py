@@ -400,6 +400,35 @@ CHECKS = {
         close(ours, theirs)
         assert ours.sharding == theirs.sharding, (ours.sharding, theirs.sharding)
     """,
+    "eager_grad_replays_keep_devices_and_shardings": """
+    # eager grad: replayed JVP and transpose rules, weak constants as device scalars
+    def f(v):
+        return (mg.lax.tanh(v) * 1.5 - 2.0).sum() + (v @ v.T).sum()
+
+    def jf(v):
+        return (jax.lax.tanh(v) * 1.5 - 2.0).sum() + (v @ v.T).sum()
+
+    d = jax.devices()[3]
+    x = jax.device_put(jnp.arange(8.0).reshape(2, 4) / 8, d)
+    for _ in range(2):  # recorded, then replayed
+        ours, theirs = mg.grad(f)(x), jax.grad(jf)(x)
+        close(ours, theirs)
+        assert ours.devices() == theirs.devices() == {d}, (ours.devices(), theirs.devices())
+        assert ours.committed == theirs.committed
+    with jax.default_device(jax.devices()[5]):
+        u = jnp.arange(8.0).reshape(2, 4) / 8
+        for _ in range(2):
+            ours, theirs = mg.grad(f)(u), jax.grad(jf)(u)
+            close(ours, theirs)
+            assert ours.devices() == theirs.devices(), (ours.devices(), theirs.devices())
+    s = NamedSharding(MESH1, P('i'))
+    z = jax.device_put(jnp.arange(16.0).reshape(8, 2) / 16, s)
+    for _ in range(2):
+        ours = mg.grad(lambda v: (mg.lax.sin(v) * 3.0).sum())(z)
+        theirs = jax.grad(lambda v: (jax.lax.sin(v) * 3.0).sum())(z)
+        close(ours, theirs)
+        assert ours.sharding == theirs.sharding, (ours.sharding, theirs.sharding)
+    """,
     "default_device_context": """
     d = jax.devices()[5]
     with jax.default_device(d):

@@ -6,7 +6,7 @@ import jax
 import numpy as np
 from jax import lax as jlax
 
-from minigrad_jax._src import core
+from minigrad_jax._src import core, errors
 from minigrad_jax._src.core import Primitive, ShapedArray
 from minigrad_jax._src.interpreters import ad, batching, lowering
 from minigrad_jax._src.interpreters.ad import Zero, defjvp, defjvp2, defnondiff, is_undefined
@@ -94,10 +94,40 @@ def complex_dtype(dtype):
 def _scalars(x, y):
     """lax accepts Python scalars beside arrays: they take the array's dtype."""
     if core.is_python_scalar(x) and not core.is_python_scalar(y):
-        return core.weak_scalar(x, core.get_aval(y).dtype), y
+        return _scalar_like(x, core.get_aval(y).dtype), y
     if core.is_python_scalar(y) and not core.is_python_scalar(x):
-        return x, core.weak_scalar(y, core.get_aval(x).dtype)
+        return x, _scalar_like(y, core.get_aval(x).dtype)
     return x, y
+
+
+def _scalar_like(v, dtype):
+    """Python scalar ``v`` as a weak constant of ``dtype`` (the other operand's), where
+    its value survives; a scalar of another kind (a complex beside reals, a float
+    beside integers, a bool beside numbers or a number beside bools) or an integer out
+    of the dtype's range raises, as JAX's lax raises for it."""
+    t, kind = type(v), np.dtype(dtype).kind
+    bad = (
+        (t is _PY_COMPLEX and kind != "c")
+        or (t is float and kind in "iub")
+        or ((t is bool) != (kind == "b"))
+    )
+    if not bad and t is int and kind in "iu":
+        info = np.iinfo(dtype)
+        bad = not info.min <= v <= info.max
+    if bad:
+        raise errors.MinigradTypeError(
+            f"lax requires arguments of the same dtype: the Python {t.__name__} {v!r} "
+            f"cannot take the dtype {np.dtype(dtype).name} of the other operand; convert "
+            f"one of them first{_at(core.user_frame_info())}"
+        )
+    return core.weak_scalar(v, dtype)
+
+
+_PY_COMPLEX = type(0j)  # (``complex`` here is lax.complex)
+
+
+def _at(src):
+    return "" if src is None else f"\n  at {src}"
 
 
 def unop(name, kind, lower, dtype_rule=None):
