@@ -116,18 +116,24 @@ REPLAYED = [
 ]
 
 
+def _count_calls(monkeypatch, rules, name):
+    """Replace the rule of primitive ``name`` in ``rules`` by one that counts its runs;
+    no program is recorded yet. Returns (primitive, list of calls)."""
+    prim = next(p for p in rules if p.name == name)
+    rule, calls = rules[prim], []
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return rule(*args, **kwargs)
+
+    monkeypatch.setitem(rules, prim, counting)
+    ad._programs.clear()
+    return prim, calls
+
+
 @pytest.mark.parametrize("fn,args,name", REPLAYED, ids=[r[2] for r in REPLAYED])
 def test_rules_are_replayed_not_rerun(fn, args, name, monkeypatch):
-    prim = next(p for p in ad.jvp_rules if p.name == name)
-    rule = ad.jvp_rules[prim]
-    calls = []
-
-    def counting(*a, **k):
-        calls.append(1)
-        return rule(*a, **k)
-
-    monkeypatch.setitem(ad.jvp_rules, prim, counting)
-    ad._programs.clear()
+    prim, calls = _count_calls(monkeypatch, ad.jvp_rules, name)
     g1 = mg.grad(lambda *xs: fn(*xs).sum(), argnums=tuple(range(len(args))))(*args)
     recorded = len(calls)
     assert recorded >= 1
@@ -271,16 +277,7 @@ def test_higher_order_and_nested_transforms_are_unchanged(as_written):
 
 def test_transpose_rules_are_replayed_where_they_do_more_than_one_bind(monkeypatch, as_written):
     a, b = np.ones((3, 2), np.float32), np.arange(8, dtype=np.float32).reshape(2, 4)
-    prim = next(p for p in ad.transpose_rules if p.name == "dot_general")
-    rule = ad.transpose_rules[prim]
-    calls = []
-
-    def counting(*args, **kw):
-        calls.append(1)
-        return rule(*args, **kw)
-
-    monkeypatch.setitem(ad.transpose_rules, prim, counting)
-    ad._programs.clear()
+    prim, calls = _count_calls(monkeypatch, ad.transpose_rules, "dot_general")
 
     def f(x, y):
         return (lax.tanh(x @ y) * 2.0).sum()
