@@ -153,9 +153,21 @@ def _where(trace) -> str:
     return f" (entered at {src})" if src is not None else ""
 
 
+def _at_line(src) -> str:
+    return f"\n  at {src}" if src is not None else ""
+
+
 def shape_error(prim, avals, detail: str, src=None) -> MinigradTypeError:
     """A primitive's inputs do not type-check; ``src`` is the user's line, when known."""
     shapes = ", ".join(a.str_short() for a in avals)
-    at = f"\n  at {src}" if src is not None else ""
     named = detail if detail.startswith(f"{prim.name}:") else f"{prim.name}: {detail}"
-    return MinigradTypeError(f"{named} (operands: {shapes}){at}")
+    return MinigradTypeError(f"{named} (operands: {shapes}){_at_line(src)}")
+
+
+def scalar_dtype_error(value, dtype, src=None) -> MinigradTypeError:
+    """A Python scalar beside an array in a lax function cannot take its dtype."""
+    return MinigradTypeError(
+        f"lax requires arguments of the same dtype: the Python {type(value).__name__} "
+        f"{value!r} cannot take the dtype {dtype.name} of the other operand; convert one "
+        f"of them first{_at_line(src)}"
+    )

@@ -309,24 +309,10 @@ def _run_program(prog, vals, own):
     prev, state.trace = state.trace, core.EVAL_TRACE
     eval_primitive = core.EVAL_TRACE.process_primitive
     vals += prog.consts
-    executables, concrete = core._eager_executables, core._CONCRETE_TYPES
     try:
-        for kind, prim, params, idx, info in prog.steps:
+        for kind, prim, params, idx, aval in prog.steps:
             if kind is _KNOWN:
-                # the eval trace's fast path, its executable found by the key recorded
-                args = [vals[i] for i in idx]
-                fn = executables.get(info)
-                for a in args:
-                    if type(a) not in concrete:
-                        fn = None
-                        break
-                if fn is None:
-                    out = eval_primitive(prim, args, params)
-                else:
-                    try:
-                        out = fn(*args)
-                    except Exception:  # the eval trace's own path falls back or explains
-                        out = eval_primitive(prim, args, params)
+                out = eval_primitive(prim, [vals[i] for i in idx], params)
                 if prim.multiple_results:
                     vals.extend(out)
                 else:
@@ -340,14 +326,14 @@ def _run_program(prog, vals, own):
                 invars.append(
                     a._var if type(a) is pe.JaxprTracer and a._trace is own else own.to_atom(a)
                 )
-            if prim.multiple_results:  # info: the output avals
-                outvars = [Var(a) for a in info]
+            if prim.multiple_results:
+                outvars = [Var(a) for a in aval]
                 own.eqns.append(JaxprEqn(invars, outvars, prim, params, src))
                 vals.extend(pe.JaxprTracer(own, v.aval, v, src) for v in outvars)
             else:
-                var = Var(info)
+                var = Var(aval)
                 own.eqns.append(JaxprEqn(invars, [var], prim, params, src))
-                vals.append(pe.JaxprTracer(own, info, var, src))
+                vals.append(pe.JaxprTracer(own, aval, var, src))
     finally:
         state.trace = prev
     return [vals[r] if type(r) is int else r for r in prog.outs]
@@ -490,18 +476,18 @@ class _Recorder(core.Trace):
         outs = out if prim.multiple_results else [out]
         staged = [type(o) is pe.JaxprTracer and o._trace is target for o in outs]
         new = eqns[n:]
-        # a step: (kind, primitive, params, operand slots, info), info the key of a
-        # known step's executable, the output aval(s) of a staged one
+        # a step: (kind, primitive, params, operand slots, output aval(s) if staged)
+        aval = None
         if not any(staged) and not new:
-            kind, info = _KNOWN, (prim, *params.items())
+            kind = _KNOWN
         elif all(staged) and len(new) == 1 and new[0].outvars == [o._var for o in outs]:
             kind = _STAGED
-            info = [o.aval for o in outs] if prim.multiple_results else outs[0].aval
+            aval = [o.aval for o in outs] if prim.multiple_results else outs[0].aval
         else:
-            kind, info, self.ok = None, None, False
+            kind, self.ok = None, False
         if not _recordable(prim, params):
             self.ok = False
-        self.steps.append((kind, prim, params, idx, info))
+        self.steps.append((kind, prim, params, idx, aval))
         for o in outs:
             self.slots.append(("out", len(self.outs)))
             self.outs.append(o)
@@ -516,8 +502,8 @@ class _Recorder(core.Trace):
         base = {"in": 0, "const": len(self.inputs), "out": len(self.inputs) + len(self.consts)}
         final = [base[kind] + i for kind, i in self.slots]
         steps = tuple(
-            (kind, prim, params, tuple(final[i] for i in idx), info)
-            for kind, prim, params, idx, info in self.steps
+            (kind, prim, params, tuple(final[i] for i in idx), aval)
+            for kind, prim, params, idx, aval in self.steps
         )
         refs = []
         for x in outs:
@@ -634,11 +620,12 @@ def backward_pass(jaxpr, consts, args, cts_out):
 
     def write_ct(v, ct):
         if type(v) is Var and v not in primal_env and ct is not None and type(ct) is not Zero:
-            ct_env[v] = add_tangents(ct_env[v], ct) if v in ct_env else ct
+            prev = ct_env.get(v)
+            ct_env[v] = ct if prev is None else add_tangents(prev, ct)
 
     for v, ct in zip(jaxpr.outvars, cts_out):
         write_ct(v, ct)
-    pop, known = ct_env.pop, primal_env.get
+    pop = ct_env.pop
     for eqn in reversed(linear_eqns):
         prim = eqn.primitive
         if prim.multiple_results:
@@ -652,11 +639,8 @@ def backward_pass(jaxpr, consts, args, cts_out):
                 continue
         invals = []
         for a in eqn.invars:
-            if type(a) is Literal:
-                invals.append(a.val)
-            else:
-                x = known(a, ct_env)  # ct_env: never a primal value, so "unknown"
-                invals.append(UndefinedPrimal(a.aval) if x is ct_env else x)
+            x = read(a)  # (None: not a primal value, so linear)
+            invals.append(UndefinedPrimal(a.aval) if x is None else x)
         rule = transpose_rules.get(prim)
         if rule is None:
             raise NotImplementedError(
@@ -679,10 +663,7 @@ def backward_pass(jaxpr, consts, args, cts_out):
         finally:
             state.src = src
         for v, ct in zip(eqn.invars, cts_in):
-            if ct is None or type(ct) is Zero or type(v) is not Var or v in primal_env:
-                continue
-            prev = ct_env.get(v)
-            ct_env[v] = ct if prev is None else add_tangents(prev, ct)
+            write_ct(v, ct)
     return [
         _or_zero(ct_env.get(v), v.aval) if is_undefined(a) else None
         for v, a in zip(jaxpr.invars, args)

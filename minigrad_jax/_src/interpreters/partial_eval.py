@@ -86,18 +86,15 @@ class JaxprTrace(core.Trace):
         return JaxprTracer(self, get_aval(x), self.to_atom(x))  # a scalar's atom: a literal
 
     def to_atom(self, x):
-        if type(x) in core.JAX_ARRAY_TYPES and not self.stage_all:
-            var = self.const_vars.get(id(x))  # a residual (the hot case): a constvar
-            if var is None:
-                var = self.const_vars[id(x)] = Var(get_aval(x))
-                self.const_vals.append((var, x))
-            return var
-        if isinstance(x, JaxprTracer) and x._trace is self:
-            return x._var
-        if _is_literalable(x, self.stage_all):
-            aval = get_aval(x)
-            keep = core.is_python_scalar(x) or type(x) is core.WeakArray
-            return Literal(x if keep else np.asarray(x), aval)
+        # A jax.Array under partial evaluation (a residual, the hot case) is never a
+        # literal: straight to its constvar.
+        if self.stage_all or type(x) not in core.JAX_ARRAY_TYPES:
+            if isinstance(x, JaxprTracer) and x._trace is self:
+                return x._var
+            if _is_literalable(x, self.stage_all):
+                aval = get_aval(x)
+                keep = core.is_python_scalar(x) or type(x) is core.WeakArray
+                return Literal(x if keep else np.asarray(x), aval)
         var = self.const_vars.get(id(x))
         if var is None:
             var = self.const_vars[id(x)] = Var(get_aval(x))

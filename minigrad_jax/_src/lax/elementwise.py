@@ -115,19 +115,11 @@ def _scalar_like(v, dtype):
         info = np.iinfo(dtype)
         bad = not info.min <= v <= info.max
     if bad:
-        raise errors.MinigradTypeError(
-            f"lax requires arguments of the same dtype: the Python {t.__name__} {v!r} "
-            f"cannot take the dtype {np.dtype(dtype).name} of the other operand; convert "
-            f"one of them first{_at(core.user_frame_info())}"
-        )
+        raise errors.scalar_dtype_error(v, np.dtype(dtype), core.user_frame_info())
     return core.weak_scalar(v, dtype)
 
 
 _PY_COMPLEX = type(0j)  # (``complex`` here is lax.complex)
-
-
-def _at(src):
-    return "" if src is None else f"\n  at {src}"
 
 
 def unop(name, kind, lower, dtype_rule=None):
