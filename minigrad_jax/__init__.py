@@ -10,6 +10,7 @@ from minigrad_jax import (  # noqa: F401
     random,
     testing,
 )
+from minigrad_jax._src import traceback_util as _traceback_util
 from minigrad_jax._src import tracer_ops as _tracer_ops  # noqa: F401  (installs operators)
 from minigrad_jax._src.api import (
     eval_shape,
@@ -75,3 +76,6 @@ __all__ = [
     "random",
     "testing",
 ]
+
+# Called from user code, a failing function's traceback ends at the user's line.
+_traceback_util.public_functions(globals())

@@ -5,6 +5,7 @@ defaults, and with the default threefry2x32 keys gives jax.random's numbers.
 Keys pass between the two libraries in both directions.
 """
 
+from minigrad_jax._src import traceback_util as _traceback_util
 from minigrad_jax._src.random import (
     PRNGKey,
     ball,
@@ -104,3 +105,6 @@ __all__ = [
     "weibull_min",
     "wrap_key_data",
 ]
+
+# Called from user code, a failing function's traceback ends at the user's line.
+_traceback_util.public_functions(globals())

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import traceback
+import types
 
 import jax
 import jax.numpy as jnp
@@ -20,7 +21,7 @@ import pytest
 
 import minigrad_jax as mg
 import minigrad_jax.numpy as mnp
-from minigrad_jax._src import traceback_util
+from minigrad_jax._src import core, traceback_util
 from minigrad_jax._src.traceback_util import api_boundary
 
 X = np.ones((2, 3), np.float32)
@@ -218,6 +219,135 @@ def test_concretization_error_names_the_user_line():
     with pytest.raises(TypeError, match=r"test_tracebacks.py:\d+ \(f\)") as info:
         mg.make_jaxpr(f)(1.0)
     assert _frames(info.value)[-1].name == "f"
+
+
+# ---------------------------------------------------------------------------
+# errors of the array API called from the user's top level (no transform above)
+
+V3, V4 = np.ones(3, np.float32), np.ones(4, np.float32)
+KEY = jax.random.key(0)
+
+# name: (the failing call, written on one line so its line is the user's line)
+TOP_LEVEL = {
+    "ufunc (jit_when_eager)": lambda: mnp.add(V3, V4),
+    "lax binary (binder)": lambda: mg.lax.add(V3, V4),
+    "lax unary (binder)": lambda: mg.lax.sin("a"),
+    "numpy function": lambda: mnp.reshape(V3, (2, 2)),
+    "numpy reduction": lambda: mnp.sum(V3, axis=4),
+    "ufunc method": lambda: mnp.multiply.accumulate(V3, axis=2),
+    "numpy, several operands": lambda: mnp.concatenate([np.ones((3, 2)), np.ones((4, 3))]),
+    "numpy.linalg": lambda: mnp.linalg.solve(np.eye(3), V4),
+    "numpy.fft": lambda: mnp.fft.fft(V3, axis=2),
+    "lax function": lambda: mg.lax.dot_general(V3, V4, (((0,), (0,)), ((), ()))),
+    "lax control flow": lambda: mg.lax.cond(True, lambda: V3, lambda: V4),
+    "lax.linalg": lambda: mg.lax.linalg.cholesky(V3),
+    "nn": lambda: mg.nn.softmax(V3, axis=3),
+    "nn.initializers": lambda: mg.nn.initializers.orthogonal()(KEY, (3,)),
+    "random": lambda: mg.random.normal(KEY, (2,), dtype=np.int32),
+    "mg": lambda: mg.device_put(V3, "not a device"),
+    "from_jax": lambda: mg.from_jax(jnp.dot)(V3, V4),
+    "vectorize": lambda: mnp.vectorize(mnp.dot, signature="(n),(n)->()")(V3, V4),
+}
+TOP_LEVEL_LINES = {
+    name: inspect.getsourcelines(TOP_LEVEL[name])[1]
+    + [i for i, line in enumerate(inspect.getsourcelines(TOP_LEVEL[name])[0]) if name in line][0]
+    for name in TOP_LEVEL
+}
+
+
+@pytest.mark.parametrize("name", list(TOP_LEVEL))
+def test_array_api_error_at_top_level_ends_at_the_user_line(name):
+    with pytest.raises(Exception) as info:
+        TOP_LEVEL[name]()
+    e = info.value
+    assert not isinstance(e, (AttributeError, KeyError, AssertionError)), repr(e)
+    frames = _frames(e)
+    assert not _library_frames(e), traceback.format_exception(e)
+    assert (frames[-1].filename, frames[-1].lineno) == (__file__, TOP_LEVEL_LINES[name]), frames
+    assert sum(OUR_NOTE in n for n in _notes(e)) == 1
+
+
+@pytest.mark.parametrize("name", ["ufunc (jit_when_eager)", "numpy function", "lax function"])
+def test_array_api_error_at_top_level_unfiltered_when_off(name):
+    traceback_util.set_traceback_filtering("off")
+    with pytest.raises(Exception) as info:
+        TOP_LEVEL[name]()
+    assert _library_frames(info.value)
+    assert not any(OUR_NOTE in n for n in _notes(info.value))
+
+
+def test_array_api_error_keeps_the_message_and_class_it_had_unfiltered():
+    traceback_util.set_traceback_filtering("off")
+    unfiltered = {}
+    for name, call in TOP_LEVEL.items():
+        with pytest.raises(Exception) as info:
+            call()
+        unfiltered[name] = (type(info.value), str(info.value))
+    traceback_util.set_traceback_filtering(None)
+    for name, call in TOP_LEVEL.items():
+        with pytest.raises(Exception) as info:
+            call()
+        assert (type(info.value), str(info.value)) == unfiltered[name], name
+
+
+def test_a_user_function_failing_inside_an_array_function_keeps_its_frames():
+    def body(x):
+        raise ValueError("from the user's function")
+
+    with pytest.raises(ValueError) as info:
+        mnp.vectorize(body)(V3)
+    frames = _frames(info.value)
+    assert frames[-1].name == "body" and not _library_frames(info.value), frames
+
+
+def test_array_functions_under_a_transform_leave_filtering_to_it():
+    # Under grad the array function's wrapper sees grad's boundary above it; the
+    # error is filtered once, at grad, and still ends at the user's line.
+    with pytest.raises(TypeError) as info:
+        mg.grad(bad_loss)(X)
+    _assert_ends_at_user_line(info.value)
+    seen = []
+
+    def f(x):
+        try:
+            mnp.reshape(x, (2, 2))
+        except TypeError as e:
+            seen.append(e)
+        return x
+
+    mg.grad(f)(V3.sum())
+    assert _library_frames(seen[0]) and not any(OUR_NOTE in n for n in _notes(seen[0]))
+
+
+PUBLIC_NAMESPACES = [
+    mg,
+    mnp,
+    mnp.linalg,
+    mnp.fft,
+    mg.lax,
+    mg.lax.linalg,
+    mg.nn,
+    mg.nn.initializers,
+    mg.random,
+]
+
+
+@pytest.mark.parametrize("module", PUBLIC_NAMESPACES, ids=lambda m: m.__name__)
+def test_every_public_function_is_an_entry_point(module):
+    # A public function of ours is a boundary: api_boundary's wrapper, an array
+    # function's wrapper (binder, jit_when_eager) or public_function's. The same
+    # object as in _src otherwise, with its name, docstring and signature.
+    plain = []
+    for name in module.__all__:
+        fn = getattr(module, name)
+        if not isinstance(fn, types.FunctionType) or not fn.__module__.startswith("minigrad_jax"):
+            continue
+        if fn.__code__ not in core.BOUNDARY_CODES:
+            plain.append(name)
+        inner = inspect.unwrap(fn)
+        assert (fn.__name__, fn.__doc__) == (inner.__name__, inner.__doc__), name
+        assert inspect.signature(fn) == inspect.signature(inner), name
+    assert not plain, plain
 
 
 # ---------------------------------------------------------------------------

@@ -758,6 +758,21 @@ def _eager_executable(prim, params):
     return fn
 
 
+# The code objects of the public entry points: traceback_util.api_boundary's wrapper and
+# the array functions' wrappers below. An exception leaving one has its traceback
+# filtered, unless another one further up the stack will do it (traceback_util).
+BOUNDARY_CODES: set = set()
+
+
+def _leave_unfiltered(e, caller):
+    pass
+
+
+# ``public_function_failed(e, caller_frame)`` runs as ``e`` leaves an array function's
+# wrapper (before it is re-raised); traceback_util installs the filtering.
+public_function_failed = _leave_unfiltered
+
+
 EVAL_TRACE = EvalTrace(None)
 # The trace under which ``jit_when_eager`` functions and ``binder`` wrappers take their
 # fast path: the eval trace, or None while debug_nans/debug_infs check each primitive
@@ -778,33 +793,42 @@ def binder(prim, nargs, prepare=None, name=None, **params):
 
         def f(x):
             trace = state.trace
-            if trace is eager_fast_trace and type(x) in _CONCRETE_TYPES:
-                fn = executables.get(key)
-                if fn is not None:
-                    try:
-                        return fn(x)
-                    except Exception:
-                        pass  # the trace's own path says what fails or falls back
-            elif state.src is None:
-                return at_caller_line(1, trace.process_primitive, prim, (x,), params)
-            return trace.process_primitive(prim, (x,), params)
+            try:
+                if trace is eager_fast_trace and type(x) in _CONCRETE_TYPES:
+                    fn = executables.get(key)
+                    if fn is not None:
+                        try:
+                            return fn(x)
+                        except Exception:
+                            pass  # the trace's own path says what fails or falls back
+                elif state.src is None:
+                    return at_caller_line(1, trace.process_primitive, prim, (x,), params)
+                return trace.process_primitive(prim, (x,), params)
+            except Exception as e:
+                public_function_failed(e, sys._getframe(1))
+                raise
 
     else:
         arrays = JAX_ARRAY_TYPES
 
         def f(x, y):
             trace = state.trace
-            if trace is eager_fast_trace and type(x) in arrays and type(y) in arrays:
-                fn = executables.get(key)
-                if fn is not None:
-                    try:
-                        return fn(x, y)
-                    except Exception:
-                        pass
-            elif state.src is None:
-                return at_caller_line(1, trace.process_primitive, prim, prepare(x, y), params)
-            return trace.process_primitive(prim, prepare(x, y), params)
+            try:
+                if trace is eager_fast_trace and type(x) in arrays and type(y) in arrays:
+                    fn = executables.get(key)
+                    if fn is not None:
+                        try:
+                            return fn(x, y)
+                        except Exception:
+                            pass
+                elif state.src is None:
+                    return at_caller_line(1, trace.process_primitive, prim, prepare(x, y), params)
+                return trace.process_primitive(prim, prepare(x, y), params)
+            except Exception as e:
+                public_function_failed(e, sys._getframe(1))
+                raise
 
+    BOUNDARY_CODES.add(f.__code__)
     f.__name__ = f.__qualname__ = name or prim.name
     f.__doc__ = f"``{prim.name}``, as jax.lax.{f.__name__}."
     return f
@@ -859,26 +883,34 @@ def jit_when_eager(fun=None, *, static_argnames=(), jit_under_autodiff=False):
     if positional_only and len(params) == 1:
 
         def wrapper(x, /):
-            if state.trace is eager_fast_trace and type(x) in concrete:
-                try:
-                    return jitted(x)
-                except Exception:
-                    pass
-            elif state.src is None:
-                return at_caller_line(2, fun, x)
-            return fun(x)
+            try:
+                if state.trace is eager_fast_trace and type(x) in concrete:
+                    try:
+                        return jitted(x)
+                    except Exception:
+                        pass
+                elif state.src is None:
+                    return at_caller_line(2, fun, x)
+                return fun(x)
+            except Exception as e:
+                public_function_failed(e, sys._getframe(1))
+                raise
 
     elif positional_only and len(params) == 2:
 
         def wrapper(x, y, /):
-            if state.trace is eager_fast_trace and type(x) in concrete and type(y) in concrete:
-                try:
-                    return jitted(x, y)
-                except Exception:
-                    pass
-            elif state.src is None:
-                return at_caller_line(2, fun, x, y)
-            return fun(x, y)
+            try:
+                if state.trace is eager_fast_trace and type(x) in concrete and type(y) in concrete:
+                    try:
+                        return jitted(x, y)
+                    except Exception:
+                        pass
+                elif state.src is None:
+                    return at_caller_line(2, fun, x, y)
+                return fun(x, y)
+            except Exception as e:
+                public_function_failed(e, sys._getframe(1))
+                raise
 
     else:
 
@@ -896,23 +928,32 @@ def jit_when_eager(fun=None, *, static_argnames=(), jit_under_autodiff=False):
 
         def wrapper(*args, **kwargs):
             trace = state.trace
-            if trace is eager_fast_trace:
-                if all_concrete(args):
+            try:
+                if trace is eager_fast_trace:
+                    if all_concrete(args):
+                        try:
+                            return jitted(*args, **kwargs)
+                        except Exception:
+                            pass
+                elif (
+                    jit_under_autodiff
+                    and eager_fast_trace is not None
+                    and _autodiff_over_eval(trace)
+                ):
+                    if not ours:
+                        ours.append(jit_for_autodiff(fun, static_argnames))
                     try:
-                        return jitted(*args, **kwargs)
+                        return ours[0](*args, **kwargs)
                     except Exception:
                         pass
-            elif jit_under_autodiff and eager_fast_trace is not None and _autodiff_over_eval(trace):
-                if not ours:
-                    ours.append(jit_for_autodiff(fun, static_argnames))
-                try:
-                    return ours[0](*args, **kwargs)
-                except Exception:
-                    pass
-            elif state.src is None:
-                return at_caller_line(2, fun, *args, **kwargs)
-            return fun(*args, **kwargs)
+                elif state.src is None:
+                    return at_caller_line(2, fun, *args, **kwargs)
+                return fun(*args, **kwargs)
+            except Exception as e:
+                public_function_failed(e, sys._getframe(1))
+                raise
 
+    BOUNDARY_CODES.add(wrapper.__code__)
     return functools.wraps(fun)(wrapper)
 
 

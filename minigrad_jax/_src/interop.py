@@ -33,6 +33,7 @@ from minigrad_jax._src.interpreters import ad, higher_order, jaxpr_util
 from minigrad_jax._src.interpreters import partial_eval as pe
 from minigrad_jax._src.interpreters.ad import Zero, is_undefined
 from minigrad_jax._src.lax import structural
+from minigrad_jax._src.traceback_util import public_function
 
 jax_call_p = Primitive("jax_call", multiple_results=True)
 
@@ -327,6 +328,7 @@ def from_jax(jax_fn, static_argnums=()):
     statics_nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
     cache = {}
 
+    @public_function
     @wraps(jax_fn)
     def wrapped(*args, **kwargs):
         statics = split_static(args, statics_nums, f"from_jax({name})")

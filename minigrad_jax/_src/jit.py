@@ -456,6 +456,7 @@ def _site_text(src):
 def _defined_at(fun):
     while isinstance(fun, functools.partial):
         fun = fun.func
+    fun = inspect.unwrap(fun)  # a decorated function: where it was written
     code = getattr(fun, "__code__", None)
     if code is None:  # a callable object: its class's __call__
         code = getattr(vars(type(fun)).get("__call__"), "__code__", None)

@@ -23,6 +23,7 @@ import numpy as np
 from minigrad_jax._src import numpy as mnp
 from minigrad_jax._src import random
 from minigrad_jax._src.numpy import _dtypes
+from minigrad_jax._src.traceback_util import public_function
 
 __all__ = [
     "Initializer",
@@ -109,6 +110,7 @@ def constant(value, dtype=None):
         Array([-7., -7.], dtype=float32)
     """
 
+    @public_function
     def init(key, shape, dtype=dtype, out_sharding=None):
         return mnp.full(shape, value, dtype=_prepare("constant", dtype, out_sharding))
 
@@ -129,6 +131,7 @@ def uniform(scale=1e-2, dtype=None):
         True
     """
 
+    @public_function
     def init(key, shape, dtype=dtype, out_sharding=None):
         dtype = _prepare("uniform", dtype, out_sharding)
         return random.uniform(key, shape, dtype) * mnp.array(scale, dtype)
@@ -139,6 +142,7 @@ def uniform(scale=1e-2, dtype=None):
 def normal(stddev=1e-2, dtype=None):
     """Normal with mean 0 and standard deviation ``stddev``, as jax.nn.initializers.normal."""
 
+    @public_function
     def init(key, shape, dtype=dtype, out_sharding=None):
         dtype = _prepare("normal", dtype, out_sharding)
         return random.normal(key, shape, dtype) * mnp.array(stddev, dtype)
@@ -150,6 +154,7 @@ def truncated_normal(stddev=1e-2, dtype=None, lower=-2.0, upper=2.0):
     """A unit normal truncated to ``[lower, upper]``, times ``stddev`` (no variance
     correction), as jax.nn.initializers.truncated_normal."""
 
+    @public_function
     def init(key, shape, dtype=dtype, out_sharding=None):
         dtype = _prepare("truncated_normal", dtype, out_sharding)
         return random.truncated_normal(key, lower, upper, shape, dtype) * mnp.array(stddev, dtype)
@@ -228,6 +233,7 @@ def variance_scaling(scale, mode, distribution, in_axis=-2, out_axis=-1, batch_a
         True
     """
 
+    @public_function
     def init(key, shape, dtype=dtype, out_sharding=None):
         shape = random._canonical_shape(shape)
         dtype = _prepare("variance_scaling", dtype, out_sharding)
@@ -325,6 +331,7 @@ def orthogonal(scale=1.0, column_axis=-1, dtype=None):
         True
     """
 
+    @public_function
     def init(key, shape, dtype=dtype, out_sharding=None):
         dtype = _prepare("orthogonal", dtype, out_sharding)
         if len(shape) < 2:
@@ -346,6 +353,7 @@ def delta_orthogonal(scale=1.0, column_axis=-1, dtype=None):
     orthogonal matrix, as jax.nn.initializers.delta_orthogonal (3D, 4D or 5D shapes,
     with ``shape[-2] <= shape[-1]``)."""
 
+    @public_function
     def init(key, shape, dtype=dtype, out_sharding=None):
         dtype = _prepare("delta_orthogonal", dtype, out_sharding)
         if len(shape) not in (3, 4, 5):

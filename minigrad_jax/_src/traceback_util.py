@@ -110,11 +110,63 @@ def api_boundary(fun):
     return reraise_with_filtered_traceback
 
 
-_BOUNDARY_CODES: set = set()
+def public_function(fun):
+    """``fun``, a public function of the array API (``mnp.reshape``, ``lax.cond``), as
+    an entry point: an exception leaving it outside every other entry point has its
+    traceback filtered, so that called from the user's top level it ends at the user's
+    line too. (The wrappers of ``core.binder`` and ``core.jit_when_eager`` do this
+    themselves, without the extra frame.)"""
+
+    @functools.wraps(fun)
+    def filtered(*args, **kwargs):
+        __tracebackhide__ = True  # noqa: F841
+        try:
+            return fun(*args, **kwargs)
+        except Exception as e:
+            leave_public_function(e, sys._getframe(1))
+            raise
+
+    _BOUNDARY_CODES.add(filtered.__code__)
+    return filtered
+
+
+def public_functions(namespace: dict) -> None:
+    """Make the plain functions of a public module's ``namespace`` (its ``__all__``,
+    or its public names) entry points (``public_function``), in place; the
+    objects in ``_src`` that our own code calls stay as they are."""
+    names = namespace.get("__all__") or [n for n in namespace if not n.startswith("_")]
+    for name in names:
+        fun = namespace[name]
+        if (
+            type(fun) is types.FunctionType
+            and fun.__module__.startswith("minigrad_jax.")
+            and fun.__code__ not in _BOUNDARY_CODES
+        ):
+            wrapped = _PUBLIC.get(fun)
+            if wrapped is None:
+                wrapped = _PUBLIC[fun] = public_function(fun)
+            namespace[name] = wrapped
+
+
+_PUBLIC: dict = {}  # function -> its public_function, one per function
+
+
+def leave_public_function(e: Exception, caller) -> None:
+    """``e`` leaves a public array function called from ``caller``: filter its
+    traceback in place, unless an entry point further up will."""
+    if _under_boundary(caller):
+        return
+    mode = filtering_mode()
+    if mode != "off":
+        _filter(e, e.__traceback__, mode)
+
+
+_BOUNDARY_CODES = core.BOUNDARY_CODES
+core.public_function_failed = leave_public_function
 
 
 def _under_boundary(frame) -> bool:
-    """Whether an enclosing api_boundary is on the stack (it will do the filtering)."""
+    """Whether an enclosing entry point is on the stack (it will do the filtering)."""
     while frame is not None:
         if frame.f_code in _BOUNDARY_CODES:
             return True
@@ -128,15 +180,18 @@ def _process(e: Exception):
     if mode == "off":
         return None
     new = translate(e)
-    target = new if new is not None else e
-    full_tb = e.__traceback__
+    _filter(new if new is not None else e, e.__traceback__, mode)
+    return new
+
+
+def _filter(target: Exception, full_tb, mode: str) -> None:
+    """Give ``target`` the filtered ``full_tb`` and our note (mode: not "off")."""
     target.__traceback__ = filter_traceback(full_tb)
     _drop_jax_note(target)
     if mode == "remove_frames":
         _attach_unfiltered(target, full_tb)
     if _NOTE not in getattr(target, "__notes__", ()):
         target.add_note(_NOTE)
-    return new
 
 
 def include_filename(filename: str) -> bool:

@@ -6,6 +6,7 @@ program written with it traces to the same jaxpr equations as with jax.lax.
 
 from jax.lax import Precision, RoundingMethod
 
+from minigrad_jax._src import traceback_util as _traceback_util
 from minigrad_jax._src.lax.associative_scan import associative_scan
 from minigrad_jax._src.lax.base import (
     broadcast,
@@ -342,3 +343,6 @@ from minigrad_jax.lax import linalg  # noqa: E402
 
 __all__ += [*_solves_all, *_conv_all, *_fft_all, *_window_all, "linalg"]
 __all__ += _parallel_all
+
+# Called from user code, a failing function's traceback ends at the user's line.
+_traceback_util.public_functions(globals())

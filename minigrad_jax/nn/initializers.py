@@ -5,6 +5,7 @@ defaults, and for the same key its initializers return jax.nn.initializers'
 numbers.
 """
 
+from minigrad_jax._src import traceback_util as _traceback_util
 from minigrad_jax._src.nn_initializers import (
     Initializer,
     constant,
@@ -50,3 +51,6 @@ __all__ = [
     "xavier_uniform",
     "zeros",
 ]
+
+# Called from user code, a failing function's traceback ends at the user's line.
+_traceback_util.public_functions(globals())

@@ -43,6 +43,7 @@ from minigrad_jax._src.numpy._ufuncs import (
     power,
     subtract,
 )
+from minigrad_jax._src.traceback_util import public_function
 
 # ---------------------------------------------------------------------------
 # joining, splitting, reshaping
@@ -1003,6 +1004,7 @@ class vectorize:  # noqa: N801
         self.pyfunc, self.excluded, self.signature = pyfunc, frozenset(excluded), signature
         self.__doc__ = getattr(pyfunc, "__doc__", None) or vectorize.__doc__
 
+    @public_function
     def __call__(self, *args, **kwargs):
         excluded = self.excluded
         keep_kw = {k: v for k, v in kwargs.items() if k in excluded}

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import math
 import operator
+import sys
 
 import numpy as np
 from minigrad_jax import lax
+from minigrad_jax._src import core
 from minigrad_jax._src.api import eval_shape, vmap
 from minigrad_jax._src.numpy import _dtypes, _ufuncs
 from minigrad_jax._src.numpy import _util as util
@@ -36,6 +38,7 @@ from minigrad_jax._src.numpy._reductions import (
 from minigrad_jax._src.numpy._reductions import max as _max
 from minigrad_jax._src.numpy._reductions import sum as _sum
 from minigrad_jax._src.numpy._shape import broadcast_to, expand_dims, moveaxis, ravel, reshape
+from minigrad_jax._src.traceback_util import public_function
 
 _AT_INPLACE_MESSAGE = (
     "Because JAX arrays are immutable, ufunc.at() cannot operate inplace like "
@@ -122,9 +125,15 @@ class ufunc:  # noqa: N801  (numpy's and JAX's name)
         return f"<mnp.ufunc '{self.__name__}'>"
 
     def __call__(self, *args, **kwargs):
-        if kwargs:
-            return self._call_with_options(args, **kwargs)
-        return self._call(*args)
+        try:  # an entry point, without a wrapper's frame on the eager path
+            if kwargs:
+                return self._call_with_options(args, **kwargs)
+            return self._call(*args)
+        except Exception as e:
+            core.public_function_failed(e, sys._getframe(1))
+            raise
+
+    core.BOUNDARY_CODES.add(__call__.__code__)
 
     def _call_with_options(self, args, out=None, where=None):
         util.check_arraylike(self.__name__, *args)
@@ -150,6 +159,7 @@ class ufunc:  # noqa: N801  (numpy's and JAX's name)
 
     # ----------------------------------------------------------------- reduce
 
+    @public_function
     def reduce(self, a, axis=0, dtype=None, out=None, keepdims=False, initial=None, where=None):
         """Reduce ``a`` along ``axis`` with the binary function, like ``jnp.ufunc.reduce``.
 
@@ -223,6 +233,7 @@ class ufunc:  # noqa: N801  (numpy's and JAX's name)
 
     # ------------------------------------------------------------- accumulate
 
+    @public_function
     def accumulate(self, a, axis=0, dtype=None, out=None):
         """Running reduction along ``axis``, like ``jnp.ufunc.accumulate``.
 
@@ -264,6 +275,7 @@ class ufunc:  # noqa: N801  (numpy's and JAX's name)
 
     # --------------------------------------------------------------------- at
 
+    @public_function
     def at(self, a, indices, b=None, /, *, inplace=True):
         """``a`` with the function applied at ``indices`` (``inplace=False`` is required).
 
@@ -314,6 +326,7 @@ class ufunc:  # noqa: N801  (numpy's and JAX's name)
 
     # --------------------------------------------------------------- reduceat
 
+    @public_function
     def reduceat(self, a, indices, axis=0, dtype=None, out=None):
         """Reductions of ``a`` between consecutive ``indices`` along ``axis`` (numpy's rule).
 
@@ -360,6 +373,7 @@ class ufunc:  # noqa: N801  (numpy's and JAX's name)
 
     # ------------------------------------------------------------------ outer
 
+    @public_function
     def outer(self, A, B, /):
         """The function on every pair of elements, shape ``A.shape + B.shape``.
 
