@@ -1,5 +1,25 @@
 """minigrad_jax: a small, readable reimplementation of JAX's transform core."""
 
+# JAX's own, for the arrays (jax.Arrays) and pytrees our functions take and return:
+# tutorials call them as jax.X, so mg.X is the same object.
+from jax import (  # noqa: E402
+    Array,
+    ShapeDtypeStruct,
+    block_until_ready,
+    default_backend,
+    device_count,
+    device_get,
+    devices,
+    dtypes,
+    float0,
+    local_device_count,
+    local_devices,
+    make_mesh,
+    sharding,
+    tree,
+    tree_util,
+)
+
 from minigrad_jax import (  # noqa: F401
     checkpoint_policies,
     debug,
@@ -37,12 +57,15 @@ from minigrad_jax._src.sharding import device_put
 from minigrad_jax._src.teaching.draw import draw
 from minigrad_jax._src.teaching.explain import explain_grad
 
+jacobian = jacrev  # as jax.jacobian
+
 __all__ = [
     "eval_shape",
     "grad",
     "hessian",
     "jacfwd",
     "jacrev",
+    "jacobian",
     "jvp",
     "linearize",
     "make_jaxpr",
@@ -75,6 +98,21 @@ __all__ = [
     "numpy",
     "random",
     "testing",
+    "Array",
+    "ShapeDtypeStruct",
+    "block_until_ready",
+    "default_backend",
+    "device_count",
+    "device_get",
+    "devices",
+    "dtypes",
+    "float0",
+    "local_device_count",
+    "local_devices",
+    "make_mesh",
+    "sharding",
+    "tree",
+    "tree_util",
 ]
 
 # Called from user code, a failing function's traceback ends at the user's line.

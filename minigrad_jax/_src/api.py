@@ -118,12 +118,9 @@ def eval_shape(fun, *args, **kwargs):
 
     _check_callable(fun)
 
-    def to_aval(x):
-        return core.ShapedArray(np.shape(x), x.dtype) if hasattr(x, "dtype") else get_aval(x)
-
     flat, tree = tree_util.tree_flatten((args, kwargs))
     flat_fun = FlatFun(lambda *a, **k: fun(*a, **k), tree)
-    closed = trace_to_jaxpr(flat_fun, [to_aval(x) for x in flat], "eval_shape")
+    closed = trace_to_jaxpr(flat_fun, [core.shaped_abstractify(x) for x in flat], "eval_shape")
     shapes = [
         jax.ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type) for a in closed.out_avals
     ]

@@ -193,6 +193,20 @@ def get_aval(x) -> ShapedArray:
     raise TypeError(f"Value {x!r} of type {type(x).__name__} is not a valid minigrad_jax type")
 
 
+def shaped_abstractify(x) -> ShapedArray:
+    """``get_aval``, also of an example argument given by its type alone: a
+    ``jax.ShapeDtypeStruct`` (anything with ``shape`` and ``dtype``), as JAX's
+    ``eval_shape`` and ``linear_transpose`` read their example arguments."""
+    if isinstance(x, jax.ShapeDtypeStruct) or (
+        not isinstance(x, (Tracer, jax.Array, np.ndarray, np.generic))
+        and hasattr(x, "shape")
+        and hasattr(x, "dtype")
+    ):
+        weak = bool(getattr(x, "weak_type", False))
+        return ShapedArray(tuple(x.shape), canonical_dtype(np.dtype(x.dtype)), weak)
+    return get_aval(x)
+
+
 _new_aval = object.__new__
 # Concrete jax.Array types, learnt on first sight: their avals have a tuple shape, a
 # dtype and a bool weak_type already.

@@ -77,6 +77,11 @@ class TracerIntegerConversionError(MinigradError, jax.errors.TracerIntegerConver
         )
 
 
+class NonConcreteBooleanIndexError(MinigradError, jax.errors.NonConcreteBooleanIndexError):
+    """A boolean mask that is traced (its number of True entries, and so the result's
+    shape, is not known while tracing)."""
+
+
 class TracerArrayConversionError(MinigradError, jax.errors.TracerArrayConversionError):
     """``numpy.asarray`` (``__array__``) of a traced value.
 

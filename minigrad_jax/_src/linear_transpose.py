@@ -64,7 +64,7 @@ def linear_transpose(fun, *primals):
       (Array([6., 5., 3.], dtype=float32),)
     """
     flat, in_tree = tree_util.tree_flatten(primals)
-    in_avals = [get_aval(x) for x in flat]
+    in_avals = [core.shaped_abstractify(x) for x in flat]
     flat_fun = FlatFun(lambda *a: fun(*a), tree_util.tree_structure((primals, {})))
     closed = _trace_linear(flat_fun, in_avals)
     out_tree, out_avals = flat_fun.out_tree, closed.out_avals

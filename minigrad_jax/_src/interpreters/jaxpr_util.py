@@ -146,23 +146,29 @@ def hoist_consts(closed: ClosedJaxpr):
 
 
 def join_consts(closeds):
-    """Hoist each jaxpr's consts; every jaxpr then takes all of them (leading, in order)."""
+    """Hoist each jaxpr's consts; every jaxpr then takes all of them (leading, in
+    order). A value several jaxprs close over is passed once, as JAX passes the
+    common consts of a cond's branches."""
     hoisted = [hoist_consts(c) for c in closeds]
-    all_consts = [c for _, cs in hoisted for c in cs]
     if len(closeds) == 1:
-        return [hoisted[0][0]], all_consts
+        return [hoisted[0][0]], list(hoisted[0][1])
+    all_consts, slot_of, slots = [], {}, []
+    for _, cs in hoisted:
+        mine = []
+        for c in cs:
+            i = slot_of.get(id(c))
+            if i is None or i in mine:  # a value one jaxpr holds twice keeps two slots
+                i = slot_of[id(c)] = len(all_consts)
+                all_consts.append(c)
+            mine.append(i)
+        slots.append(mine)
     avals = [get_aval(c) for c in all_consts]
-    out, start = [], 0
-    for h, cs in hoisted:
-        n, j = len(cs), h.jaxpr
-        invars = (
-            [Var(a) for a in avals[:start]]
-            + j.invars[:n]
-            + [Var(a) for a in avals[start + n :]]
-            + j.invars[n:]
-        )
-        out.append(ClosedJaxpr(Jaxpr([], invars, j.outvars, j.eqns), []))
-        start += n
+    out = []
+    for (h, cs), mine in zip(hoisted, slots):
+        j = h.jaxpr
+        own = dict(zip(mine, j.invars[: len(cs)]))
+        invars = [own[i] if i in own else Var(a) for i, a in enumerate(avals)]
+        out.append(ClosedJaxpr(Jaxpr([], invars + j.invars[len(cs) :], j.outvars, j.eqns), []))
     return out, all_consts
 
 

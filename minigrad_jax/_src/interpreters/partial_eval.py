@@ -93,8 +93,10 @@ class JaxprTrace(core.Trace):
                 return x._var
             if _is_literalable(x, self.stage_all):
                 aval = get_aval(x)
-                keep = core.is_python_scalar(x) or type(x) is core.WeakArray
-                return Literal(x if keep else np.asarray(x), aval)
+                if not (core.is_python_scalar(x) or type(x) is core.WeakArray):
+                    # a weak jax.Array (mnp.asarray(1.5)) stays weak as a literal
+                    x = core.weak_scalar(x, aval.dtype) if aval.weak_type else np.asarray(x)
+                return Literal(x, aval)
         var = self.const_vars.get(id(x))
         if var is None:
             var = self.const_vars[id(x)] = Var(get_aval(x))

@@ -228,4 +228,4 @@ def top_k(operand, k, *, axis=-1):
             "k argument to top_k must be no larger than size along axis; "
             f"got k={k} with shape={aval.shape} and axis={axis % ndim}"
         )
-    return tuple(top_k_p.bind(operand, k=k, axis=axis % ndim))
+    return list(top_k_p.bind(operand, k=k, axis=axis % ndim))  # a list, as JAX's

@@ -165,10 +165,11 @@ def _stack_nested(obj, dtype, weak):
     """
     if not isinstance(obj, (list, tuple)):
         return util.cast(util.lift(obj), dtype, weak)
-    parts = [_stack_nested(o, dtype, weak) for o in obj]
+    # each part converted and given its leading axis in turn, as JAX orders them
+    parts = [lax.expand_dims(_stack_nested(o, dtype, weak), (0,)) for o in obj]
     if any(util.shape_of(p) != util.shape_of(parts[0]) for p in parts):
         raise ValueError("All input arrays must have the same shape.")
-    return util.concatenate_chunked([lax.expand_dims(p, (0,)) for p in parts], 0)
+    return util.concatenate_chunked(parts, 0)
 
 
 def array(object, dtype=None, copy=True, order="K", ndmin=0, *, device=None):  # noqa: A002
@@ -191,8 +192,9 @@ def array(object, dtype=None, copy=True, order="K", ndmin=0, *, device=None):  #
     if isinstance(object, (list, tuple)) and _has_tracer(object):
         leaves = [util.lift(x) for x in _leaves(object)]
         util.check_arraylike("array", *leaves)
-        leaf_dtype, weak = _promotion.result_type(*leaves)
-        out = _stack_nested(object, dtype or leaf_dtype, weak and dtype is None)
+        leaf_dtype, _ = _promotion.result_type(*leaves)
+        # as in JAX, a list's array is not weakly typed, whatever its leaves are
+        out = _stack_nested(object, dtype or leaf_dtype, False)
     elif isinstance(object, core.Tracer) or isinstance(object, jax.Array):
         out = object if dtype is None else util.cast(object, dtype)
     elif isinstance(object, (list, tuple)) and not _leaves(object):
@@ -255,7 +257,8 @@ def arange(start, stop=None, step=None, dtype=None, *, device=None):
         Array([1.  , 1.25, 1.5 , 1.75], dtype=float32)
     """
     util.check_no_unsupported("arange", device=device)
-    start = _concrete_scalar(start, "start")
+    # arange(n): n is the stop, and JAX names it so
+    start = _concrete_scalar(start, "start" if stop is not None else "stop")
     stop = None if stop is None else _concrete_scalar(stop, "stop")
     step = None if step is None else _concrete_scalar(step, "step")
     if dtype is None:

@@ -18,7 +18,7 @@ import jax
 
 import numpy as np
 from minigrad_jax import lax
-from minigrad_jax._src import core
+from minigrad_jax._src import core, errors
 from minigrad_jax._src.numpy import _dtypes
 from minigrad_jax._src.numpy import _util as util
 from minigrad_jax._src.numpy._creation import asarray, iota, ones_like, zeros
@@ -371,7 +371,7 @@ def _expand_bool_indices(indices, shape) -> list:
             out.append(p._replace(index=bool(p.index)))  # a scalar: handled as a new axis
             continue
         if not util.is_concrete(p.index):
-            raise IndexError(
+            raise errors.NonConcreteBooleanIndexError(
                 f"Array boolean indices must be concrete; got a traced boolean "
                 f"index of type {util.aval(p.index).str_short()} at position {k}. "
                 "Use mnp.where(mask, x, y) instead of x[mask]."

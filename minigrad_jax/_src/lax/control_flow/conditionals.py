@@ -186,20 +186,9 @@ def _trace_branches(branches, ops, what, names):
                 f"types, got {names[0]} output {avals_str(out_avals[0])} and "
                 f"{names[i]} output {avals_str(out_avals[i])}"
             )
-    if any(not same_types(o, out_avals[0]) for o in out_avals):
-        # Weak types differ: make every branch's outputs strongly typed, as JAX does.
-        traced = [trace_fun(_strong_outputs(b), in_tree, avals, what) for b in branches]
+    # Branches whose outputs differ only in weak type stay as they are, and the cond
+    # takes branch 0's types, as JAX's does.
     return [c for c, _ in traced], out_trees[0], flat
-
-
-def _strong_outputs(fun):
-    def f(*args):
-        out = fun(*args)
-        return tree_util.tree_map(
-            lambda x: st.convert_element_type(x, get_aval(x).dtype, weak_type=False), out
-        )
-
-    return f
 
 
 @api_boundary

@@ -24,6 +24,7 @@ from minigrad_jax._src.interpreters import partial_eval as pe
 from minigrad_jax._src.interpreters.ad import Zero, is_undefined
 from minigrad_jax._src.interpreters.jaxpr_util import Groups, fixpoint, merge, select
 from minigrad_jax._src.ir import ClosedJaxpr, Jaxpr, Var, eval_jaxpr, jaxpr_has_effects
+from minigrad_jax._src.lax import base
 from minigrad_jax._src.lax import elementwise as ew
 from minigrad_jax._src.lax import reductions as red
 from minigrad_jax._src.lax import structural as st
@@ -835,8 +836,12 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
 
 
 @api_boundary
-def map(f, xs):  # noqa: A001
+def map(f, xs, *, batch_size=None):  # noqa: A001
     """``stack([f(x) for x in xs])`` as a scan (sequential, compiled once).
+
+    With ``batch_size``, as jax.lax.map: a scan over batches of that many elements,
+    each batch through ``vmap(f)``, then the remaining elements through one more
+    ``vmap(f)``.
 
     Example:
       >>> import numpy as np
@@ -847,9 +852,62 @@ def map(f, xs):  # noqa: A001
       Array([2., 2., 2.], dtype=float32)
       >>> mg.lax.map(lambda p: p[0] * p[1], (np.arange(3.0), np.arange(3.0)))
       Array([0., 1., 4.], dtype=float32)
+      >>> mg.lax.map(lambda x: x.sum(), np.ones((5, 2), np.float32), batch_size=2)
+      Array([2., 2., 2., 2., 2.], dtype=float32)
     """
-    _, ys = scan(lambda c, x: (c, f(x)), (), xs)
-    return ys
+    if batch_size is None:
+        _, ys = scan(lambda c, x: (c, f(x)), (), xs)
+        return ys
+    batch_size = operator.index(batch_size)
+    if batch_size < 1:
+        raise ValueError(f"lax.map: batch_size must be a positive integer, got {batch_size}")
+    leaves, tree = tree_util.tree_flatten(xs)
+    if not leaves:
+        raise ValueError("lax.map: xs must have at least one array to map over")
+    n = get_aval(leaves[0]).shape[0]
+    full, rest = divmod(n, batch_size)
+    out_tree = []
+    if not full:  # fewer elements than one batch: vmap(f) over all of xs, as JAX
+        outs = _vmap_leading(f, tree, leaves, n, out_tree)
+        return tree_util.tree_unflatten(out_tree[0], outs)
+    split = full * batch_size
+    # JAX's order: the slices, the scan over whole batches, the remainder, the joins
+    batches = [
+        base.reshape(_rows(x, 0, split) if rest else x, (full, batch_size, *_tail(x)))
+        for x in leaves
+    ]
+    remainder = [_rows(x, split, n) for x in leaves] if rest else None
+    _, ys = scan(lambda c, b: (c, _vmap_leading(f, tree, b, batch_size, out_tree)), (), batches)
+    rs = (
+        [None] * len(ys) if remainder is None else _vmap_leading(f, tree, remainder, rest, out_tree)
+    )
+    outs = []
+    for y, r in zip(ys, rs):
+        y = base.reshape(y, (split, *_tail(y, 2)))
+        outs.append(y if r is None else st.concatenate([y, r], 0))
+    return tree_util.tree_unflatten(out_tree[0], outs)
+
+
+def _rows(x, start, stop):
+    shape = get_aval(x).shape
+    return st.slice(x, (start, *[0] * (len(shape) - 1)), (stop, *shape[1:]))
+
+
+def _tail(x, k=1):
+    return get_aval(x).shape[k:]
+
+
+def _vmap_leading(f, tree, leaves, size, out_tree):
+    """The leaves of ``vmap(f)`` over the leading axis of ``leaves``; its tree is
+    appended to ``out_tree``."""
+
+    def flat(*ls):
+        o_leaves, t = tree_util.tree_flatten(f(tree_util.tree_unflatten(tree, ls)))
+        out_tree.append(t)
+        return o_leaves
+
+    vals, dims = batching.vmap_flat(flat, leaves, [0] * len(leaves), size, axis_name=None)
+    return [batching.matchaxis(v, d, 0, size) for v, d in zip(vals, dims)]
 
 
 def _static_int(x):
