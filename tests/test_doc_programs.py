@@ -137,6 +137,42 @@ def test_array_of_tracers_jaxpr_matches_jax(name):
     assert str(ours) == str(theirs)
 
 
+def _func8(L):
+    """jaxpr.html, "Conditionals": branches whose outputs differ in weak type."""
+    np_ = _np(L)
+    return lambda arg1, arg2: L.lax.cond(
+        arg1 >= 0.0, lambda xtrue: xtrue[0], lambda xfalse: np_.array([1]) + xfalse[1], arg2
+    )
+
+
+def test_cond_branches_differing_in_weak_type_match_jax():
+    # No conversion is added to either branch; the cond has branch 0's types.
+    ours, theirs = _func8(mg), _func8(jax)
+    args = (jnp.zeros(1), 2.0)
+    assert str(mg.make_jaxpr(ours)(5.0, args)) == str(jax.make_jaxpr(theirs)(5.0, args))
+    for pred in (5.0, -5.0):
+        _same(ours(pred, args), theirs(pred, args))
+        _same(mg.jit(ours)(pred, args), jax.jit(theirs)(pred, args))
+    for L in (jax, mg):
+        pick = lambda i, x, y, L=L: L.lax.switch(i, [lambda: x * 1.0, lambda: y])  # noqa: E731
+        assert [pick(i, 2.0, jnp.ones(())).weak_type for i in (0, 1)] == [True, True]
+
+
+def test_branches_share_the_values_they_close_over():
+    def program(L):
+        return lambda i, x, y: L.lax.switch(i, [lambda: y, lambda: x * 1.0, lambda: x + y])
+
+    ours = mg.make_jaxpr(program(mg))(1, 2.0, jnp.ones(()))
+    theirs = jax.make_jaxpr(program(jax))(1, 2.0, jnp.ones(()))
+    assert str(ours) == str(theirs)
+    for i in range(3):
+        _same(program(mg)(i, 2.0, jnp.ones(())), program(jax)(i, 2.0, jnp.ones(())))
+    _same(
+        mg.grad(lambda x: program(mg)(2, x, 3.0))(1.0),
+        jax.grad(lambda x: program(jax)(2, x, 3.0))(1.0),
+    )
+
+
 # ---------------------------------------------------------------------------
 # jax.lax.map(..., batch_size=)
 
