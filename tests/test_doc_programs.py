@@ -297,3 +297,51 @@ def test_arange_of_a_traced_bound_names_stop():
     for L in (jax, mg):
         with pytest.raises(jax.errors.ConcretizationTypeError, match="stop"):
             L.jit(lambda n, L=L: _np(L).arange(n))(3)
+
+
+def test_avals_print_as_jax():
+    # jaxpr.html prints jaxpr.invars' avals; inside jit, print(x.aval)
+    for L in (jax, mg):
+        seen = []
+        L.jit(lambda x, y, seen=seen: seen.extend([str(x.aval), str(y.aval), repr(y.aval)]) or x)(
+            jnp.ones((2, 3)), 1.0
+        )
+        closed = L.make_jaxpr(lambda x, y: x * y)(jnp.ones(3), 2.0)
+        seen += [str(v.aval) for v in closed.jaxpr.invars] + [repr(a) for a in closed.out_avals]
+        if L is jax:
+            theirs = seen
+    assert seen == theirs
+
+
+LAX_WRAPPERS = {
+    "batch_matmul": (
+        lambda L: lambda a, b: L.lax.batch_matmul(a, b),
+        (np.arange(24.0, dtype=np.float32).reshape(2, 3, 4), np.ones((2, 4, 5), np.float32)),
+    ),
+    "broadcast_to_rank": (
+        lambda L: lambda a: L.lax.broadcast_to_rank(a, 3),
+        (np.arange(4.0, dtype=np.float32),),
+    ),
+    "broadcast_to_rank, already": (
+        lambda L: lambda a: L.lax.broadcast_to_rank(a, 1),
+        (np.arange(4.0, dtype=np.float32),),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(LAX_WRAPPERS))
+def test_lax_wrappers_match_jax(name):
+    program, args = LAX_WRAPPERS[name]
+    _same(program(mg)(*args), program(jax)(*args))
+    assert str(mg.make_jaxpr(program(mg))(*args)) == str(jax.make_jaxpr(program(jax))(*args))
+    loss = lambda L: lambda *a: program(L)(*a).sum()  # noqa: E731
+    _same(mg.grad(loss(mg))(*args), jax.grad(loss(jax))(*args))
+
+
+def test_batch_matmul_errors_are_jaxs():
+    for bad in [(np.ones(3), np.ones((3, 2))), (np.ones((2, 3, 4)), np.ones((4, 5)))]:
+        with pytest.raises(ValueError) as theirs:
+            jax.lax.batch_matmul(*bad)
+        with pytest.raises(ValueError) as ours:
+            mg.lax.batch_matmul(*bad)
+        assert str(ours.value) == str(theirs.value)

@@ -107,10 +107,17 @@ class ShapedArray:
     def __hash__(self):
         return hash((self.shape, self.dtype, self.weak_type))
 
-    def __repr__(self):
-        return f"ShapedArray({self.str_short()}{', weak_type=True' if self.weak_type else ''})"
+    def __str__(self):
+        """JAX's: ``float32[3]``, ``~float32[]`` when weakly typed (jaxprs print the
+        short form, ``str_short``)."""
+        return ("~" if self.weak_type else "") + self._long()
 
-    __str__ = str_short
+    def __repr__(self):
+        return f"ShapedArray({self._long()}{', weak_type=True' if self.weak_type else ''})"
+
+    def _long(self):
+        dtype = "float0" if self.dtype == float0 else str(self.dtype)
+        return f"{dtype}[{','.join(map(str, self.shape))}]"
 
 
 def is_float(dtype) -> bool:

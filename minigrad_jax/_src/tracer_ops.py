@@ -133,22 +133,16 @@ def _getitem(self, idx):
 # reprs, as JAX's tracers print under the same transform
 
 
-def long_aval(aval) -> str:
-    """JAX's ``str`` of an aval: ``float32[3]``, ``~float32[]`` when weakly typed."""
-    dtype = "float0" if aval.dtype == core.float0 else aval.dtype.name
-    return f"{'~' if aval.weak_type else ''}{dtype}[{','.join(map(str, aval.shape))}]"
-
-
 def _typeof(x):
     return x.aval if type(x) is Zero else core.get_aval(x)
 
 
 def _jaxpr_tracer_repr(t):
-    return f"JitTracer({long_aval(t.aval)})"
+    return f"JitTracer({t.aval})"
 
 
 def _batch_tracer_repr(t):
-    return f"VmapTracer(aval={long_aval(t.aval)}, batched={long_aval(core.get_aval(t.val))})"
+    return f"VmapTracer(aval={t.aval}, batched={core.get_aval(t.val)})"
 
 
 def _jvp_tracer_repr(t):

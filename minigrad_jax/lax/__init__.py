@@ -11,6 +11,7 @@ from minigrad_jax._src.lax.associative_scan import associative_scan
 from minigrad_jax._src.lax.base import (
     broadcast,
     broadcast_in_dim,
+    broadcast_to_rank,
     broadcasted_iota,
     convert_element_type,
     expand_dims,
@@ -104,7 +105,7 @@ from minigrad_jax._src.lax.indexing import (
     scatter_mul,
     scatter_sub,
 )
-from minigrad_jax._src.lax.linalg import dot_general
+from minigrad_jax._src.lax.linalg import batch_matmul, dot_general
 from minigrad_jax._src.lax.prng import bitcast_convert_type
 from minigrad_jax._src.lax.reductions import (
     argmax,
@@ -176,6 +177,7 @@ __all__ = [
     "bitwise_or",
     "bitwise_xor",
     "broadcast",
+    "broadcast_to_rank",
     "broadcast_in_dim",
     "broadcasted_iota",
     "cbrt",
@@ -196,6 +198,7 @@ __all__ = [
     "digamma",
     "div",
     "dot",
+    "batch_matmul",
     "dot_general",
     "dynamic_index_in_dim",
     "dynamic_slice",

@@ -175,6 +175,14 @@ def broadcast_in_dim(operand, shape, broadcast_dimensions, *, out_sharding=None)
     return broadcast_in_dim_p.bind(operand, shape=shape, broadcast_dimensions=bd, sharding=None)
 
 
+def broadcast_to_rank(x, rank):
+    """``x`` with leading dimensions of size 1 up to ``rank``, as jax.lax.broadcast_to_rank."""
+    ndim = core.get_aval(x).ndim
+    if ndim == rank:
+        return x
+    return broadcast(x, (1,) * (rank - ndim))
+
+
 def broadcast(operand, sizes, *, out_sharding=None):
     """Add leading axes of the given ``sizes``.
 

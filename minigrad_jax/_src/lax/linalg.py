@@ -185,3 +185,21 @@ def dot_general(
         preferred_element_type=pet,
         out_sharding=None,
     )
+
+
+def batch_matmul(lhs, rhs, precision=None):
+    """Matrix products over matching leading (batch) dimensions, as jax.lax.batch_matmul.
+
+    Example:
+      >>> import minigrad_jax as mg, numpy as np
+      >>> mg.lax.batch_matmul(np.ones((2, 3, 4), np.float32), np.ones((2, 4, 5), np.float32)).shape
+      (2, 3, 5)
+    """
+    la, ra = core.get_aval(lhs), core.get_aval(rhs)
+    if min(la.ndim, ra.ndim) < 2:
+        raise ValueError(f"Arguments to batch_matmul must be at least 2D, got {la.ndim}, {ra.ndim}")
+    if la.ndim != ra.ndim:
+        raise ValueError(f"Arguments to batch_matmul must have same ndim, got {la.ndim}, {ra.ndim}")
+    batch = tuple(range(la.ndim - 2))
+    contract = ((la.ndim - 1,), (ra.ndim - 2,))
+    return dot_general(lhs, rhs, (contract, (batch, batch)), precision=precision)
