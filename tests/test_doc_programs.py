@@ -345,3 +345,48 @@ def test_batch_matmul_errors_are_jaxs():
         with pytest.raises(ValueError) as ours:
             mg.lax.batch_matmul(*bad)
         assert str(ours.value) == str(theirs.value)
+
+
+def _reduce_cases():
+    x = np.arange(1.0, 7.0, dtype=np.float32).reshape(2, 3)
+    i = np.arange(6, dtype=np.int32).reshape(2, 3)
+    b = np.array([[True, False, True], [True, True, False]])
+    return {
+        "add from 0": (x, 0.0, "add", (0,)),
+        "add from 0, both axes": (x, np.float32(0), "add", (0, 1)),
+        "mul from 1": (x, 1.0, "mul", (1,)),
+        "max from -inf": (x, -np.inf, "max", (0,)),
+        "min from +inf": (x, np.inf, "min", (1,)),
+        "max of ints from the lowest int": (i, np.iinfo(np.int32).min, "max", (1,)),
+        "or of bools from False": (b, False, "bitwise_or", (0,)),
+        "and of bools from True": (b, True, "bitwise_and", (1,)),
+        "xor of bools from False": (b, False, "bitwise_xor", (0,)),
+        "a weak operand and init": (2.0, 0.0, "add", ()),
+    }
+
+
+@pytest.mark.parametrize("name", list(_reduce_cases()))
+def test_lax_reduce_of_a_monoid_matches_jax(name):
+    x, init, op, dims = _reduce_cases()[name]
+    program = lambda L: lambda v: L.lax.reduce(v, init, getattr(L.lax, op), dims)  # noqa: E731
+    _same(program(mg)(x), program(jax)(x))
+    assert str(mg.make_jaxpr(program(mg))(x)) == str(jax.make_jaxpr(program(jax))(x))
+
+
+def test_lax_reduce_of_another_computation_says_what_is_supported():
+    with pytest.raises(NotImplementedError, match="monoids"):
+        mg.lax.reduce(np.ones(3, np.float32), 1.0, mg.lax.add, (0,))  # not add's identity
+    with pytest.raises(ValueError, match="tree structure"):
+        mg.lax.reduce((np.ones(3),), 0.0, mg.lax.add, (0,))
+
+
+def test_typeof_matches_jax():
+    for x in (np.ones((2, 3), np.float32), 1.0, jnp.arange(3)):
+        assert str(mg.typeof(x)) == str(jax.typeof(x))
+    seen = {}
+    for L in (jax, mg):
+        L.jit(lambda x, y, L=L: seen.setdefault(L, [str(L.typeof(x)), str(L.typeof(y))]) and x)(
+            np.ones(3, np.float32), 2.0
+        )
+        L.grad(lambda x, L=L: seen.setdefault((L, "grad"), str(L.typeof(x))) and x)(1.0)
+    assert seen[mg] == seen[jax] and seen[(mg, "grad")] == seen[(jax, "grad")]

@@ -103,6 +103,20 @@ def _bind_static(fun, args, statics):
     return f, dyn
 
 
+def typeof(x):
+    """The abstract value (type) of ``x``, as jax.typeof: of one of our traced values
+    its aval (shape, dtype, weak type); of anything else JAX's own (with its sharding).
+
+    Example:
+      >>> import minigrad_jax as mg
+      >>> out = []
+      >>> _ = mg.jit(lambda x: out.append(str(mg.typeof(x))) or x)(1.0)
+      >>> out
+      ['~float32[]']
+    """
+    return x.aval if isinstance(x, core.Tracer) else jax.typeof(x)
+
+
 @api_boundary
 def eval_shape(fun, *args, **kwargs):
     """Output shapes and dtypes of ``fun`` as jax.ShapeDtypeStruct, without computing it.

@@ -29,6 +29,9 @@ from minigrad_jax._src.lax.base import (
 )
 from minigrad_jax._src.lax.elementwise import (
     add,
+    bitwise_and,
+    bitwise_or,
+    bitwise_xor,
     div,
     eq,
     exp,
@@ -39,6 +42,8 @@ from minigrad_jax._src.lax.elementwise import (
     select_n,
     sub,
 )
+from minigrad_jax._src.lax.elementwise import max as lax_max
+from minigrad_jax._src.lax.elementwise import min as lax_min
 from minigrad_jax._src.lax.structural import pad, slice_in_dim, squeeze
 
 # ---------------------------------------------------------------------------
@@ -347,3 +352,85 @@ def cumlogsumexp(operand, axis=0, reverse=False):
         Array([0.       , 0.6931472, 1.0986123], dtype=float32)
     """
     return cumlogsumexp_p.bind(operand, axis=int(axis), reverse=bool(reverse))
+
+
+def reduce(operands, init_values, computation, dimensions):  # noqa: A001
+    """``computation`` folded over ``dimensions`` of ``operands``, starting from
+    ``init_values``, as jax.lax.reduce, where the computation is a monoid with its
+    identity as the init value: ``lax.add`` from 0, ``lax.mul`` from 1, ``lax.max`` /
+    ``lax.min`` from the dtype's lowest / highest value, and ``lax.bitwise_or`` /
+    ``bitwise_and`` / ``bitwise_xor`` on booleans from False / True / False. These
+    are JAX's reduce_sum, reduce_prod, reduce_max... equations. Any other
+    computation raises NotImplementedError (JAX stages it as a general ``reduce``).
+
+    Example:
+      >>> import minigrad_jax as mg, numpy as np
+      >>> mg.lax.reduce(np.arange(6.0, dtype=np.float32).reshape(2, 3), 0.0, mg.lax.add, (0,))
+      Array([3., 5., 7.], dtype=float32)
+    """
+    flat_ops, op_tree = jax.tree_util.tree_flatten(operands)
+    flat_inits, init_tree = jax.tree_util.tree_flatten(init_values)
+    if op_tree != init_tree:
+        raise ValueError("Operands must have the same tree structure as init_values")
+    if len(flat_ops) != len(flat_inits):
+        raise ValueError("Must have same total number of operands as init_values")
+    dimensions = tuple(int(d) for d in dimensions)
+    reducer = _monoid_reducer(computation, flat_inits)
+    if reducer is None:
+        raise NotImplementedError(
+            f"lax.reduce with computation {getattr(computation, '__name__', computation)!r} "
+            f"and init values {flat_inits!r}: only the monoids are supported (lax.add from 0, "
+            "lax.mul from 1, lax.max/lax.min from the dtype's lowest/highest value, "
+            "bitwise_or/and/xor on booleans); use mnp's reductions or lax.scan for others"
+        )
+    weak = all(core.get_aval(x).weak_type for x in (*flat_ops, *flat_inits))
+    out = reducer(flat_ops[0], dimensions)
+    aval = core.get_aval(out)
+    return out if aval.weak_type == weak else convert_element_type(out, aval.dtype, weak)
+
+
+def _monoid_reducer(computation, inits):
+    """The reduce_* function that ``computation`` from ``inits`` is, else None."""
+    if len(inits) != 1:
+        return None
+    x = inits[0]
+    if isinstance(x, core.Tracer):
+        x = x.concrete_value()
+        if x is None:
+            return None
+    if np.shape(x) != ():
+        return None
+    dtype = core.get_aval(inits[0]).dtype
+    val = np.asarray(x)
+    is_bool = dtype == np.bool_
+    if computation is add:
+        return reduce_sum if val == 0 else None
+    if computation is mul:
+        return reduce_prod if val == 1 else None
+    if computation is lax_max:
+        return reduce_max if val == _lowest(dtype) else None
+    if computation is lax_min:
+        return reduce_min if val == _highest(dtype) else None
+    if computation is bitwise_or and is_bool:
+        return reduce_or if not val else None
+    if computation is bitwise_and and is_bool:
+        return reduce_and if val else None
+    if computation is bitwise_xor and is_bool:
+        return reduce_xor if not val else None
+    return None
+
+
+def _lowest(dtype):
+    if dtype == np.bool_:
+        return False
+    if np.issubdtype(dtype, np.integer):
+        return np.iinfo(dtype).min
+    return -np.inf
+
+
+def _highest(dtype):
+    if dtype == np.bool_:
+        return True
+    if np.issubdtype(dtype, np.integer):
+        return np.iinfo(dtype).max
+    return np.inf
