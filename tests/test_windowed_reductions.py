@@ -25,6 +25,7 @@ from minigrad_jax import lax
 from minigrad_jax._src.interpreters import lowering
 from minigrad_jax._src.lax import elementwise
 from minigrad_jax._src.lax import windowed_reductions as wr
+from minigrad_jax._src.lax.reductions import max_identity, min_identity
 from minigrad_jax.testing import check_grads
 
 f32 = np.float32
@@ -217,7 +218,7 @@ def test_pytree_operands_and_padding_names():
 def test_other_dtypes_like_jax(dtype):
     x = (X44 * 4).astype(dtype)
     for comp in ("max", "min"):
-        init = wr._max_identity(dtype) if comp == "max" else wr._min_identity(dtype)
+        init = max_identity(dtype) if comp == "max" else min_identity(dtype)
         ours = lax.reduce_window(x, init, getattr(lax, comp), (2, 2), (1, 1), "SAME")
         theirs = jlax.reduce_window(x, init, getattr(jlax, comp), (2, 2), (1, 1), "SAME")
         close(ours, theirs)

@@ -372,8 +372,6 @@ def reduce(operands, init_values, computation, dimensions):  # noqa: A001
     flat_inits, init_tree = jax.tree_util.tree_flatten(init_values)
     if op_tree != init_tree:
         raise ValueError("Operands must have the same tree structure as init_values")
-    if len(flat_ops) != len(flat_inits):
-        raise ValueError("Must have same total number of operands as init_values")
     dimensions = tuple(int(d) for d in dimensions)
     reducer = _monoid_reducer(computation, flat_inits)
     if reducer is None:
@@ -408,9 +406,9 @@ def _monoid_reducer(computation, inits):
     if computation is mul:
         return reduce_prod if val == 1 else None
     if computation is lax_max:
-        return reduce_max if val == _lowest(dtype) else None
+        return reduce_max if val == max_identity(dtype) else None
     if computation is lax_min:
-        return reduce_min if val == _highest(dtype) else None
+        return reduce_min if val == min_identity(dtype) else None
     if computation is bitwise_or and is_bool:
         return reduce_or if not val else None
     if computation is bitwise_and and is_bool:
@@ -420,17 +418,21 @@ def _monoid_reducer(computation, inits):
     return None
 
 
-def _lowest(dtype):
+def max_identity(dtype):
+    """The identity of max over ``dtype``: its lowest value (False, the least integer, -inf)."""
+    dtype = np.dtype(dtype)
     if dtype == np.bool_:
-        return False
+        return np.array(False)
     if np.issubdtype(dtype, np.integer):
-        return np.iinfo(dtype).min
-    return -np.inf
+        return np.array(np.iinfo(dtype).min, dtype)
+    return np.array(-np.inf, dtype)
 
 
-def _highest(dtype):
+def min_identity(dtype):
+    """The identity of min over ``dtype``: its highest value (True, the greatest integer, inf)."""
+    dtype = np.dtype(dtype)
     if dtype == np.bool_:
-        return True
+        return np.array(True)
     if np.issubdtype(dtype, np.integer):
-        return np.iinfo(dtype).max
-    return np.inf
+        return np.array(np.iinfo(dtype).max, dtype)
+    return np.array(np.inf, dtype)

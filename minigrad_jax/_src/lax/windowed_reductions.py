@@ -32,6 +32,7 @@ from minigrad_jax._src.ir import eval_jaxpr
 from minigrad_jax._src.lax import elementwise
 from minigrad_jax._src.lax.base import padtype_to_pads
 from minigrad_jax._src.lax.control_flow.common import trace_fun
+from minigrad_jax._src.lax.reductions import max_identity, min_identity
 from minigrad_jax._src.lax.structural import pad, slice  # noqa: A004
 
 __all__ = ["reduce_window"]
@@ -196,24 +197,6 @@ def _monoid_batch(prim):
     return rule
 
 
-def _max_identity(dtype):
-    dtype = np.dtype(dtype)
-    if dtype == np.bool_:
-        return np.array(False)
-    if np.issubdtype(dtype, np.integer):
-        return np.array(np.iinfo(dtype).min, dtype)
-    return np.array(-np.inf, dtype)
-
-
-def _min_identity(dtype):
-    dtype = np.dtype(dtype)
-    if dtype == np.bool_:
-        return np.array(True)
-    if np.issubdtype(dtype, np.integer):
-        return np.array(np.iinfo(dtype).max, dtype)
-    return np.array(np.inf, dtype)
-
-
 def _monoid_lowering(jax_op, identity):
     # jax.lax.reduce_window recognizes (jax.lax.add, 0), (max, -inf), (min, inf) and
     # binds JAX's own reduce_window_{sum,max,min}: the same HLO as JAX's.
@@ -242,8 +225,8 @@ ad.defjvp(reduce_window_max_p, _chooser_jvp(elementwise.ge_p))
 ad.defjvp(reduce_window_min_p, _chooser_jvp(elementwise.le_p))
 for _p, _op, _identity in (
     (reduce_window_sum_p, jlax.add, lambda dtype: np.zeros((), dtype)),
-    (reduce_window_max_p, jlax.max, _max_identity),
-    (reduce_window_min_p, jlax.min, _min_identity),
+    (reduce_window_max_p, jlax.max, max_identity),
+    (reduce_window_min_p, jlax.min, min_identity),
 ):
     batching.batch_rules[_p] = _monoid_batch(_p)
     lowering.register(_p, _monoid_lowering(_op, _identity))
@@ -311,7 +294,7 @@ def _select_and_gather_add_transpose(
     if dilated:
         # The holes of the dilated base are never selected: pad them with the identity.
         aval = core.get_aval(operand)
-        identity = _max_identity if select_prim is elementwise.ge_p else _min_identity
+        identity = max_identity if select_prim is elementwise.ge_p else min_identity
         config = tuple((0, 0, d - 1) for d in base_dilation)
         operand = pad(operand, identity(aval.dtype), config)
     out = select_and_scatter_add_p.bind(
@@ -348,7 +331,7 @@ _JAX_SCATTER_P = getattr(jlax, "select_and_scatter_add_p", None)
 def _chooser_fun(select_prim, params):
     """The max (ge) or min (le) pooling whose derivatives these two primitives are."""
     is_max = select_prim.name == "ge"
-    op, identity = (jlax.max, _max_identity) if is_max else (jlax.min, _min_identity)
+    op, identity = (jlax.max, max_identity) if is_max else (jlax.min, min_identity)
 
     def pool(x):
         return jlax.reduce_window(x, identity(x.dtype), op, **params)
@@ -593,9 +576,9 @@ def _monoid_primitive(computation, inits):
     if _is_op(computation, "add"):
         return reduce_window_sum_p if value == 0 else None
     if _is_op(computation, "max"):
-        return reduce_window_max_p if value == _max_identity(aval.dtype) else None
+        return reduce_window_max_p if value == max_identity(aval.dtype) else None
     if _is_op(computation, "min"):
-        return reduce_window_min_p if value == _min_identity(aval.dtype) else None
+        return reduce_window_min_p if value == min_identity(aval.dtype) else None
     return None
 
 
