@@ -104,22 +104,38 @@ def test_transform_matches_jax(case):
     x = real_input(shape) if kind == "r" else complex_input(shape)
     ours = lambda x: getattr(mnp.fft, name)(x, **kw)  # noqa: E731
     theirs = lambda x: getattr(jnp.fft, name)(x, **kw)  # noqa: E731
-    y = theirs(x)
-    close(ours(x), y)
-    w = rng.standard_normal(y.shape).astype(np.float32)
-    close(mg.grad(_loss(mnp, ours, w))(x), jax.grad(_loss(jnp, theirs, w))(x))
+    w = rng.standard_normal(jax.eval_shape(theirs, x).shape).astype(np.float32)
     t = real_input(shape) if kind == "r" else complex_input(shape)
-    close(mg.jvp(ours, (x,), (t,)), jax.jvp(theirs, (x,), (t,)))
     xs = np.stack([x, t], axis=-1)
-    close(mg.vmap(ours, in_axes=-1)(xs), jax.vmap(theirs, in_axes=-1)(xs))
+
+    # JAX's value, gradient, jvp and vmap: the references, in one jax.jit (one compile)
+    @jax.jit
+    def reference(x, t, xs):
+        return (
+            theirs(x),
+            jax.grad(_loss(jnp, theirs, w))(x),
+            jax.jvp(theirs, (x,), (t,)),
+            jax.vmap(theirs, in_axes=-1)(xs),
+        )
+
+    y, grad, jvp, vmap = reference(x, t, xs)
+    close(ours(x), y)
+    close(mg.grad(_loss(mnp, ours, w))(x), grad)
+    close(mg.jvp(ours, (x,), (t,)), jvp)
+    close(mg.vmap(ours, in_axes=-1)(xs), vmap)
     close(mg.jit(ours)(x), y)
 
 
 def test_integer_input_and_empty_axes():
     x = np.arange(6, dtype=np.int32).reshape(2, 3)
-    for name in ("fft", "rfft", "ifft2", "fftn"):
-        close(getattr(mnp.fft, name)(x), getattr(jnp.fft, name)(x))
-    close(mnp.fft.fftn(x, axes=()), jnp.fft.fftn(x, axes=()))
+    names = ("fft", "rfft", "ifft2", "fftn")
+    # JAX's side in one jax.jit
+    *want, want_empty = jax.jit(
+        lambda x: [getattr(jnp.fft, n)(x) for n in names] + [jnp.fft.fftn(x, axes=())]
+    )(x)
+    for name, w in zip(names, want, strict=True):
+        close(getattr(mnp.fft, name)(x), w)
+    close(mnp.fft.fftn(x, axes=()), want_empty)
 
 
 @pytest.mark.parametrize("fft_type", ["fft", "IFFT", jlax.FftType.RFFT, "irfft"])
@@ -152,15 +168,28 @@ def test_rfft_irfft_transposes_against_finite_differences(fft_type, n):
 
 
 def test_frequencies_and_shifts_match_jax():
-    for n, d in [(4, 1.0), (5, 0.5)]:
-        close(mnp.fft.fftfreq(n, d), jnp.fft.fftfreq(n, d))
-        close(mnp.fft.rfftfreq(n, d), jnp.fft.rfftfreq(n, d))
+    freqs = [(4, 1.0), (5, 0.5)]
     x = np.arange(12.0, dtype=np.float32).reshape(3, 4)
-    for axes in (None, (1,)):
-        close(mnp.fft.fftshift(x, axes), jnp.fft.fftshift(x, axes))
-        close(mnp.fft.ifftshift(x, axes), jnp.fft.ifftshift(x, axes))
+    all_axes = (None, (1,))
     f = lambda N: lambda x: N.sum(N.fft.fftshift(x) * N.arange(12.0).reshape(3, 4))  # noqa: E731
-    close(mg.grad(f(mnp))(x), jax.grad(f(jnp))(x))
+
+    # JAX's side, every reference value, in one jax.jit
+    @jax.jit
+    def reference(x):
+        return (
+            [(jnp.fft.fftfreq(n, d), jnp.fft.rfftfreq(n, d)) for n, d in freqs],
+            [(jnp.fft.fftshift(x, axes), jnp.fft.ifftshift(x, axes)) for axes in all_axes],
+            jax.grad(f(jnp))(x),
+        )
+
+    want_freqs, want_shifts, want_grad = reference(x)
+    for (n, d), (fftfreq, rfftfreq) in zip(freqs, want_freqs, strict=True):
+        close(mnp.fft.fftfreq(n, d), fftfreq)
+        close(mnp.fft.rfftfreq(n, d), rfftfreq)
+    for axes, (fftshift, ifftshift) in zip(all_axes, want_shifts, strict=True):
+        close(mnp.fft.fftshift(x, axes), fftshift)
+        close(mnp.fft.ifftshift(x, axes), ifftshift)
+    close(mg.grad(f(mnp))(x), want_grad)
 
 
 def test_public_names_cover_jax():
@@ -210,11 +239,12 @@ def test_float64_in_a_subprocess():
         x = rng.standard_normal((3, 4))
         z = x + 1j * rng.standard_normal((3, 4))
         for name, a, kw in [("fft", z, {}), ("rfft", x, {"norm": "ortho"}), ("irfft", z, {"n": 5})]:
-            ours, theirs = getattr(mnp.fft, name)(a, **kw), getattr(jnp.fft, name)(a, **kw)
+            ours = getattr(mnp.fft, name)(a, **kw)
+            theirs = jax.jit(lambda a: getattr(jnp.fft, name)(a, **kw))(a)
             assert ours.dtype == theirs.dtype and ours.dtype in (np.float64, np.complex128)
             np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
             loss = lambda N: lambda a: N.sum(N.abs(getattr(N.fft, name)(a, **kw)) ** 2)
-            g, gj = mg.grad(loss(mnp))(a), jax.grad(loss(jnp))(a)
+            g, gj = mg.grad(loss(mnp))(a), jax.jit(jax.grad(loss(jnp)))(a)
             assert g.dtype == gj.dtype
             np.testing.assert_allclose(g, gj, rtol=1e-10, atol=1e-10)
         f = mnp.fft.fftfreq(5)

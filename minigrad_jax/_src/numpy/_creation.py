@@ -157,16 +157,17 @@ def _has_tracer(obj) -> bool:
     return any(isinstance(leaf, core.Tracer) for leaf in _leaves(obj))
 
 
-def _stack_nested(obj, dtype, weak):
-    """Nested lists (with tracers) as one array: jnp.stack of the converted leaves.
+def _stack_nested(obj, dtype):
+    """Nested lists (with tracers) as one strongly typed array, as in JAX: jnp.stack
+    of the converted leaves.
 
     The leaves already share one dtype, so jnp.stack comes down to its lax
     equations: a broadcast_in_dim adding the leading axis, then concatenate.
     """
     if not isinstance(obj, (list, tuple)):
-        return util.cast(util.lift(obj), dtype, weak)
+        return util.cast(util.lift(obj), dtype, False)
     # each part converted and given its leading axis in turn, as JAX orders them
-    parts = [lax.expand_dims(_stack_nested(o, dtype, weak), (0,)) for o in obj]
+    parts = [lax.expand_dims(_stack_nested(o, dtype), (0,)) for o in obj]
     if any(util.shape_of(p) != util.shape_of(parts[0]) for p in parts):
         raise ValueError("All input arrays must have the same shape.")
     return util.concatenate_chunked(parts, 0)
@@ -194,7 +195,7 @@ def array(object, dtype=None, copy=True, order="K", ndmin=0, *, device=None):  #
         util.check_arraylike("array", *leaves)
         leaf_dtype, _ = _promotion.result_type(*leaves)
         # as in JAX, a list's array is not weakly typed, whatever its leaves are
-        out = _stack_nested(object, dtype or leaf_dtype, False)
+        out = _stack_nested(object, dtype or leaf_dtype)
     elif isinstance(object, core.Tracer) or isinstance(object, jax.Array):
         out = object if dtype is None else util.cast(object, dtype)
     elif isinstance(object, (list, tuple)) and not _leaves(object):
