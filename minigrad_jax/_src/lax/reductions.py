@@ -420,19 +420,19 @@ def _monoid_reducer(computation, inits):
 
 def max_identity(dtype):
     """The identity of max over ``dtype``: its lowest value (False, the least integer, -inf)."""
-    dtype = np.dtype(dtype)
-    if dtype == np.bool_:
-        return np.array(False)
-    if np.issubdtype(dtype, np.integer):
-        return np.array(np.iinfo(dtype).min, dtype)
-    return np.array(-np.inf, dtype)
+    return _extreme(dtype, highest=False)
 
 
 def min_identity(dtype):
     """The identity of min over ``dtype``: its highest value (True, the greatest integer, inf)."""
+    return _extreme(dtype, highest=True)
+
+
+def _extreme(dtype, highest):
     dtype = np.dtype(dtype)
     if dtype == np.bool_:
-        return np.array(True)
+        return np.array(highest)
     if np.issubdtype(dtype, np.integer):
-        return np.array(np.iinfo(dtype).max, dtype)
-    return np.array(np.inf, dtype)
+        info = np.iinfo(dtype)
+        return np.array(info.max if highest else info.min, dtype)
+    return np.array(np.inf if highest else -np.inf, dtype)
